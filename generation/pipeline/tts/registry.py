@@ -1,0 +1,67 @@
+"""All configured TTS backends behind one interface: voices listed together, each id routed home."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from ..types import PipelineError, Speech
+from .base import TTSBackend, Voice
+
+log = logging.getLogger(__name__)
+
+
+class VoiceRegistry(TTSBackend):
+    """The primary backend first (its voices are the defaults), then the optional others."""
+
+    name = "registry"
+
+    def __init__(self, backends: list[TTSBackend]):
+        if not backends:
+            raise PipelineError("No TTS backend is configured.")
+        self.backends = backends
+        self.languages = tuple(dict.fromkeys(lang for b in backends for lang in b.languages))
+
+    @property
+    def primary(self) -> TTSBackend:
+        return self.backends[0]
+
+    def voices(self, language: str) -> list[Voice]:
+        self.check_language(language)
+        seen, voices = set(), []
+        for backend in self.backends:
+            if language not in backend.languages:
+                continue
+            for voice in backend.voices(language):
+                if voice.id not in seen:
+                    seen.add(voice.id)
+                    voices.append(voice)
+        return voices
+
+    def synthesize(self, text: str, language: str, voice: str | None = None) -> Speech:
+        chosen = self.resolve_voice(language, voice)
+        backend = next(b for b in self.backends if b.name == chosen.backend and language in b.languages)
+        return backend.synthesize(text, language, chosen.id)
+
+
+def build_registry(primary: str, *, remote_url: str = "", remote_token: str = "",
+                   weights_dir: Path | str = "weights") -> VoiceRegistry:
+    """The configured primary backend (must load) plus every optional one that is available here."""
+    from . import get_backend
+
+    options = {
+        "espeak": {},
+        "remote": {"url": remote_url, "token": remote_token},
+        "piper": {"weights_dir": Path(weights_dir)},
+    }
+    backends = [get_backend(primary, **options.get(primary, {}))]
+    optional = ["espeak"] + (["remote"] if remote_url else []) + ["piper"]
+    for name in optional:
+        if name == primary:
+            continue
+        try:
+            backend = get_backend(name, **options[name])
+            if any(backend.voices(lang) for lang in backend.languages):
+                backends.append(backend)
+        except Exception as exc:  # an optional backend that is not set up here is simply not offered
+            log.debug("TTS backend %s not available: %s", name, exc)
+    return VoiceRegistry(backends)

@@ -1,0 +1,94 @@
+"""Plain data passed between pipeline stages (no Django, no heavy imports)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SAMPLE_RATE = 16000  # every stage after `audio` works on 16 kHz mono float32
+FPS = 25
+
+
+class PipelineError(Exception):
+    """A failure whose message is fit to show to the user as is."""
+
+
+@dataclass(frozen=True)
+class Phoneme:
+    """One phoneme of synthesized speech, times in seconds from the start of the samples."""
+
+    start: float
+    end: float
+    symbol: str  # espeak-ng's phoneme mnemonic, e.g. "a", "m", "o:", "_" for a pause
+
+
+@dataclass
+class Speech:
+    """What a TTS backend returns: raw samples at their own rate, plus phonemes when known."""
+
+    samples: np.ndarray  # float32 mono in [-1, 1]
+    sample_rate: int
+    phonemes: list[Phoneme] | None = None
+
+
+@dataclass
+class Audio:
+    """16 kHz mono float32 audio ready for lip-sync; `offset` is seconds trimmed from the start."""
+
+    samples: np.ndarray
+    offset: float = 0.0
+    phonemes: list[Phoneme] | None = None  # already shifted by `offset`
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class Face:
+    """The largest face of an image: box (left, top, right, bottom) and 68 iBUG landmarks (x, y)."""
+
+    box: tuple[int, int, int, int]
+    landmarks: np.ndarray  # (68, 2) float32
+    image_size: tuple[int, int]  # (width, height)
+
+    def to_dict(self) -> dict:
+        return {
+            "box": list(map(int, self.box)),
+            "landmarks": np.asarray(self.landmarks, dtype=float).round(2).tolist(),
+            "image_size": list(map(int, self.image_size)),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Face":
+        return cls(
+            box=tuple(int(v) for v in data["box"]),
+            landmarks=np.asarray(data["landmarks"], dtype=np.float32).reshape(68, 2),
+            image_size=tuple(int(v) for v in data["image_size"]),
+        )
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: str
+    duration: float
+    width: int
+    height: int
+    fps: int
+    size: int  # bytes
+
+
+@dataclass
+class Timings:
+    tts: float = 0.0
+    audio: float = 0.0
+    face: float = 0.0
+    lipsync: float = 0.0
+    encode: float = 0.0
+    total: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def frame_count(num_samples: int, fps: int = FPS) -> int:
+    """Video frames that cover `num_samples` of 16 kHz audio (duration within one frame)."""
+    return max(1, int(round(num_samples * fps / SAMPLE_RATE)))
