@@ -1,0 +1,89 @@
+"""The default lip-sync engine: no weights, phoneme/audio driven mouth shapes on a warped photo."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from ..types import FPS, Audio, Face, PipelineError
+from . import viseme_render as render_
+from .base import LipSyncEngine
+from .viseme_track import MouthTrack, mouth_track
+
+PARAM_EPS = 1e-3  # frames whose parameters differ less than this reuse the previous warp
+BLINK_EPS = 0.02  # eyelid closure below this is drawn as open eyes
+
+
+@dataclass
+class VisemeState:
+    """Everything per-avatar: the photo, its mouth and eye meshes, mouth geometry."""
+
+    image: np.ndarray
+    mouth: render_.Mesh
+    eyes: render_.Mesh
+    mouth_width: float
+    down: np.ndarray  # unit vector from upper to lower lip
+    inner_idx: np.ndarray  # mesh vertex indices of landmarks 60..67
+
+
+class VisemeEngine(LipSyncEngine):
+    """Mouth opening/width from phonemes or audio, lower-face warp, drawn inner mouth, blinks."""
+
+    name = "viseme"
+
+    def prepare(self, image: np.ndarray, face: Face) -> VisemeState:
+        """Build the mouth and eye meshes of one avatar (cache the result per avatar)."""
+        image = np.ascontiguousarray(image)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise PipelineError(f"The viseme engine needs an RGB uint8 image, got {image.shape} {image.dtype}.")
+        lm = np.asarray(face.landmarks, dtype=np.float64).reshape(68, 2)
+        h, w = image.shape[:2]
+        if tuple(face.image_size) != (w, h):
+            # stored analysis of a differently sized copy of the same photo: rescale the points
+            lm = lm * (w / face.image_size[0], h / face.image_size[1])
+        mouth, mw = render_.mouth_mesh(lm, w, h)
+        if mw < 6:
+            raise PipelineError("The face is too small for lip-sync (mouth under 6 pixels wide).")
+        eyes = render_.eye_mesh(lm, w, h)
+        _, _, v, _ = render_.mouth_frame(lm)
+        # landmarks 48..67 were added to the mesh right after the jaw and nose-base points
+        first_lip = len(render_.JAW) + len(render_.NOSE_BASE)
+        inner_idx = np.arange(first_lip + 12, first_lip + 20)
+        return VisemeState(image, mouth, eyes, mw, v, inner_idx)
+
+    def track(self, audio: Audio, fps: int = FPS, seed: int = 0) -> MouthTrack:
+        """Per-frame mouth parameters and blinks (what `render` draws)."""
+        return mouth_track(audio, fps, seed)
+
+    def mouth_weights(self, track: MouthTrack, i: int) -> np.ndarray:
+        """Basis weights (open, spread, round) of frame i."""
+        return np.array([track.open[i], track.spread[i], track.round[i]])
+
+    def inner_lips(self, state: VisemeState, weights: np.ndarray) -> np.ndarray:
+        """(8, 2) warped inner-lip landmarks 60..67 for basis weights."""
+        return state.mouth.displaced(weights)[state.inner_idx]
+
+    def draw(self, state: VisemeState, weights: np.ndarray, blink: float = 0.0) -> np.ndarray:
+        """One frame for mouth basis weights (open, spread, round) and eyelid closure."""
+        frame = state.image.copy()
+        dst = state.mouth.displaced(weights)
+        render_.warp_roi(state.image, frame, state.mouth, dst)
+        render_.draw_mouth(frame, dst[state.inner_idx], state.mouth_width, state.down)
+        if blink > BLINK_EPS:
+            render_.warp_roi(state.image, frame, state.eyes, state.eyes.displaced(np.array([blink])))
+        return frame
+
+    def render(self, state: VisemeState, audio: Audio, fps: int = FPS, seed: int = 0) -> Iterator[np.ndarray]:
+        """Yield one RGB frame per 1/fps s of audio, deterministic for (state, audio, fps, seed)."""
+        track = self.track(audio, fps, seed)
+        last_key, last = None, None
+        for i in range(len(track)):
+            weights = self.mouth_weights(track, i)
+            blink = float(track.blink[i])
+            key = (tuple(np.round(weights / PARAM_EPS).astype(int)), round(blink / PARAM_EPS) if blink > BLINK_EPS else 0)
+            if key != last_key:
+                last, last_key = self.draw(state, weights, blink), key
+                yield last
+            else:
+                yield last.copy()
