@@ -1,0 +1,243 @@
+"""The pipeline: TTS → audio → face → lip-sync → encode, built once per worker process."""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from . import audio as audio_stage
+from . import video as video_stage
+from .tts.text import synthesize_text
+from .types import FPS, Face, PipelineError, Timings, VideoInfo, frame_count
+
+log = logging.getLogger(__name__)
+
+# progress(stage, percent 0–100); stages: tts, audio, face, lipsync, encode
+ProgressCallback = Callable[[str, int], None]
+
+# Share of the progress bar each stage ends at; lip-sync and encoding run together.
+STAGE_END_PERCENT = {"tts": 15, "audio": 20, "face": 25, "lipsync": 95, "encode": 100}
+PROGRESS_STEP = 5  # report lip-sync progress in steps of this many percent
+PREPARED_CACHE_SIZE = 16  # avatars whose engine state stays in memory
+
+
+@dataclass
+class PipelineConfig:
+    tts_backend: str = "espeak"
+    tts_remote_url: str = ""
+    tts_remote_token: str = ""
+    lipsync_engine: str = "auto"  # auto | viseme | wav2lip
+    weights_dir: Path = Path("weights")
+    torch_threads: int = 0
+
+
+@dataclass
+class Result:
+    video: VideoInfo
+    timings: Timings
+    engine: str
+    voice: str
+    audio_duration: float
+
+
+def _noop(stage: str, percent: int) -> None:
+    pass
+
+
+class _TimedFrames:
+    """Wraps the engine's frame iterator: time spent producing frames is lip-sync time."""
+
+    def __init__(self, frames: Iterator[np.ndarray], total: int, progress: ProgressCallback):
+        self.frames, self.total, self.progress = frames, total, progress
+        self.seconds = 0.0
+        self.count = 0
+        self._reported = -1
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> np.ndarray:
+        start = time.perf_counter()
+        try:
+            frame = next(self.frames)
+        finally:
+            self.seconds += time.perf_counter() - start
+        self.count += 1
+        lo, hi = STAGE_END_PERCENT["face"], STAGE_END_PERCENT["lipsync"]
+        percent = lo + (hi - lo) * self.count // max(1, self.total)
+        if percent - self._reported >= PROGRESS_STEP or self.count == self.total:
+            self._reported = percent
+            self.progress("lipsync", percent)
+        return frame
+
+
+class Pipeline:
+    """Holds the loaded TTS backend, face analyser and lip-sync engines; `run` makes one video."""
+
+    def __init__(self, tts, engines: dict, default_engine: str, analyzer_factory=None):
+        self.tts = tts
+        self.engines = engines
+        self.default_engine = default_engine
+        self._analyzer_factory = analyzer_factory
+        self._analyzer = None
+        self._prepared: dict = {}
+        self._lock = threading.Lock()
+        self.built_at = time.time()
+        self.pid = os.getpid()
+
+    def warm_up(self) -> None:
+        """Load lazily-initialised libraries now (espeak voices, resampler) so the first job is fast."""
+        for language in self.tts.languages:
+            audio_stage.prepare(self.tts.synthesize("a", language))
+        self.analyzer()
+
+    @property
+    def engine_names(self) -> list[str]:
+        return list(self.engines)
+
+    def analyzer(self):
+        if self._analyzer is None:
+            from .faces import FaceAnalyzer
+
+            self._analyzer = (self._analyzer_factory or FaceAnalyzer)()
+        return self._analyzer
+
+    def engine(self, name: str | None):
+        name = name or self.default_engine
+        if name not in self.engines:
+            raise PipelineError(
+                f"Lip-sync engine «{name}» is not available here; available: {', '.join(self.engines)}."
+            )
+        return name, self.engines[name]
+
+    def prepared(self, engine_name: str, engine, image: np.ndarray, face: Face, key):
+        """Engine state for an avatar, computed once and reused while `key` stays the same."""
+        cache_key = (engine_name, key) if key is not None else None
+        if cache_key is not None and cache_key in self._prepared:
+            return self._prepared[cache_key]
+        state = engine.prepare(image, face)
+        if cache_key is not None:
+            if len(self._prepared) >= PREPARED_CACHE_SIZE:
+                self._prepared.pop(next(iter(self._prepared)))
+            self._prepared[cache_key] = state
+        return state
+
+    def run(
+        self,
+        text: str,
+        language: str,
+        out_path: str | Path,
+        *,
+        image: np.ndarray | None = None,
+        image_path: str | Path | None = None,
+        face: Face | None = None,
+        avatar_key=None,
+        voice: str | None = None,
+        engine: str | None = None,
+        speech=None,
+        seed: int = 0,
+        fps: int = FPS,
+        progress: ProgressCallback = _noop,
+    ) -> Result:
+        """Make one MP4; `speech` (a types.Speech) skips TTS, e.g. for uploaded audio."""
+        with self._lock:  # one job at a time per process: espeak and the engines are not re-entrant
+            return self._run(text, language, Path(out_path), image, image_path, face, avatar_key,
+                             voice, engine, speech, seed, fps, progress)
+
+    def _run(self, text, language, out_path, image, image_path, face, avatar_key, voice, engine,
+             speech, seed, fps, progress) -> Result:
+        timings = Timings()
+        started = time.perf_counter()
+        engine_name, lipsync = self.engine(engine)
+
+        progress("tts", 0)
+        t = time.perf_counter()
+        voice_used = ""
+        if speech is None:
+            voice_used = voice or self.tts.default_voice(language).id
+            speech = synthesize_text(self.tts, text, language, voice_used)
+        timings.tts = time.perf_counter() - t
+
+        progress("audio", STAGE_END_PERCENT["tts"])
+        t = time.perf_counter()
+        audio = audio_stage.prepare(speech)
+        timings.audio = time.perf_counter() - t
+
+        progress("face", STAGE_END_PERCENT["audio"])
+        t = time.perf_counter()
+        if image is None:
+            if image_path is None:
+                raise PipelineError("No avatar image given.")
+            from .images import load_image
+
+            image = load_image(image_path)
+        if face is None:
+            face = self.analyzer().analyze(image)
+            if face is None:
+                raise PipelineError("No face found on the avatar photo.")
+        state = self.prepared(engine_name, lipsync, image, face, avatar_key)
+        timings.face = time.perf_counter() - t
+
+        progress("lipsync", STAGE_END_PERCENT["face"])
+        total_frames = frame_count(len(audio.samples), fps)
+        frames = _TimedFrames(iter(lipsync.render(state, audio, fps=fps, seed=seed)), total_frames, progress)
+        t = time.perf_counter()
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        info = video_stage.encode_mp4(frames, audio.samples, out_path, fps=fps)
+        progress("encode", STAGE_END_PERCENT["encode"])
+        timings.lipsync = frames.seconds
+        timings.encode = time.perf_counter() - t - frames.seconds
+        timings.total = time.perf_counter() - started
+        return Result(video=info, timings=timings, engine=engine_name, voice=voice_used,
+                      audio_duration=audio.duration)
+
+
+def _configure_torch(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
+
+
+def build_engines(config: PipelineConfig) -> tuple[dict, str]:
+    """Load the lip-sync engines this config asks for; a broken checkpoint falls back to viseme."""
+    from .lipsync import viseme
+
+    engines = {"viseme": viseme.VisemeEngine()}
+    default = "viseme"
+    if config.lipsync_engine not in ("auto", "viseme", "wav2lip"):
+        raise PipelineError(f"LIPSYNC_ENGINE must be auto, viseme or wav2lip, not «{config.lipsync_engine}».")
+    if config.lipsync_engine in ("auto", "wav2lip"):
+        from .lipsync import find_wav2lip_checkpoint
+
+        checkpoint = find_wav2lip_checkpoint(config.weights_dir)
+        if checkpoint is None:
+            if config.lipsync_engine == "wav2lip":
+                log.warning("LIPSYNC_ENGINE=wav2lip but no checkpoint in %s; using viseme", config.weights_dir)
+        else:
+            try:
+                _configure_torch(config.torch_threads)
+                from .lipsync.wav2lip import Wav2LipEngine
+
+                engines["wav2lip"] = Wav2LipEngine(checkpoint, threads=config.torch_threads)
+                default = "wav2lip"
+            except Exception as exc:  # a corrupt file must not kill the worker
+                log.warning("Wav2Lip checkpoint unusable, falling back to viseme: %s", exc)
+    return engines, default
+
+
+def build_pipeline(config: PipelineConfig) -> Pipeline:
+    """Everything heavy is loaded here, once per worker process."""
+    from .tts.registry import build_registry
+
+    tts = build_registry(config.tts_backend, remote_url=config.tts_remote_url,
+                         remote_token=config.tts_remote_token, weights_dir=config.weights_dir)
+    engines, default = build_engines(config)
+    pipeline = Pipeline(tts=tts, engines=engines, default_engine=default)
+    pipeline.warm_up()
+    return pipeline
