@@ -1,0 +1,56 @@
+from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
+
+from generation.models import GenerationRequest, Video
+
+
+class VideoInline(admin.StackedInline):
+    model = Video
+    extra = 0
+    can_delete = False
+    readonly_fields = ["file", "duration", "fps", "width", "height", "size", "created_at"]
+
+
+@admin.register(GenerationRequest)
+class GenerationRequestAdmin(admin.ModelAdmin):
+    list_display = ["id", "owner", "avatar", "language", "status", "stage", "progress", "short_text",
+                    "total_seconds", "worker", "created_at"]
+    list_filter = ["status", "language", "engine", "avatar", "created_at"]
+    search_fields = ["text", "owner__username", "error", "worker"]
+    date_hierarchy = "created_at"
+    list_select_related = ["owner", "avatar"]
+    inlines = [VideoInline]
+    readonly_fields = ["status", "stage", "progress", "error", "task_id", "worker", "tts_seconds", "audio_seconds",
+                       "face_seconds", "lipsync_seconds", "encode_seconds", "total_seconds", "queue_seconds",
+                       "created_at", "started_at", "finished_at", "video_link"]
+    fieldsets = [
+        (None, {"fields": ["owner", "avatar", "text", "language", "voice", "engine"]}),
+        ("State", {"fields": ["status", "stage", "progress", "error", "task_id", "worker", "video_link"]}),
+        ("Stage timings (seconds)", {"fields": ["queue_seconds", "tts_seconds", "audio_seconds", "face_seconds",
+                                                "lipsync_seconds", "encode_seconds", "total_seconds"]}),
+        ("Times", {"fields": ["created_at", "started_at", "finished_at"]}),
+    ]
+
+    @admin.display(description="Text")
+    def short_text(self, obj):
+        return obj.text[:60]
+
+    @admin.display(description="Video")
+    def video_link(self, obj):
+        video = obj.video_or_none
+        if video is None:
+            return "—"
+        return format_html('<a href="{}">{}</a> ({:.1f} s)', reverse("admin:generation_video_change", args=[video.pk]),
+                           video.file.name, video.duration)
+
+
+@admin.register(Video)
+class VideoAdmin(admin.ModelAdmin):
+    list_display = ["id", "request", "duration", "width", "height", "fps", "size", "created_at"]
+    search_fields = ["request__text", "request__owner__username"]
+    list_filter = ["created_at"]
+    readonly_fields = ["request", "file", "duration", "fps", "width", "height", "size", "created_at"]
+
+    def has_add_permission(self, request):
+        return False

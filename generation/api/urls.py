@@ -1,0 +1,22 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from generation.api import views
+
+generation_list = views.GenerationViewSet.as_view({"get": "list", "post": "create"})
+generation_detail = views.GenerationViewSet.as_view({"get": "retrieve", "delete": "destroy"})
+generation_cancel = views.GenerationViewSet.as_view({"post": "cancel"})
+generation_video = views.GenerationViewSet.as_view({"get": "video"})
+
+urlpatterns = [
+    path("v1/auth/token/", views.obtain_token, name="api-token"),
+    path("v1/avatars/", views.AvatarList.as_view(), name="api-avatars"),
+    path("v1/voices/", views.VoiceList.as_view(), name="api-voices"),
+    path("v1/generations/", generation_list, name="api-generation-list"),
+    path("v1/generations/<int:pk>/", generation_detail, name="api-generation-detail"),
+    path("v1/generations/<int:pk>/cancel/", generation_cancel, name="api-generation-cancel"),
+    path("v1/generations/<int:pk>/video", generation_video, name="api-generation-video"),
+    path("v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("generate", views.generate_sync, name="api-generate"),
+]

@@ -1,0 +1,36 @@
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from generation import services
+from generation.models import Language
+
+
+class GenerateForm(forms.Form):
+    text = forms.CharField(
+        label=_("Text"), strip=False, required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": _("Type the text the avatar will say…")}),
+    )
+    language = forms.ChoiceField(label=_("Language"), choices=Language.choices, initial=Language.RUSSIAN,
+                                 widget=forms.RadioSelect)
+    avatar = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    voice = forms.CharField(required=False)
+    audio = forms.FileField(label=_("Or your own recording"), required=False,
+                            widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["text"].widget.attrs["maxlength"] = settings.MAX_TEXT_LENGTH
+
+    def clean(self):
+        data = super().clean()
+        try:
+            self.validated = services.validate_input(
+                text=data.get("text", ""), language=data.get("language") or self.data.get("language"),
+                avatar=data.get("avatar"), voice=data.get("voice", ""), audio=data.get("audio") or None,
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                self.add_error(field if field in self.fields else None, messages)
+        return data

@@ -1,0 +1,40 @@
+"""Run the whole pipeline in this process, no worker needed: handy for trying things out."""
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from avatars.models import Avatar
+from generation.models import Language
+from generation.pipeline.types import PipelineError
+
+
+class Command(BaseCommand):
+    help = "Make one talking-avatar MP4 from text and print the stage timings."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--text", required=True)
+        parser.add_argument("--language", required=True, choices=[c.value for c in Language])
+        parser.add_argument("--avatar", type=int, help="avatar id (default: the default avatar)")
+        parser.add_argument("--voice", default=None)
+        parser.add_argument("--engine", default=None, help="viseme or wav2lip (default: LIPSYNC_ENGINE)")
+        parser.add_argument("--out", default="out.mp4")
+
+    def handle(self, *args, **options):
+        from generation.worker import get_pipeline
+
+        avatar = Avatar.objects.filter(pk=options["avatar"]).first() if options["avatar"] else Avatar.default()
+        if avatar is None:
+            raise CommandError("No such avatar (run `make run` once, or add one in the admin).")
+        pipeline = get_pipeline()
+        try:
+            result = pipeline.run(
+                options["text"], options["language"], Path(options["out"]).resolve(),
+                image_path=avatar.image.path, face=avatar.face(), voice=options["voice"], engine=options["engine"],
+            )
+        except PipelineError as exc:
+            raise CommandError(str(exc))
+        t = result.timings
+        self.stdout.write(f"{result.video.path}: {result.video.duration:.2f} s, {result.video.width}×{result.video.height}, "
+                          f"engine {result.engine}, voice {result.voice or '-'}")
+        self.stdout.write(f"tts {t.tts:.2f}s  audio {t.audio:.2f}s  face {t.face:.2f}s  lipsync {t.lipsync:.2f}s  "
+                          f"encode {t.encode:.2f}s  total {t.total:.2f}s")

@@ -1,0 +1,111 @@
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+STAGES = ("tts", "audio", "face", "lipsync", "encode")
+TIMING_FIELDS = ("tts", "audio", "face", "lipsync", "encode", "total", "queue")
+
+
+class Language(models.TextChoices):
+    RUSSIAN = "ru", _("Russian")
+    KAZAKH = "kk", _("Kazakh")
+    ENGLISH = "en", _("English")
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Stage(models.TextChoices):
+    QUEUED = "queued", _("In the queue…")
+    TTS = "tts", _("Synthesizing speech…")
+    AUDIO = "audio", _("Processing audio…")
+    FACE = "face", _("Finding the face…")
+    LIPSYNC = "lipsync", _("Syncing the lips…")
+    ENCODE = "encode", _("Assembling the video…")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Error")
+
+
+class GenerationRequestQuerySet(models.QuerySet):
+    def owned_by(self, user):
+        return self.filter(owner=user)
+
+    def unfinished(self):
+        return self.filter(status__in=[Status.QUEUED, Status.RUNNING])
+
+
+class GenerationRequest(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations")
+    avatar = models.ForeignKey("avatars.Avatar", on_delete=models.PROTECT, related_name="generations")
+    text = models.TextField(blank=True)
+    audio = models.FileField(upload_to="uploads/audio/%Y/%m/", blank=True,
+                             help_text="the user's own recording, spoken instead of synthesized text")
+    language = models.CharField(max_length=2, choices=Language.choices)
+    voice = models.CharField(max_length=100, blank=True)
+    engine = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="times a worker started it")
+    reused_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                    help_text="an identical earlier request whose video was reused")
+    worker = models.CharField(max_length=120, blank=True, help_text="host:pid that rendered it")
+
+    tts_seconds = models.FloatField(null=True, blank=True)
+    audio_seconds = models.FloatField(null=True, blank=True)
+    face_seconds = models.FloatField(null=True, blank=True)
+    lipsync_seconds = models.FloatField(null=True, blank=True)
+    encode_seconds = models.FloatField(null=True, blank=True)
+    total_seconds = models.FloatField(null=True, blank=True)
+    queue_seconds = models.FloatField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = GenerationRequestQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_language_display()} «{self.text[:40]}»"
+
+    def get_absolute_url(self) -> str:
+        return reverse("generation-detail", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (Status.DONE, Status.FAILED, Status.CANCELLED)
+
+    def timings(self) -> dict:
+        return {name: getattr(self, f"{name}_seconds") for name in TIMING_FIELDS}
+
+    @property
+    def video_or_none(self):
+        try:
+            return self.video
+        except Video.DoesNotExist:
+            return None
+
+
+class Video(models.Model):
+    request = models.OneToOneField(GenerationRequest, on_delete=models.CASCADE, related_name="video")
+    file = models.FileField(upload_to="videos/%Y/%m/")
+    duration = models.FloatField()
+    fps = models.PositiveSmallIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size = models.PositiveBigIntegerField(help_text="bytes")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.file.name} ({self.duration:.1f}s)"

@@ -1,0 +1,20 @@
+"""Reads: what a user may see."""
+from django.shortcuts import get_object_or_404
+
+from avatars.models import Avatar
+from generation import services
+from generation.models import GenerationRequest
+
+
+def user_generations(user):
+    return GenerationRequest.objects.owned_by(user).select_related("avatar", "video")
+
+
+def user_generation(user, pk) -> GenerationRequest:
+    """The user's own request or 404 (another user's request is indistinguishable from none)."""
+    services.reap_stale_requests()
+    return get_object_or_404(user_generations(user), pk=pk)
+
+
+def active_avatars():
+    return Avatar.objects.active()

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from generation import views
+
+urlpatterns = [
+    path("", views.generate, name="generate"),
+    path("history/", views.history, name="history"),
+    path("account/token/", views.api_token, name="api-token-page"),
+    path("generations/<int:pk>/", views.detail, name="generation-detail"),
+    path("generations/<int:pk>/video", views.video, name="generation-video"),
+    path("generations/<int:pk>/poster.jpg", views.poster, name="generation-poster"),
+    path("generations/<int:pk>/delete/", views.delete, name="generation-delete"),
+    path("generations/<int:pk>/cancel/", views.cancel, name="generation-cancel"),
+]
