@@ -96,6 +96,9 @@ class Pipeline:
         for language in self.tts.languages:
             audio_stage.prepare(self.tts.synthesize("a", language))
         self.analyzer()
+        for engine in self.engines.values():
+            if hasattr(engine, "warm_up"):
+                engine.warm_up()
 
     @property
     def engine_names(self) -> list[str]:

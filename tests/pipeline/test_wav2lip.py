@@ -208,7 +208,7 @@ def test_render_stops_cleanly_when_abandoned(engine, demo):
     audio = Audio(np.zeros(16000 * 3, np.float32))
     frames = engine.render(demo[2], audio)
     first = [next(frames) for _ in range(2)]
-    frames.close()  # the producer thread must stop instead of filling the queue forever
+    frames.close()  # an abandoned job (cancel, client gone) stops the generator cleanly
     assert len(first) == 2
     tiny = list(engine.render(demo[2], Audio(np.zeros(100, np.float32))))
     assert len(tiny) == 1

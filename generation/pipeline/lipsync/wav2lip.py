@@ -201,6 +201,14 @@ class Wav2LipEngine(LipSyncEngine):
                 feats.append(x)
         return feats
 
+    def warm_up(self) -> None:
+        """One batch through the decoder now: oneDNN builds its kernels here, not in the first job."""
+        with torch.inference_mode():
+            terms = [t.to(memory_format=torch.channels_last)
+                     for t in self.decoder.face_terms(self.encode_face(np.zeros((6, FACE_SIZE, FACE_SIZE), np.float32)))]
+        self.generate(Wav2LipState(None, (0, 0, 0, 0), None, terms, None, (0, 0, 0, 0)),
+                      np.zeros((self.batch_size, 80, 16), np.float32))
+
     def prepare(self, image: np.ndarray, face: Face) -> Wav2LipState:
         """Crop, face-encoder features and paste mask of one avatar (the caller caches the result)."""
         image = np.ascontiguousarray(image)
