@@ -21,21 +21,23 @@ class Command(BaseCommand):
         ]
         self.stdout.write(f"Open http://{options['addr']}/  (Ctrl-C stops the server and the worker)")
 
+        stopping = []
+
         def stop(*_):
+            # SIGTERM, not SIGINT: a child started from a script may have SIGINT ignored, and
+            # qcluster stops gracefully on SIGTERM too.
+            stopping.append(True)
             for child in children:
                 if child.poll() is None:
-                    child.send_signal(signal.SIGINT)
+                    child.terminate()
 
         signal.signal(signal.SIGTERM, stop)
-        try:
-            while all(child.poll() is None for child in children):
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            stop()
-            for child in children:
-                try:
-                    child.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    child.kill()
+        signal.signal(signal.SIGINT, stop)  # Ctrl-C, even where the shell started us ignoring it
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        stop()
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
