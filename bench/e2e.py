@@ -17,11 +17,11 @@ TARGET_SECONDS = 4.0
 REFERENCE_CPU_SECONDS = 30.0  # the low end of the reference Flask script on CPU
 PHRASES = {
     "ru": "Здравствуйте! Меня зовут Аватар. Я умею говорить по-русски, по-казахски и по-английски, "
-          "а мои губы двигаются в такт речи.",
+          "а мои губы двигаются в такт речи. Приятно познакомиться!",
     "kk": "Сәлеметсіз бе! Менің атым Аватар. Мен қазақ, орыс және ағылшын тілдерінде сөйлей аламын, "
-          "ал ернім сөзбен бірге қозғалады.",
+          "ал ернім сөзбен бірге қозғалады. Танысқаныма қуаныштымын!",
     "en": "Hello there! My name is Avatar. I can speak Russian, Kazakh and English, "
-          "and my lips move in time with every word I say to you today.",
+          "and my lips move in time with every word I say to you today. Nice to meet you!",
 }
 STAGES = ("tts", "audio", "face", "lipsync", "encode", "total")
 
