@@ -77,14 +77,9 @@ def demo_face(face_json: str | None):
 
 def save_random_checkpoint(path: Path, seed: int = 0) -> None:
     """Random weights of the official shape (output visibly audio-dependent) in the official file layout."""
-    import torch
+    from generation.pipeline.lipsync.wav2lip_model import random_wav2lip, save_as_official
 
-    from generation.pipeline.lipsync.wav2lip_model import random_wav2lip
-
-    model = random_wav2lip(seed)
-    state = {"module." + k: v for k, v in model.state_dict().items()}
-    optimizer = {"state": {}, "param_groups": [{"lr": 1e-4, "betas": (0.5, 0.999), "params": list(range(10))}]}
-    torch.save({"state_dict": state, "optimizer": optimizer, "global_step": 1, "global_epoch": 1}, path)
+    save_as_official(random_wav2lip(seed), path)
 
 
 def run_naive(ckpt: str, image, face, samples, threads: int, out: str) -> dict:

@@ -1,11 +1,10 @@
 """Wav2Lip through the real worker: a checkpoint in WEIGHTS_DIR is picked up with LIPSYNC_ENGINE=auto."""
 import pytest
-import torch
 
 from generation.models import GenerationRequest, Status
 from generation.pipeline import video as video_stage
 from generation.pipeline.audio import decode
-from generation.pipeline.lipsync.wav2lip_model import random_wav2lip
+from generation.pipeline.lipsync.wav2lip_model import random_wav2lip, save_as_official
 from generation.pipeline.types import SAMPLE_RATE
 from tests.worker import Cluster, wait_for
 
@@ -19,9 +18,7 @@ def weights_dir(tmp_path):
     """Random weights of the official shape, saved as the official files are (the real ones can't be had here)."""
     folder = tmp_path / "weights"
     folder.mkdir()
-    state = {"module." + k: v for k, v in random_wav2lip(seed=7).state_dict().items()}
-    torch.save({"state_dict": state, "optimizer": {"state": {}, "param_groups": []}, "global_step": 1},
-               folder / "wav2lip_gan.pth")
+    save_as_official(random_wav2lip(seed=7), folder / "wav2lip_gan.pth")
     return folder
 
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 import logging
 
 import pytest
-import torch
 
-from generation.pipeline.lipsync.wav2lip_model import random_wav2lip
+from generation.pipeline.lipsync.wav2lip_model import random_wav2lip, save_as_official
 from generation.pipeline.runner import PipelineConfig, build_engines
 from generation.pipeline.types import PipelineError
 
@@ -15,8 +14,7 @@ from generation.pipeline.types import PipelineError
 def checkpoint_bytes(tmp_path_factory) -> bytes:
     """A random-weight checkpoint in the official layout (module. prefix, optimizer state)."""
     path = tmp_path_factory.mktemp("ckpt") / "wav2lip.pth"
-    state = {"module." + k: v for k, v in random_wav2lip(seed=3).state_dict().items()}
-    torch.save({"state_dict": state, "optimizer": {"state": {}, "param_groups": []}, "global_step": 1}, path)
+    save_as_official(random_wav2lip(seed=3), path)
     return path.read_bytes()
 
 

@@ -13,7 +13,7 @@ from generation.pipeline.audio import prepare
 from generation.pipeline.faces import FaceAnalyzer
 from generation.pipeline.images import demo_avatar_image
 from generation.pipeline.lipsync import wav2lip as W
-from generation.pipeline.lipsync.wav2lip_model import StillFaceDecoder, Wav2Lip, random_wav2lip
+from generation.pipeline.lipsync.wav2lip_model import StillFaceDecoder, Wav2Lip, random_wav2lip, save_as_official
 from generation.pipeline.tts.espeak import EspeakBackend
 from generation.pipeline.types import Audio, frame_count
 
@@ -29,11 +29,7 @@ def model() -> Wav2Lip:
 def weights_dir(tmp_path_factory, model) -> Path:
     """A weights/ folder holding an official-format checkpoint: module. prefix, optimizer state."""
     folder = tmp_path_factory.mktemp("weights")
-    state = {"module." + k: v for k, v in model.state_dict().items()}
-    optimizer = {"state": {0: {"step": torch.tensor(3.0), "exp_avg": torch.zeros(4)}},
-                 "param_groups": [{"lr": 1e-4, "betas": (0.5, 0.999), "params": [0]}]}
-    torch.save({"state_dict": state, "optimizer": optimizer, "global_step": 3000, "global_epoch": 7},
-               folder / "wav2lip_gan.pth")
+    save_as_official(model, folder / "wav2lip_gan.pth")
     return folder
 
 

@@ -251,3 +251,11 @@ def random_wav2lip(seed: int = 0, gain: float = 1.2) -> Wav2Lip:
                 m.weight.uniform_(0.9, 1.1, generator=generator)
                 m.bias.normal_(0.0, 0.05, generator=generator)
     return model.eval()
+
+
+def save_as_official(model: Wav2Lip, path) -> None:
+    """Save `model` as the official training script does: DataParallel `module.` names, optimizer state."""
+    state = {"module." + name: tensor for name, tensor in model.state_dict().items()}
+    optimizer = {"state": {0: {"step": torch.tensor(3.0), "exp_avg": torch.zeros(4)}},
+                 "param_groups": [{"lr": 1e-4, "betas": (0.5, 0.999), "params": [0]}]}
+    torch.save({"state_dict": state, "optimizer": optimizer, "global_step": 3000, "global_epoch": 7}, path)
