@@ -9,7 +9,8 @@ A random-weight checkpoint in the official format ({"state_dict": {"module." + n
 own child process, so the peak RSS printed is that side's alone:
   naive: per frame, the official 6-channel input (masked crop + crop) and the full forward, batch
          128, fp32 eager, then the official hard paste of the resized 96x96 box;
-  ours:  Wav2LipEngine.render as the worker runs it, after the warm-up the worker does at start
+  ours:  Wav2LipEngine.render as the worker runs it (default fp32; then again with the opt-in
+         WAV2LIP_PRECISION=bf16, whose error against fp32 is printed), after the warm-up the worker does at start
          (cached face features, folded BatchNorm, only the decoder rows the frame uses, feathered
          paste; ffmpeg encodes in its own process meanwhile, so it is not timed on either side).
 "max abs diff" compares the generator outputs (BGR in [0, 1]) over every pixel that reaches the
@@ -120,14 +121,15 @@ def run_naive(ckpt: str, image, face, samples, threads: int, out: str) -> dict:
     return {"fps": frames / seconds, "frames": frames, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
 
 
-def run_ours(ckpt: str, image, face, samples, threads: int, out: str, batch: int | None) -> dict:
+def run_ours(ckpt: str, image, face, samples, threads: int, out: str, batch: int | None,
+             precision: str = "fp32") -> dict:
     """Wav2LipEngine as the worker runs it: prepare once, then render every frame."""
     from generation.pipeline.lipsync import wav2lip
     from generation.pipeline.mel import mel_chunks, melspectrogram
     from generation.pipeline.types import Audio, frame_count
 
     t0 = time.perf_counter()
-    engine = wav2lip.Wav2LipEngine(ckpt, threads=threads, batch_size=batch or wav2lip.BATCH_SIZE)
+    engine = wav2lip.Wav2LipEngine(ckpt, threads=threads, batch_size=batch or wav2lip.BATCH_SIZE, precision=precision)
     engine.warm_up()  # as the worker does when it starts
     load_s = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -143,28 +145,8 @@ def run_ours(ckpt: str, image, face, samples, threads: int, out: str, batch: int
     rss_mb = peak_rss_mb()  # before the extra pass below, which only collects outputs to compare
     rows = [engine.generate(state, chunks[i:i + engine.batch_size]) for i in range(0, len(chunks), engine.batch_size)]
     np.save(out, np.concatenate(rows))
-    bf16_fps, bf16_rows = bf16_generate(engine, state, chunks)
-    np.save(out.replace(".npy", "-bf16.npy"), bf16_rows)
     return {"fps": frames / seconds, "frames": frames, "seconds": seconds, "load_s": load_s,
-            "prepare_s": prepare_s, "peak_rss_mb": rss_mb, "bf16_fps": bf16_fps}
-
-
-def bf16_generate(engine, state, chunks) -> tuple[float, np.ndarray]:
-    """The same decoder in bfloat16 (not what the worker runs): frames/s of generation alone, and its rows."""
-    import torch
-
-    decoder = engine.decoder.to(torch.bfloat16)
-    terms = [t.to(torch.bfloat16) for t in state.terms]
-    out = []
-    with torch.inference_mode():
-        for rep in range(2):  # the first pass builds the bf16 kernels
-            out, t0 = [], time.perf_counter()
-            for i in range(0, len(chunks), engine.batch_size):
-                mel = torch.from_numpy(np.ascontiguousarray(chunks[i:i + engine.batch_size, None], dtype=np.float32))
-                y = decoder(mel.to(torch.bfloat16).to(memory_format=torch.channels_last), *terms)
-                out.append(y.float().permute(0, 2, 3, 1).numpy())
-            seconds = time.perf_counter() - t0
-    return len(chunks) / seconds, np.concatenate(out)
+            "prepare_s": prepare_s, "peak_rss_mb": rss_mb}
 
 
 def child(args) -> None:
@@ -174,7 +156,8 @@ def child(args) -> None:
     if args.child == "naive":
         result = run_naive(args.ckpt, image, face, samples, args.threads, args.out)
     else:
-        result = run_ours(args.ckpt, image, face, samples, args.threads, args.out, args.batch)
+        precision = "bf16" if args.child == "ours-bf16" else "fp32"
+        result = run_ours(args.ckpt, image, face, samples, args.threads, args.out, args.batch, precision)
     print(json.dumps(result))
 
 
@@ -195,7 +178,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=THREADS)
     parser.add_argument("--batch", type=int, default=None, help="our frames per forward (default: the engine's)")
     parser.add_argument("--face-json", default=None, help="a stored Face (to_dict) instead of running dlib")
-    parser.add_argument("--child", choices=["naive", "ours"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["naive", "ours", "ours-bf16"], help=argparse.SUPPRESS)
     parser.add_argument("--ckpt", help=argparse.SUPPRESS)
     parser.add_argument("--audio", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -211,6 +194,7 @@ def main() -> None:
         np.save(tmp / "audio.npy", speech(args.seconds))
         ours = spawn("ours", args, tmp, tmp / "face.json", tmp / "audio.npy")
         naive = spawn("naive", args, tmp, tmp / "face.json", tmp / "audio.npy")
+        bf16 = spawn("ours-bf16", args, tmp, tmp / "face.json", tmp / "audio.npy")
         a, b = np.load(tmp / "naive.npy"), np.load(tmp / "ours.npy")
 
         from generation.pipeline.lipsync.wav2lip import FIRST_ROW, Wav2LipEngine
@@ -220,8 +204,8 @@ def main() -> None:
         # both outputs through the same paste: the frames the user would see
         engine = Wav2LipEngine(tmp / "wav2lip_gan.pth", threads=args.threads)
         state = engine.prepare(image, face)
-        bf16 = np.load(tmp / "ours-bf16.npy")
-        bf16_diff, bf16_mean = float(np.abs(bf16 - b).max()), float(np.abs(bf16 - b).mean())
+        c = np.load(tmp / "ours-bf16.npy")
+        bf16_diff, bf16_mean = float(np.abs(c - b).max()), float(np.abs(c - b).mean())
         frame_diff = max(int(np.abs(engine.paste(state, x).astype(int) - engine.paste(state, y)).max())
                          for x, y in zip(full, b))
     print(f"audio {args.seconds:.1f} s, {ours['frames']} frames at 25 fps, {args.threads} threads, "
@@ -232,8 +216,9 @@ def main() -> None:
           f"peak RSS {ours['peak_rss_mb']:.0f} MB  (load {ours['load_s']:.2f} s, prepare {ours['prepare_s']:.3f} s)")
     print(f"ratio {ours['fps'] / naive['fps']:.2f}x  (real time needs 25 frames/s)")
     print(f"max abs diff, generator output over the pasted rows: {diff:.2e}; pasted frames: {frame_diff} levels")
-    print(f"for reference, not used by the worker: decoder in bfloat16 {ours['bf16_fps']:.1f} frames/s "
-          f"(generation only), error vs fp32 max {bf16_diff:.1e} ({bf16_diff * 255:.1f} of 255), mean {bf16_mean:.1e}")
+    print(f"ours bf16 (WAV2LIP_PRECISION=bf16, opt-in): {bf16['fps']:6.1f} frames/s  peak RSS {bf16['peak_rss_mb']:.0f} MB  "
+          f"ratio {bf16['fps'] / naive['fps']:.2f}x; vs fp32 max abs {bf16_diff:.1e} ({bf16_diff * 255:.1f} of 255), "
+          f"mean {bf16_mean:.1e}")
 
 
 if __name__ == "__main__":

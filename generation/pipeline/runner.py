@@ -33,6 +33,7 @@ class PipelineConfig:
     tts_remote_url: str = ""
     tts_remote_token: str = ""
     lipsync_engine: str = "auto"  # auto | viseme | wav2lip
+    wav2lip_precision: str = "fp32"  # fp32 (exact) | bf16
     weights_dir: Path = Path("weights")
     torch_threads: int = 0
 
@@ -227,7 +228,8 @@ def build_engines(config: PipelineConfig) -> tuple[dict, str]:
                 _configure_torch(config.torch_threads)
                 from .lipsync.wav2lip import Wav2LipEngine
 
-                engines["wav2lip"] = Wav2LipEngine(checkpoint, threads=config.torch_threads)
+                engines["wav2lip"] = Wav2LipEngine(checkpoint, threads=config.torch_threads,
+                                                   precision=config.wav2lip_precision)
                 default = "wav2lip"
             except Exception as exc:  # a corrupt file must not kill the worker
                 log.warning("Wav2Lip checkpoint unusable, falling back to viseme: %s", exc)

@@ -208,3 +208,16 @@ def test_render_stops_cleanly_when_abandoned(engine, demo):
     assert len(first) == 2
     tiny = list(engine.render(demo[2], Audio(np.zeros(100, np.float32))))
     assert len(tiny) == 1
+
+
+def test_bf16_precision_stays_close_to_fp32(weights_dir, demo, speech):
+    image, face, exact = demo
+    fast = W.Wav2LipEngine(weights_dir / "wav2lip_gan.pth", threads=2, precision="bf16")
+    state = fast.prepare(image, face)
+    chunks = W.mel_chunks(W.melspectrogram(speech.samples), 25, 8)
+    want = W.Wav2LipEngine(weights_dir / "wav2lip_gan.pth", threads=2).generate(exact, chunks)
+    got = fast.generate(state, chunks)
+    assert got.dtype == np.float32 and got.shape == want.shape
+    assert 0 < np.abs(got - want).max() < 0.02  # really bfloat16, and within a few levels of 255
+    with pytest.raises(W.PipelineError, match="fp32, bf16"):
+        W.Wav2LipEngine(weights_dir / "wav2lip_gan.pth", precision="fp16")

@@ -36,6 +36,7 @@ FIRST_ROW = 48
 BATCH_SIZE = 8  # frames per forward: larger batches fall out of the 2-core machine's caches
 MASK_MARGIN = 0.06  # lower-face polygon grown by this fraction of the crop width (moving jaw)
 FEATHER = 0.10  # width of the mask's fade from its border inwards, fraction of the crop width
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}  # bf16: ~2x faster on CPUs with AVX512-BF16/AMX
 S3FD_WEIGHTS = "s3fd-619a316812.pth"  # face-alignment's S3FD detector, the one the official code uses
 JAW = list(range(2, 15))  # iBUG jaw points from below the left ear round the chin to the right
 NOSE_BASE = [35, 34, 33, 32, 31]  # nostrils right to left: the top edge of the lower face
@@ -179,7 +180,11 @@ class Wav2LipEngine(LipSyncEngine):
 
     name = "wav2lip"
 
-    def __init__(self, checkpoint, threads: int | None = None, weights_dir=None, batch_size: int = BATCH_SIZE):
+    def __init__(self, checkpoint, threads: int | None = None, weights_dir=None, batch_size: int = BATCH_SIZE,
+                 precision: str = "fp32"):
+        if precision not in PRECISIONS:
+            raise PipelineError(f"Wav2Lip precision must be one of {', '.join(PRECISIONS)}, not «{precision}».")
+        self.precision, self.dtype = precision, PRECISIONS[precision]
         if threads:
             torch.set_num_threads(int(threads))
         self.checkpoint = Path(checkpoint)
@@ -188,7 +193,7 @@ class Wav2LipEngine(LipSyncEngine):
         model = load_checkpoint(self.checkpoint)
         decoder = StillFaceDecoder(model, FIRST_ROW).eval()  # folds BatchNorm in place
         # channels-last suits oneDNN's CPU convolutions (~10% here); converted one tensor at a time
-        self.decoder = decoder.to(memory_format=torch.channels_last)
+        self.decoder = decoder.to(memory_format=torch.channels_last).to(self.dtype)
         self.face_encoder = model.face_encoder_blocks.eval()  # all the decoder left of `model`
         del model
 
@@ -204,10 +209,15 @@ class Wav2LipEngine(LipSyncEngine):
     def warm_up(self) -> None:
         """One batch through the decoder now: oneDNN builds its kernels here, not in the first job."""
         with torch.inference_mode():
-            terms = [t.to(memory_format=torch.channels_last)
-                     for t in self.decoder.face_terms(self.encode_face(np.zeros((6, FACE_SIZE, FACE_SIZE), np.float32)))]
+            terms = self.face_terms(np.zeros((6, FACE_SIZE, FACE_SIZE), np.float32))
         self.generate(Wav2LipState(None, (0, 0, 0, 0), None, terms, None, (0, 0, 0, 0)),
                       np.zeros((self.batch_size, 80, 16), np.float32))
+
+    def face_terms(self, face6: np.ndarray) -> list[torch.Tensor]:
+        """The decoder's per-avatar constants for one (6, 96, 96) face input, in the decoder's precision."""
+        feats = [f.to(self.dtype) for f in self.encode_face(face6)]  # the encoder itself stays fp32
+        with torch.inference_mode():
+            return [t.to(memory_format=torch.channels_last) for t in self.decoder.face_terms(feats)]
 
     def prepare(self, image: np.ndarray, face: Face) -> Wav2LipState:
         """Crop, face-encoder features and paste mask of one avatar (the caller caches the result)."""
@@ -222,9 +232,7 @@ class Wav2LipEngine(LipSyncEngine):
         box = padded_box(raw, w, h)
         x1, y1, x2, y2 = box
         crop = cv2.resize(np.ascontiguousarray(image[y1:y2, x1:x2, ::-1]), (FACE_SIZE, FACE_SIZE))
-        with torch.inference_mode():
-            terms = [t.to(memory_format=torch.channels_last)
-                     for t in self.decoder.face_terms(self.encode_face(face_input(crop)))]
+        terms = self.face_terms(face_input(crop))
         mask = lower_face_mask(landmarks, box)
         ys, xs = np.nonzero(mask > 1e-3)
         if ys.size == 0:
@@ -237,8 +245,8 @@ class Wav2LipEngine(LipSyncEngine):
         """(B, 80, 16) mel windows -> (B, 96 - FIRST_ROW, 96, 3) BGR float32 generator rows."""
         with torch.inference_mode():
             mel = torch.from_numpy(np.ascontiguousarray(mels[:, None], dtype=np.float32))
-            out = self.decoder(mel.to(memory_format=torch.channels_last), *state.terms)
-        return out.permute(0, 2, 3, 1).numpy()
+            out = self.decoder(mel.to(self.dtype).to(memory_format=torch.channels_last), *state.terms)
+        return out.float().permute(0, 2, 3, 1).numpy()
 
     def paste(self, state: Wav2LipState, rows: np.ndarray) -> np.ndarray:
         """One full RGB frame: generator rows resized to the crop and blended through the mask."""
