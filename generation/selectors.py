@@ -1,4 +1,5 @@
 """Reads: what a user may see."""
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from avatars.models import Avatar
@@ -14,6 +15,14 @@ def user_generation(user, pk) -> GenerationRequest:
     """The user's own request or 404 (another user's request is indistinguishable from none)."""
     services.reap_stale_requests()
     return get_object_or_404(user_generations(user), pk=pk)
+
+
+def finished_video(generation: GenerationRequest):
+    """The request's video, or 404 while there is none yet."""
+    video = generation.video_or_none
+    if video is None:
+        raise Http404("The video is not ready.")
+    return video
 
 
 def active_avatars():

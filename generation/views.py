@@ -81,9 +81,7 @@ def detail(request, pk):
 @require_GET
 def video(request, pk):
     generation = selectors.user_generation(request.user, pk)
-    video = generation.video_or_none
-    if video is None:
-        raise Http404("The video is not ready.")
+    video = selectors.finished_video(generation)
     return video_response(request, video, download_name=f"avatar-{generation.pk}.mp4",
                           as_attachment=request.GET.get("download") == "1")
 
@@ -93,9 +91,7 @@ def video(request, pk):
 def poster(request, pk):
     """A JPEG frame of the owner's video, extracted once and cached next to it as `<video>.jpg`."""
     generation = selectors.user_generation(request.user, pk)
-    video = generation.video_or_none
-    if video is None:
-        raise Http404("The video is not ready.")
+    video = selectors.finished_video(generation)
     storage = video.file.storage
     path = storage.path(f"{video.file.name}.jpg")
     if not os.path.exists(path):

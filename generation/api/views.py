@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib.auth import authenticate
-from django.http import Http404
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status, viewsets
@@ -118,9 +117,7 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def video(self, request, pk=None):
         """The MP4 (owner only; HTTP Range supported)."""
         generation = self.get_object()
-        video = generation.video_or_none
-        if video is None:
-            raise Http404("The video is not ready.")
+        video = selectors.finished_video(generation)
         as_attachment = request.query_params.get("download") in ("1", "true")
         return video_response(request, video, download_name=f"avatar-{generation.pk}.mp4", as_attachment=as_attachment)
 
