@@ -22,7 +22,7 @@ import torch
 
 from ..mel import mel_chunks, melspectrogram
 from ..types import FPS, Audio, Face, PipelineError, frame_count
-from . import find_wav2lip_checkpoint
+from . import find_wav2lip_checkpoint as find_checkpoint  # noqa: F401 (wav2lip_gan.pth first)
 from .base import LipSyncEngine
 from .wav2lip_model import FACE_SIZE, Wav2Lip, StillFaceDecoder
 
@@ -44,11 +44,6 @@ NOSE_BASE = [35, 34, 33, 32, 31]  # nostrils right to left: the top edge of the 
 
 class CheckpointError(PipelineError):
     """A Wav2Lip checkpoint that cannot be used; the message names the file and the tensor."""
-
-
-def find_checkpoint(weights_dir) -> Path | None:
-    """wav2lip_gan.pth (preferred) or wav2lip.pth in `weights_dir`, else None."""
-    return find_wav2lip_checkpoint(weights_dir)
 
 
 def _read_checkpoint(path: Path) -> object:
@@ -194,29 +189,18 @@ class Wav2LipEngine(LipSyncEngine):
         decoder = StillFaceDecoder(model, FIRST_ROW).eval()  # folds BatchNorm in place
         # channels-last suits oneDNN's CPU convolutions (~10% here); converted one tensor at a time
         self.decoder = decoder.to(memory_format=torch.channels_last).to(self.dtype)
-        self.face_encoder = model.face_encoder_blocks.eval()  # all the decoder left of `model`
-        del model
-
-    def encode_face(self, face6: np.ndarray) -> list[torch.Tensor]:
-        """Face-encoder features of one (6, 96, 96) input, every scale."""
-        with torch.inference_mode():
-            x, feats = torch.from_numpy(face6)[None], []
-            for block in self.face_encoder:
-                x = block(x)
-                feats.append(x)
-        return feats
+        self.model = model  # only its face encoder is left: the decoder took the rest
 
     def warm_up(self) -> None:
         """One batch through the decoder now: oneDNN builds its kernels here, not in the first job."""
-        with torch.inference_mode():
-            terms = self.face_terms(np.zeros((6, FACE_SIZE, FACE_SIZE), np.float32))
-        self.generate(Wav2LipState(None, (0, 0, 0, 0), None, terms, None, (0, 0, 0, 0)),
-                      np.zeros((self.batch_size, 80, 16), np.float32))
+        terms = self.face_terms(np.zeros((6, FACE_SIZE, FACE_SIZE), np.float32))
+        self._decode(terms, np.zeros((self.batch_size, 80, 16), np.float32))
 
     def face_terms(self, face6: np.ndarray) -> list[torch.Tensor]:
         """The decoder's per-avatar constants for one (6, 96, 96) face input, in the decoder's precision."""
-        feats = [f.to(self.dtype) for f in self.encode_face(face6)]  # the encoder itself stays fp32
         with torch.inference_mode():
+            # the encoder itself stays fp32: it runs once per avatar
+            feats = [f.to(self.dtype) for f in self.model.encode_face(torch.from_numpy(face6)[None])]
             return [t.to(memory_format=torch.channels_last) for t in self.decoder.face_terms(feats)]
 
     def prepare(self, image: np.ndarray, face: Face) -> Wav2LipState:
@@ -243,9 +227,12 @@ class Wav2LipEngine(LipSyncEngine):
 
     def generate(self, state: Wav2LipState, mels: np.ndarray) -> np.ndarray:
         """(B, 80, 16) mel windows -> (B, 96 - FIRST_ROW, 96, 3) BGR float32 generator rows."""
+        return self._decode(state.terms, mels)
+
+    def _decode(self, terms: list, mels: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             mel = torch.from_numpy(np.ascontiguousarray(mels[:, None], dtype=np.float32))
-            out = self.decoder(mel.to(self.dtype).to(memory_format=torch.channels_last), *state.terms)
+            out = self.decoder(mel.to(self.dtype).to(memory_format=torch.channels_last), *terms)
         return out.float().permute(0, 2, 3, 1).numpy()
 
     def paste(self, state: Wav2LipState, rows: np.ndarray) -> np.ndarray:
