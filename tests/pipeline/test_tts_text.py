@@ -4,11 +4,12 @@ import itertools
 import numpy as np
 import pytest
 
+from generation.pipeline.tts.base import TTSBackend, Voice
 from generation.pipeline.tts.espeak import EspeakBackend
 from generation.pipeline.tts.text import (CLAUSE_PAUSE_SECONDS, PARAGRAPH_PAUSE_SECONDS, PAUSE_SYMBOL,
                                           SENTENCE_PAUSE_SECONDS, normalize_text, ru_ordinal,
                                           split_text, synthesize_text)
-from generation.pipeline.types import PipelineError
+from generation.pipeline.types import TEXT_EMPTY, TTS_FAILED, PipelineError, Speech
 
 
 @pytest.fixture(scope="module")
@@ -115,10 +116,29 @@ def test_sentences_joined_with_pauses_and_shifted_phonemes(tts):
     assert spoken - 1.0 < total - ours < spoken, (spoken, total)
 
 
-def test_single_sentence_is_the_backend_output_as_is(tts):
-    text = "Просто одно предложение."
-    a, b = synthesize_text(tts, text, "ru"), tts.synthesize(text, "ru")
-    assert np.array_equal(a.samples, b.samples)
+class Fixed(TTSBackend):
+    """A backend that always returns the same Speech object: espeak repeats only closely, not exactly."""
+
+    name = "fixed"
+    languages = ("ru",)
+
+    def __init__(self):
+        self.speech = Speech(np.linspace(-0.5, 0.5, 22050, dtype=np.float32), 22050, None)
+        self.texts = []
+
+    def voices(self, language):
+        return [Voice("fixed", "Fixed", "ru", self.name)]
+
+    def synthesize(self, text, language, voice=None):
+        self.texts.append(text)
+        return self.speech
+
+
+def test_single_sentence_is_the_backend_output_as_is():
+    backend = Fixed()
+    out = synthesize_text(backend, "Просто одно предложение.", "ru")
+    assert out is backend.speech  # no trimming, resampling or copying
+    assert backend.texts == ["Просто одно предложение."]
 
 
 def test_thousand_characters_in_a_few_seconds(tts):
@@ -128,7 +148,18 @@ def test_thousand_characters_in_a_few_seconds(tts):
 
 
 def test_errors(tts):
-    with pytest.raises(PipelineError, match="empty"):
+    with pytest.raises(PipelineError, match="empty") as err:
         synthesize_text(tts, " … \n\n ", "ru")
-    with pytest.raises(PipelineError, match="Unknown language"):
+    assert err.value.code == TEXT_EMPTY
+    with pytest.raises(PipelineError, match="Unknown language") as err:
         synthesize_text(tts, "Привет", "de")
+    assert err.value.code == TTS_FAILED
+
+
+def test_all_pieces_silent_is_a_tts_failure():
+    backend = Fixed()
+    backend.speech = Speech(np.zeros(22050, np.float32), 22050, None)
+    with pytest.raises(PipelineError, match="silent") as err:
+        synthesize_text(backend, "Первое. Второе.", "ru")
+    assert err.value.code == TTS_FAILED
+    assert backend.texts == ["Первое.", "Второе."]

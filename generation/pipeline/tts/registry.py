@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from ..types import PipelineError, Speech
+from ..types import TTS_FAILED, PipelineError, Speech
 from .base import TTSBackend, Voice
 
 log = logging.getLogger(__name__)
@@ -17,7 +17,7 @@ class VoiceRegistry(TTSBackend):
 
     def __init__(self, backends: list[TTSBackend]):
         if not backends:
-            raise PipelineError("No TTS backend is configured.")
+            raise PipelineError("No TTS backend is configured.", TTS_FAILED)
         self.backends = backends
         self.languages = tuple(dict.fromkeys(lang for b in backends for lang in b.languages))
 

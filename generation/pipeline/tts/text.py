@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..audio import resample, shift_phonemes, speech_bounds, to_mono_float
-from ..types import Phoneme, PipelineError, Speech
+from ..types import TEXT_EMPTY, TTS_FAILED, Phoneme, PipelineError, Speech
 from .base import TTSBackend
 
 # hyper-parameters
@@ -273,7 +273,7 @@ def synthesize_text(backend: TTSBackend, text: str, language: str, voice: str | 
         text = normalize_text(text, language)
     pieces = split_text(text)
     if not pieces:
-        raise PipelineError("Text is empty.")
+        raise PipelineError("Text is empty.", TEXT_EMPTY)
     if len(pieces) == 1:
         return backend.synthesize(pieces[0].text, language, voice)
     rate: int | None = None
@@ -302,5 +302,5 @@ def synthesize_text(backend: TTSBackend, text: str, language: str, voice: str | 
         position += part.samples.size
         pending_pause = piece.pause
     if not chunks:
-        raise PipelineError("The synthesized audio is silent.")
+        raise PipelineError("The synthesized audio is silent.", TTS_FAILED)
     return Speech(np.concatenate(chunks).astype(np.float32), rate, phonemes)
