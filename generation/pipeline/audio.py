@@ -1,15 +1,23 @@
-"""Audio in any form -> 16 kHz mono float32 ready for lip-sync (decode, resample, loudness, trim)."""
+"""Audio in any form -> 16 kHz mono float32 ready for lip-sync (decode, resample, loudness, trim).
+
+Decoding always goes through `ffmpeg.py`: probed under an allow-list of demuxers, then decoded with
+the detected demuxer forced, within a time limit and a CPU budget (see that module for why).
+"""
 from __future__ import annotations
 
 import io
-import subprocess
+import os
 import wave
+from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
 
 import numpy as np
 
-from .types import SAMPLE_RATE, Audio, Phoneme, PipelineError, Speech
+from . import ffmpeg
+from .ffmpeg import ffmpeg_exe  # noqa: F401 (callers and tests import it from here)
+from .types import (AUDIO_INVALID, AUDIO_SILENT, AUDIO_UNSUPPORTED, PIPELINE_FAILED, SAMPLE_RATE, Audio, Phoneme,
+                    PipelineError, Speech)
 
 # hyper-parameters
 TARGET_RMS_DBFS = -20.0  # loudness of the speech frames after normalisation
@@ -20,7 +28,25 @@ SILENCE_REL_DB = -40.0  # a frame quieter than the loudest frame by this much is
 SILENCE_ABS_DBFS = -60.0  # ... and so is any frame below this absolute level
 SILENT_DBFS = -60.0  # the loudest frame below this: there is no speech at all
 KEEP_SILENCE_SECONDS = 0.15  # silence left at each end, so the mouth starts closed
-DECODE_TIMEOUT_SECONDS = 120
+# A user's upload is decoded inside a web request: 2 minutes of 48 kHz stereo take ~0.4 s of CPU,
+# so a few seconds is ample for real recordings and cuts every decoding bomb short.
+UPLOAD_CPU_SECONDS = 4
+UPLOAD_TIMEOUT_SECONDS = 30.0  # wall clock, for a loaded machine
+# decode(): a TTS service's answer or an operator's file, up to an hour of audio
+DECODE_MAX_SECONDS = 3600.0
+DECODE_CPU_SECONDS = 60
+DECODE_TIMEOUT_SECONDS = 120.0
+
+
+@dataclass(frozen=True)
+class UploadedAudio:
+    """A user's recording that passed validation: its samples and the format to store and decode it as."""
+
+    samples: np.ndarray  # 16 kHz mono float32
+    demuxer: str  # what the worker forces when it decodes the stored bytes (ffmpeg.AUDIO_FORMATS key)
+    extension: str  # what it is stored as, e.g. ".m4a"
+    mime: str  # what it is served as, e.g. "audio/mp4"
+    duration: float  # seconds
 
 
 def _db(value: float) -> float:
@@ -28,42 +54,29 @@ def _db(value: float) -> float:
     return 10.0 ** (value / 20.0)
 
 
-def ffmpeg_exe() -> str:
-    """The ffmpeg binary shipped in the imageio-ffmpeg wheel (no system ffmpeg needed)."""
-    try:
-        import imageio_ffmpeg
-    except ImportError as exc:
-        raise PipelineError("ffmpeg is not installed (the imageio-ffmpeg package).") from exc
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def decode(data_or_path: bytes | str | Path, sample_rate: int = SAMPLE_RATE,
-           timeout: float = DECODE_TIMEOUT_SECONDS) -> np.ndarray:
-    """Any audio ffmpeg reads (wav, mp3, ogg, m4a, ...) -> mono float32 at `sample_rate`."""
+def _source_bytes(data_or_path: bytes | str | os.PathLike) -> bytes:
+    """The bytes to decode: given, or read from a path (its name never reaches ffmpeg)."""
     if isinstance(data_or_path, (bytes, bytearray, memoryview)):
-        data, source, what = bytes(data_or_path), "pipe:0", "The audio data"
+        data = bytes(data_or_path)
         if not data:
-            raise PipelineError("The audio data is empty.")
-    else:
-        path = Path(data_or_path)
-        if not path.is_file():
-            raise PipelineError(f"Audio file {path.name!r} does not exist.")
-        data, source, what = None, f"file:{path}", f"The file {path.name!r}"
-    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", *(["-nostdin"] if data is None else []),
-           "-i", source, "-vn", "-ac", "1", "-ar", str(sample_rate),
-           "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"]
-    try:
-        proc = subprocess.run(cmd, input=data, capture_output=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise PipelineError(f"{what} took longer than {timeout:.0f} s to decode.") from exc
-    if proc.returncode != 0:
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        reason = f": {detail[-1]}" if detail else ""
-        raise PipelineError(f"{what} does not decode as audio{reason}")
-    samples = np.frombuffer(proc.stdout, dtype="<f4", count=len(proc.stdout) // 4)
-    if samples.size == 0:
-        raise PipelineError(f"{what} does not decode as audio: it holds no samples.")
-    return samples.astype(np.float32)  # a writable copy in native order
+            raise PipelineError("The audio data is empty.", AUDIO_INVALID)
+        return data
+    path = Path(data_or_path)
+    if not path.is_file():
+        raise PipelineError(f"Audio file {path.name!r} does not exist.", AUDIO_INVALID)
+    data = path.read_bytes()
+    if not data:
+        raise PipelineError(f"Audio file {path.name!r} is empty.", AUDIO_INVALID)
+    return data
+
+
+def decode(data_or_path: bytes | str | os.PathLike, sample_rate: int = SAMPLE_RATE,
+           timeout: float = DECODE_TIMEOUT_SECONDS, max_seconds: float = DECODE_MAX_SECONDS) -> np.ndarray:
+    """Audio bytes or a file (wav, mp3, ogg, flac, m4a, webm, aac) -> mono float32 at `sample_rate`."""
+    data = _source_bytes(data_or_path)
+    _, _, samples = ffmpeg.read_audio(data, max_seconds=max_seconds, cpu_seconds=DECODE_CPU_SECONDS,
+                                      timeout=timeout, sample_rate=sample_rate)
+    return samples
 
 
 def resample(samples: np.ndarray, sr_from: int, sr_to: int = SAMPLE_RATE) -> np.ndarray:
@@ -72,7 +85,7 @@ def resample(samples: np.ndarray, sr_from: int, sr_to: int = SAMPLE_RATE) -> np.
     if sr_from == sr_to or samples.size == 0:
         return samples
     if sr_from <= 0 or sr_to <= 0:
-        raise PipelineError(f"Invalid sample rate {sr_from} -> {sr_to}.")
+        raise PipelineError(f"Invalid sample rate {sr_from} -> {sr_to}.", PIPELINE_FAILED)
     from scipy.signal import resample_poly  # scipy.signal takes ~0.5 s to import: only when needed
 
     g = gcd(int(sr_from), int(sr_to))
@@ -89,7 +102,7 @@ def to_mono_float(samples: np.ndarray) -> np.ndarray:
     if x.ndim == 2:
         x = x.mean(axis=1 if x.shape[1] <= x.shape[0] else 0)  # channels = the short axis
     elif x.ndim != 1:
-        raise PipelineError(f"Audio has an unexpected shape {x.shape}.")
+        raise PipelineError(f"Audio has an unexpected shape {x.shape}.", PIPELINE_FAILED)
     return x
 
 
@@ -140,12 +153,14 @@ def shift_phonemes(phonemes: list[Phoneme] | None, offset: float, duration: floa
 def prepare(speech: Speech) -> Audio:
     """TTS output -> 16 kHz mono float32, loudness-normalised, clipped, end silences trimmed."""
     samples = to_mono_float(speech.samples)
+    # Uploads were checked for sound already, and text.synthesize_text refuses silent speech: what is
+    # left here is audio with nothing in it, whatever made it.
     if samples.size == 0:
-        raise PipelineError("TTS returned no audio.")
+        raise PipelineError("TTS returned no audio.", AUDIO_SILENT)
     samples = resample(samples, int(speech.sample_rate), SAMPLE_RATE)
     bounds = speech_bounds(samples)
     if bounds is None:
-        raise PipelineError("The synthesized audio is silent.")
+        raise PipelineError("The synthesized audio is silent.", AUDIO_SILENT)
     keep = round(KEEP_SILENCE_SECONDS * SAMPLE_RATE)
     start, end = max(0, bounds[0] - keep), min(samples.size, bounds[1] + keep)
     samples = np.clip(normalize(samples[start:end]), -1.0, 1.0)
@@ -153,10 +168,10 @@ def prepare(speech: Speech) -> Audio:
     return Audio(samples, offset, shift_phonemes(speech.phonemes, offset, samples.size / SAMPLE_RATE))
 
 
-def write_wav(path, samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
+def write_wav(path: str | os.PathLike | io.IOBase, samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
     """Write mono float samples as 16-bit PCM WAV to a path or a binary file object."""
     pcm = (np.clip(to_mono_float(samples), -1.0, 1.0) * 32767.0).round().astype("<i2")
-    target = str(path) if isinstance(path, Path) else path
+    target = os.fspath(path) if isinstance(path, (str, os.PathLike)) else path
     with wave.open(target, "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
@@ -171,26 +186,26 @@ def wav_bytes(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> bytes:
     return buf.getvalue()
 
 
-def validate_upload(data: bytes, max_seconds: float, max_bytes: int) -> np.ndarray:
-    """A user's own audio file -> 16 kHz mono float32, or a PipelineError fit to show them."""
+def validate_upload(data: bytes, max_seconds: float, max_bytes: int) -> UploadedAudio:
+    """A user's own recording, checked and decoded to 16 kHz mono float32, or a PipelineError with a code.
+
+    Only the accepted containers are opened, each stream is checked before decoding, at most
+    `max_seconds` (plus a margin) are decoded and the whole check runs on a few seconds of CPU.
+    """
     if not data:
-        raise PipelineError("The file is empty.")
-    if len(data) > max_bytes:
-        raise PipelineError(f"The file is larger than {max_bytes / 2**20:.0f} MB.")
-    # decode at most a little past the limit: a tiny low-bitrate file can hold hours of audio
-    cmd = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-i", "pipe:0", "-vn",
-           "-t", f"{max_seconds + 1:.3f}", "-ac", "1", "-ar", str(SAMPLE_RATE),
-           "-f", "f32le", "-acodec", "pcm_f32le", "pipe:1"]
-    try:
-        proc = subprocess.run(cmd, input=bytes(data), capture_output=True,
-                              timeout=DECODE_TIMEOUT_SECONDS, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise PipelineError("The file took too long to decode.") from exc
-    samples = np.frombuffer(proc.stdout, dtype="<f4", count=len(proc.stdout) // 4).astype(np.float32)
-    if proc.returncode != 0 or samples.size == 0:
-        raise PipelineError("The file does not decode as audio.")
-    if samples.size > max_seconds * SAMPLE_RATE:
-        raise PipelineError(f"The audio is longer than {max_seconds:g} s.")
+        raise PipelineError("The file is empty.", AUDIO_INVALID)
+    if len(data) > max_bytes:  # the web side refuses these before reading; no code of its own
+        raise PipelineError(f"The file is larger than {max_bytes / 2**20:.0f} MB.", AUDIO_UNSUPPORTED)
+    fmt, _, samples = ffmpeg.read_audio(bytes(data), max_seconds=max_seconds, cpu_seconds=UPLOAD_CPU_SECONDS,
+                                        timeout=UPLOAD_TIMEOUT_SECONDS)
     if speech_bounds(samples) is None:
-        raise PipelineError("The audio is silent.")
-    return samples
+        raise PipelineError("The audio is silent.", AUDIO_SILENT)
+    return UploadedAudio(samples, fmt.demuxer, fmt.extension, fmt.mime, samples.size / SAMPLE_RATE)
+
+
+def decode_upload(data: bytes, demuxer: str, max_seconds: float) -> np.ndarray:
+    """The worker's decode of exactly the bytes validation accepted, with the demuxer it detected forced."""
+    if not data:
+        raise PipelineError("The stored recording is empty.", AUDIO_INVALID)
+    return ffmpeg.decode_audio(bytes(data), demuxer, max_seconds=max_seconds, cpu_seconds=UPLOAD_CPU_SECONDS,
+                               timeout=UPLOAD_TIMEOUT_SECONDS)

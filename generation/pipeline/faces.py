@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .types import Face, PipelineError
+from .types import AVATAR_UNREADABLE, PIPELINE_FAILED, Face, PipelineError
 
 MODELS_PACKAGE = "face_recognition_models"  # only its data files are used, never its __init__
 LANDMARKS_MODEL = "shape_predictor_68_face_landmarks.dat"
@@ -21,19 +21,20 @@ def models_dir() -> Path:
     """Folder of the face-recognition-models data files, found without importing the package."""
     spec = importlib.util.find_spec(MODELS_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise PipelineError(f"The '{MODELS_PACKAGE}' package is not installed (pip install face-recognition-models).")
+        raise PipelineError(f"The '{MODELS_PACKAGE}' package is not installed (pip install face-recognition-models).",
+                            PIPELINE_FAILED)
     for location in spec.submodule_search_locations:
         candidate = Path(location) / "models"
         if candidate.is_dir():
             return candidate
-    raise PipelineError(f"No models/ folder in the '{MODELS_PACKAGE}' package.")
+    raise PipelineError(f"No models/ folder in the '{MODELS_PACKAGE}' package.", PIPELINE_FAILED)
 
 
 def landmarks_model_path() -> Path:
     """Path of dlib's 68-point shape predictor file."""
     path = models_dir() / LANDMARKS_MODEL
     if not path.is_file():
-        raise PipelineError(f"Face landmark model missing: {path}")
+        raise PipelineError(f"Face landmark model missing: {path}", PIPELINE_FAILED)
     return path
 
 
@@ -45,7 +46,7 @@ def as_rgb_uint8(image: np.ndarray) -> np.ndarray:
     elif image.ndim == 3 and image.shape[2] == 4:
         image = image[..., :3]
     if image.ndim != 3 or image.shape[2] != 3:
-        raise PipelineError(f"Expected an RGB image, got an array of shape {image.shape}.")
+        raise PipelineError(f"Expected an RGB image, got an array of shape {image.shape}.", AVATAR_UNREADABLE)
     if image.dtype != np.uint8:
         if np.issubdtype(image.dtype, np.floating) and image.size and image.max() <= 1.0:
             image = image * 255.0
@@ -103,7 +104,8 @@ class FaceAnalyzer:
             shape = self._predictor(image, rect)
         points = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
         if points.shape != (NUM_LANDMARKS, 2):
-            raise PipelineError(f"Landmark model returned {len(points)} points, expected {NUM_LANDMARKS}.")
+            raise PipelineError(f"Landmark model returned {len(points)} points, expected {NUM_LANDMARKS}.",
+                                PIPELINE_FAILED)
         return points
 
     def analyze(self, image: np.ndarray) -> Face | None:

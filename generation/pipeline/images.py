@@ -8,7 +8,7 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageOps
 
-from .types import Face, PipelineError
+from .types import AVATAR_UNREADABLE, Face, PipelineError
 
 # Demo avatar: scikit-image's bundled `astronaut` (NASA, public domain), 512x512. The crop keeps
 # head and shoulders with the face centred horizontally; the photo has no headroom above the hair.
@@ -50,7 +50,7 @@ def load_image(source: ImageSource) -> np.ndarray:
             rgb = to_rgb(img)
             return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise PipelineError(f"Cannot read the image: {exc}") from exc
+        raise PipelineError(f"Cannot read the image: {exc}", AVATAR_UNREADABLE) from exc
 
 
 def even_size(image: np.ndarray) -> np.ndarray:

@@ -14,7 +14,8 @@ import numpy as np
 from . import audio as audio_stage
 from . import video as video_stage
 from .tts.text import synthesize_text
-from .types import FPS, Face, PipelineError, Timings, VideoInfo, frame_count
+from .types import (AVATAR_UNREADABLE, ENGINE_UNAVAILABLE, FACE_NOT_FOUND, FPS, Face, PipelineError, Timings,
+                    VideoInfo, frame_count)
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,8 @@ class Pipeline:
         name = name or self.default_engine
         if name not in self.engines:
             raise PipelineError(
-                f"Lip-sync engine «{name}» is not available here; available: {', '.join(self.engines)}."
+                f"Lip-sync engine «{name}» is not available here; available: {', '.join(self.engines)}.",
+                ENGINE_UNAVAILABLE,
             )
         return name, self.engines[name]
 
@@ -177,14 +179,14 @@ class Pipeline:
         t = time.perf_counter()
         if image is None:
             if image_path is None:
-                raise PipelineError("No avatar image given.")
+                raise PipelineError("No avatar image given.", AVATAR_UNREADABLE)
             from .images import load_image
 
             image = load_image(image_path)
         if face is None:
             face = self.analyzer().analyze(image)
             if face is None:
-                raise PipelineError("No face found on the avatar photo.")
+                raise PipelineError("No face found on the avatar photo.", FACE_NOT_FOUND)
         state = self.prepared(engine_name, lipsync, image, face, avatar_key)
         timings.face = time.perf_counter() - t
 
@@ -215,7 +217,8 @@ def build_engines(config: PipelineConfig) -> tuple[dict, str]:
     engines = {"viseme": viseme.VisemeEngine()}
     default = "viseme"
     if config.lipsync_engine not in ("auto", "viseme", "wav2lip"):
-        raise PipelineError(f"LIPSYNC_ENGINE must be auto, viseme or wav2lip, not «{config.lipsync_engine}».")
+        raise PipelineError(f"LIPSYNC_ENGINE must be auto, viseme or wav2lip, not «{config.lipsync_engine}».",
+                            ENGINE_UNAVAILABLE)
     if config.lipsync_engine in ("auto", "wav2lip"):
         from .lipsync import find_wav2lip_checkpoint
 

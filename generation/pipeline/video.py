@@ -1,18 +1,21 @@
 """Frames + 16 kHz audio -> H.264/AAC MP4 through an ffmpeg pipe; probing and frame grabs for tests."""
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 import subprocess
 import tempfile
-import wave
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
-from .types import FPS, SAMPLE_RATE, PipelineError, VideoInfo, frame_count
+from . import ffmpeg as ff
+from .audio import write_wav
+from .ffmpeg import ffmpeg_exe  # callers and tests import it from here too
+from .types import ENCODE_FAILED, FPS, PIPELINE_FAILED, PipelineError, VideoInfo, frame_count
 
 # x264 on 2 cores: veryfast keeps 250 frames of 512x512 well under a second; crf 23 is x264's
 # default quality, visually clean for a talking head with a static background.
@@ -32,15 +35,6 @@ FILE_MODE = 0o644  # as Django's FILE_UPLOAD_PERMISSIONS default
 PROBE_TIMEOUT = 120  # seconds; probing or grabbing a frame never takes near this
 
 
-def ffmpeg_exe() -> str:
-    """Path of the ffmpeg binary shipped by imageio-ffmpeg (or IMAGEIO_FFMPEG_EXE)."""
-    try:
-        import imageio_ffmpeg
-    except ImportError as exc:  # pragma: no cover - a broken install
-        raise PipelineError("imageio-ffmpeg is not installed; it provides the ffmpeg binary.") from exc
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
 def _tail(text: str | bytes) -> str:
     """The last part of a log, decoded and stripped, for error messages."""
     if isinstance(text, bytes):
@@ -49,24 +43,15 @@ def _tail(text: str | bytes) -> str:
     return text[-STDERR_TAIL:] if text else "(no output)"
 
 
-def _run(cmd: list[str], what: str, timeout: float = PROBE_TIMEOUT) -> subprocess.CompletedProcess:
+def _run(cmd: list[str], what: str, code: str = PIPELINE_FAILED,
+         timeout: float = PROBE_TIMEOUT) -> subprocess.CompletedProcess:
     """Run ffmpeg capturing output; an unstartable or hung binary becomes a PipelineError."""
     try:
         return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
     except OSError as exc:
-        raise PipelineError(f"Cannot start ffmpeg for {what}: {exc}") from exc
+        raise PipelineError(f"Cannot start ffmpeg for {what}: {exc}", code) from exc
     except subprocess.TimeoutExpired as exc:
-        raise PipelineError(f"ffmpeg timed out during {what}.") from exc
-
-
-def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
-    """Write float samples in [-1, 1] as a 16-bit mono PCM WAV."""
-    pcm = (np.clip(np.asarray(samples, dtype=np.float32).reshape(-1), -1.0, 1.0) * 32767.0).round().astype("<i2")
-    with wave.open(os.fspath(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(sample_rate)
-        w.writeframes(pcm.tobytes())
+        raise PipelineError(f"ffmpeg timed out during {what}.", code) from exc
 
 
 def _first_frame(frames: Iterable[np.ndarray]):
@@ -79,7 +64,7 @@ def _as_frame(frame: np.ndarray, width: int, height: int) -> np.ndarray:
     """Check a frame's shape and make it contiguous RGB uint8 for the pipe."""
     frame = np.asarray(frame)
     if frame.shape != (height, width, 3):
-        raise PipelineError(f"Frame of shape {frame.shape} in a {width}x{height} RGB video.")
+        raise PipelineError(f"Frame of shape {frame.shape} in a {width}x{height} RGB video.", ENCODE_FAILED)
     if frame.dtype != np.uint8:
         frame = np.clip(frame, 0, 255).astype(np.uint8)
     return np.ascontiguousarray(frame)
@@ -122,14 +107,14 @@ def encode_mp4(
     """
     audio = np.asarray(audio, dtype=np.float32).reshape(-1)
     if audio.size == 0:
-        raise PipelineError("Nothing to encode: the audio is empty.")
+        raise PipelineError("Nothing to encode: the audio is empty.", ENCODE_FAILED)
     total = frame_count(audio.size, fps)
     frames_iter, first = _first_frame(frames)
     if first is None:
-        raise PipelineError("Nothing to encode: no video frames.")
+        raise PipelineError("Nothing to encode: no video frames.", ENCODE_FAILED)
     first = np.asarray(first)
     if first.ndim != 3 or first.shape[2] != 3 or first.shape[0] < 2 or first.shape[1] < 2:
-        raise PipelineError(f"Expected RGB frames of at least 2x2, got shape {first.shape}.")
+        raise PipelineError(f"Expected RGB frames of at least 2x2, got shape {first.shape}.", ENCODE_FAILED)
     height, width = first.shape[:2]
 
     out_path = Path(out_path)
@@ -169,7 +154,7 @@ def _stream(cmd, frames_iter, first, total, width, height, log) -> None:
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log,
                                 bufsize=PIPE_BUFFER)
     except OSError as exc:
-        raise PipelineError(f"Cannot start ffmpeg to encode the video: {exc}") from exc
+        raise PipelineError(f"Cannot start ffmpeg to encode the video: {exc}", ENCODE_FAILED) from exc
     broken = False
     try:
         frame = _as_frame(first, width, height)
@@ -193,6 +178,8 @@ def _stream(cmd, frames_iter, first, total, width, height, log) -> None:
     except BaseException:
         proc.kill()
         proc.wait()
+        with contextlib.suppress(OSError):  # a broken pipe: ffmpeg is gone already
+            proc.stdin.close()
         raise
     finally:
         close = getattr(frames_iter, "close", None)
@@ -200,72 +187,32 @@ def _stream(cmd, frames_iter, first, total, width, height, log) -> None:
             close()  # let a generator release what it holds
     if rc != 0 or broken:
         log.seek(0)
-        raise PipelineError(f"ffmpeg failed to encode the video (exit code {rc}): {_tail(log.read())}")
+        raise PipelineError(f"ffmpeg failed to encode the video (exit code {rc}): {_tail(log.read())}",
+                            ENCODE_FAILED)
 
 
-_DURATION_RE = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
-_STREAM_RE = re.compile(r"Stream #\d+:\d+[^:]*:\s*(Video|Audio):\s*(.*)")
-_SIZE_RE = re.compile(r"(?:^|[\s,])(\d{2,5})x(\d{2,5})(?=[\s,\[]|$)")
-_FPS_RE = re.compile(r"([\d.]+(?:k)?)\s+fps")
-_RATE_RE = re.compile(r"(\d+)\s+Hz")
 _FRAME_RE = re.compile(rb"frame=\s*(\d+)")
 _TIME_RE = re.compile(rb"time=\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
 
 
-def _split_fields(spec: str) -> list[str]:
-    """Split a stream description at top-level commas (not those inside parentheses)."""
-    parts, depth, current = [], 0, []
-    for ch in spec:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth = max(0, depth - 1)
-        if ch == "," and depth == 0:
-            parts.append("".join(current).strip())
-            current = []
-        else:
-            current.append(ch)
-    parts.append("".join(current).strip())
-    return parts
-
-
-def parse_ffmpeg_info(log: str) -> dict:
-    """Streams and duration from the log `ffmpeg -i FILE` prints; first video/audio stream wins."""
-    info = {"video_codec": None, "audio_codec": None, "width": None, "height": None, "fps": None,
-            "duration": None, "pix_fmt": None, "audio_sample_rate": None, "audio_channels": None}
-    m = _DURATION_RE.search(log)
-    if m:
-        h, mnt, s = m.groups()
-        info["duration"] = int(h) * 3600 + int(mnt) * 60 + float(s)
-    for kind, spec in _STREAM_RE.findall(log):
-        fields = _split_fields(spec)
-        codec = fields[0].split()[0] if fields and fields[0] else None
-        if kind == "Video" and info["video_codec"] is None:
-            info["video_codec"] = codec
-            if len(fields) > 1:
-                info["pix_fmt"] = fields[1].split("(")[0].strip() or None
-            size = _SIZE_RE.search(spec)
-            if size:
-                info["width"], info["height"] = int(size.group(1)), int(size.group(2))
-            fps = _FPS_RE.search(spec)
-            if fps:
-                value = fps.group(1)
-                info["fps"] = float(value[:-1]) * 1000 if value.endswith("k") else float(value)
-        elif kind == "Audio" and info["audio_codec"] is None:
-            info["audio_codec"] = codec
-            rate = _RATE_RE.search(spec)
-            if rate:
-                info["audio_sample_rate"] = int(rate.group(1))
-            if len(fields) > 2:
-                layout = fields[2].strip()
-                info["audio_channels"] = {"mono": 1, "stereo": 2}.get(layout, None)
-    return info
+def info_dict(info: ff.MediaInfo) -> dict:
+    """The flat dict `probe` returns, from ffmpeg.parse_info's MediaInfo."""
+    audio, video = info.audio, info.video
+    return {
+        "format": info.demuxer, "duration": info.duration,
+        "video_codec": video.codec if video else None, "pix_fmt": video.pix_fmt if video else None,
+        "width": video.width if video else None, "height": video.height if video else None,
+        "fps": video.fps if video else None,
+        "audio_codec": audio.codec if audio else None,
+        "audio_sample_rate": audio.sample_rate if audio else None,
+        "audio_channels": audio.channels if audio else None,
+    }
 
 
 def _stream_duration(exe: str, path: str, selector: str) -> tuple[int | None, float | None]:
     """(packets, end time) of one stream, read by remuxing it to nowhere (no decoding)."""
-    result = _run([exe, "-hide_banner", "-nostdin", "-i", path, "-map", selector, "-c", "copy",
-                   "-f", "null", "-"], "probing")
+    result = _run([exe, "-hide_banner", "-nostdin", *ff.input_options(), "-i", f"file:{path}",
+                   "-map", selector, "-c", "copy", "-f", "null", "-"], "probing")
     if result.returncode != 0:
         return None, None
     log = result.stderr
@@ -279,24 +226,26 @@ def _stream_duration(exe: str, path: str, selector: str) -> tuple[int | None, fl
 
 
 def probe(path: str | os.PathLike, count_frames: bool = False, ffmpeg: str | None = None) -> dict:
-    """Codecs, size, fps, duration and pix_fmt of a media file; exact frame count on request.
+    """Codecs, size, fps, duration and pix_fmt of one of our media files; exact frame count on request.
 
-    With count_frames, adds `frames` (video packets, one per frame for H.264 in MP4) and
-    `audio_duration` (end time of the audio stream).
+    Read by ffmpeg.probe_path, under its whitelists. With count_frames, adds `frames` (video
+    packets, one per frame for H.264 in MP4) and `audio_duration` (end time of the audio stream).
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise PipelineError(f"No such media file: {path}")
-    exe = ffmpeg or ffmpeg_exe()
-    # without an output ffmpeg exits 1 after printing the input's description, as wanted
-    log = _run([exe, "-hide_banner", "-nostdin", "-i", path], "probing").stderr.decode("utf-8", "replace")
-    if "Invalid data found" in log or ("Stream #" not in log):
-        raise PipelineError(f"Not a readable media file: {_tail(log)}")
-    info = parse_ffmpeg_info(log)
+        raise PipelineError(f"No such media file: {path}", PIPELINE_FAILED)
+    try:
+        info = ff.probe_path(path, exe=ffmpeg)
+    except PipelineError as exc:
+        raise PipelineError(f"Not a readable media file: {exc}", PIPELINE_FAILED) from exc
+    if info.audio is None and info.video is None:
+        raise PipelineError("Not a readable media file: it has no audio or video stream.", PIPELINE_FAILED)
+    result = info_dict(info)
     if count_frames:
-        info["frames"] = _stream_duration(exe, path, "0:v:0")[0] if info["video_codec"] else 0
-        info["audio_duration"] = _stream_duration(exe, path, "0:a:0")[1] if info["audio_codec"] else None
-    return info
+        exe = ffmpeg or ffmpeg_exe()
+        result["frames"] = _stream_duration(exe, path, "0:v:0")[0] if info.video else 0
+        result["audio_duration"] = _stream_duration(exe, path, "0:a:0")[1] if info.audio else None
+    return result
 
 
 def extract_frame(path: str | os.PathLike, t_seconds: float = 0.0, ffmpeg: str | None = None) -> np.ndarray:
@@ -305,14 +254,14 @@ def extract_frame(path: str | os.PathLike, t_seconds: float = 0.0, ffmpeg: str |
 
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise PipelineError(f"No such video file: {path}")
+        raise PipelineError(f"No such video file: {path}", ENCODE_FAILED)
     exe = ffmpeg or ffmpeg_exe()
     # -ss before -i seeks fast and, since ffmpeg 2.1, still lands on the exact frame
     cmd = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-ss", f"{max(0.0, t_seconds):.3f}",
            "-i", path, "-map", "0:v:0", "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "pipe:1"]
-    result = _run(cmd, "frame extraction")
+    result = _run(cmd, "frame extraction", ENCODE_FAILED)
     if result.returncode != 0 or not result.stdout:
         reason = _tail(result.stderr) if result.stderr.strip() else "no frame there (past the end?)"
-        raise PipelineError(f"Cannot extract a frame at {t_seconds:.3f}s: {reason}")
+        raise PipelineError(f"Cannot extract a frame at {t_seconds:.3f}s: {reason}", ENCODE_FAILED)
     with Image.open(io.BytesIO(result.stdout)) as img:
         return np.asarray(img.convert("RGB"), dtype=np.uint8)

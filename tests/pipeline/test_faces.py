@@ -8,7 +8,8 @@ from PIL import Image
 
 from generation.pipeline import faces
 from generation.pipeline.images import demo_avatar_image, draw_face_preview, even_size, load_image
-from generation.pipeline.types import Face, PipelineError
+from generation.pipeline.types import (AVATAR_UNREADABLE, ENGINE_UNAVAILABLE, FACE_NOT_FOUND, FACE_TOO_SMALL, Face,
+                                       PipelineError, Speech)
 
 
 @pytest.fixture(scope="module")
@@ -182,8 +183,37 @@ def test_any_mode_becomes_rgb(mode):
 
 
 def test_garbage_bytes_raise_pipeline_error():
-    with pytest.raises(PipelineError):
+    with pytest.raises(PipelineError) as err:
         load_image(b"this is not an image")
+    assert err.value.code == AVATAR_UNREADABLE
+    with pytest.raises(PipelineError) as err:
+        faces.as_rgb_uint8(np.zeros((4, 4, 2), np.uint8))
+    assert err.value.code == AVATAR_UNREADABLE
+
+
+def test_face_errors_carry_codes(tmp_path, analyzer, avatar, face):
+    from generation.pipeline.lipsync.viseme import VisemeEngine
+    from generation.pipeline.runner import Pipeline
+
+    pipeline = Pipeline(tts=None, engines={"viseme": VisemeEngine()}, default_engine="viseme",
+                        analyzer_factory=lambda: analyzer)
+    with pytest.raises(PipelineError) as err:
+        pipeline.engine("no-such-engine")
+    assert err.value.code == ENGINE_UNAVAILABLE
+    tone = (0.3 * np.sin(np.arange(16000) * 0.1)).astype(np.float32)
+    with pytest.raises(PipelineError) as err:  # a plain grey picture: nobody there
+        pipeline.run("", "en", tmp_path / "x.mp4", image=np.full((120, 160, 3), 128, np.uint8),
+                     speech=Speech(tone, 16000))
+    assert err.value.code == FACE_NOT_FOUND
+    with pytest.raises(PipelineError) as err:
+        pipeline.run("", "en", tmp_path / "x.mp4", image_path=tmp_path / "missing.png", speech=Speech(tone, 16000))
+    assert err.value.code == AVATAR_UNREADABLE
+    # the same face shrunk to a few pixels around its centre: no mouth to move
+    centre = face.landmarks.mean(axis=0)
+    tiny = Face(face.box, (centre + (face.landmarks - centre) * 0.03).astype(np.float32), face.image_size)
+    with pytest.raises(PipelineError) as err:
+        VisemeEngine().prepare(avatar, tiny)
+    assert err.value.code == FACE_TOO_SMALL
 
 
 def test_even_size():

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from generation.pipeline import video
-from generation.pipeline.types import FPS, SAMPLE_RATE, PipelineError, frame_count
+from generation.pipeline.ffmpeg import ffmpeg_exe
+from generation.pipeline.types import ENCODE_FAILED, FPS, SAMPLE_RATE, PipelineError, frame_count
 
 TONE_HZ = 440.0
 AUDIO_SECONDS = 2.03  # not a whole number of frames: 50.75 -> 51
@@ -37,7 +38,7 @@ def solid(colour, n: int, width: int = 64, height: int = 48):
 
 def decode_audio(path) -> np.ndarray:
     """Decode a file's audio to 16 kHz mono float32 with the same ffmpeg."""
-    cmd = [video.ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "1",
+    cmd = [ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "f32le", "-ac", "1",
            "-ar", str(SAMPLE_RATE), "pipe:1"]
     return np.frombuffer(subprocess.run(cmd, capture_output=True, check=True).stdout, np.float32)
 
@@ -156,8 +157,9 @@ def test_existing_file_is_replaced(tmp_path):
 
 def test_missing_ffmpeg_raises_pipeline_error(tmp_path):
     out = tmp_path / "x.mp4"
-    with pytest.raises(PipelineError, match="Cannot start ffmpeg"):
+    with pytest.raises(PipelineError, match="Cannot start ffmpeg") as err:
         video.encode_mp4(solid((0, 0, 0), 5), tone(0.2), out, ffmpeg=str(tmp_path / "no-ffmpeg"))
+    assert err.value.code == ENCODE_FAILED
     assert list(tmp_path.iterdir()) == []
 
 
@@ -165,7 +167,7 @@ def test_ffmpeg_failure_quotes_its_stderr(tmp_path):
     out = tmp_path / "x.mp4"
     with pytest.raises(PipelineError, match="ffmpeg failed") as err:
         video.encode_mp4(moving_frames(500), tone(8.0), out, preset="no-such-preset")
-    assert "preset" in str(err.value).lower()
+    assert "preset" in str(err.value).lower() and err.value.code == ENCODE_FAILED
     assert list(tmp_path.iterdir()) == []
 
 
@@ -194,6 +196,11 @@ def test_bad_inputs_are_pipeline_errors(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_probe_reads_our_mp4_through_the_shared_parser(encoded, probed):
+    assert probed["format"] == "mov,mp4,m4a,3gp,3g2,mj2"
+    assert probed["duration"] == pytest.approx(encoded[0].duration, abs=1 / FPS)
+
+
 def test_probe_rejects_non_media(tmp_path):
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"\x00not a video at all" * 100)
@@ -201,21 +208,6 @@ def test_probe_rejects_non_media(tmp_path):
         video.probe(junk)
     with pytest.raises(PipelineError):
         video.probe(tmp_path / "missing.mp4")
-
-
-def test_parse_ffmpeg_info_reads_typical_log():
-    log = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'x.mp4':
-  Duration: 00:01:02.50, start: 0.000000, bitrate: 180 kb/s
-  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(tv, bt709, progressive), 1280x720 [SAR 1:1 DAR 16:9], 50 kb/s, 29.97 fps, 29.97 tbr, 30k tbn (default)
-  Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz, stereo, fltp, 128 kb/s (default)
-"""
-    info = video.parse_ffmpeg_info(log)
-    assert info["duration"] == pytest.approx(62.5)
-    assert (info["video_codec"], info["audio_codec"], info["pix_fmt"]) == ("h264", "aac", "yuv420p")
-    assert (info["width"], info["height"], info["fps"]) == (1280, 720, 29.97)
-    assert (info["audio_sample_rate"], info["audio_channels"]) == (44100, 2)
-    audio_only = video.parse_ffmpeg_info("  Duration: 00:00:01.00, start: 0\n  Stream #0:0: Audio: mp3, 22050 Hz, mono, fltp, 64 kb/s\n")
-    assert audio_only["video_codec"] is None and audio_only["audio_codec"] == "mp3"
 
 
 def test_chatty_ffmpeg_does_not_deadlock(tmp_path, monkeypatch):

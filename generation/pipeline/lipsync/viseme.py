@@ -6,7 +6,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..types import FPS, Audio, Face, PipelineError
+from ..types import AVATAR_UNREADABLE, FACE_TOO_SMALL, FPS, Audio, Face, PipelineError
 from . import viseme_render as render_
 from .base import LipSyncEngine
 from .viseme_track import MouthTrack, mouth_track
@@ -36,7 +36,8 @@ class VisemeEngine(LipSyncEngine):
         """Build the mouth and eye meshes of one avatar (cache the result per avatar)."""
         image = np.ascontiguousarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise PipelineError(f"The viseme engine needs an RGB uint8 image, got {image.shape} {image.dtype}.")
+            raise PipelineError(f"The viseme engine needs an RGB uint8 image, got {image.shape} {image.dtype}.",
+                                AVATAR_UNREADABLE)
         lm = np.asarray(face.landmarks, dtype=np.float64).reshape(68, 2)
         h, w = image.shape[:2]
         if tuple(face.image_size) != (w, h):
@@ -44,7 +45,7 @@ class VisemeEngine(LipSyncEngine):
             lm = lm * (w / face.image_size[0], h / face.image_size[1])
         mouth, mw = render_.mouth_mesh(lm, w, h)
         if mw < 6:
-            raise PipelineError("The face is too small for lip-sync (mouth under 6 pixels wide).")
+            raise PipelineError("The face is too small for lip-sync (mouth under 6 pixels wide).", FACE_TOO_SMALL)
         eyes = render_.eye_mesh(lm, w, h)
         _, _, v, _ = render_.mouth_frame(lm)
         # landmarks 48..67 were added to the mesh right after the jaw and nose-base points

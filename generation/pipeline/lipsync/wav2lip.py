@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from ..mel import mel_chunks, melspectrogram
-from ..types import FPS, Audio, Face, PipelineError, frame_count
+from ..types import (AVATAR_UNREADABLE, CHECKPOINT_INVALID, ENGINE_UNAVAILABLE, FACE_TOO_SMALL, FPS, Audio, Face,
+                     PipelineError, frame_count)
 from . import find_wav2lip_checkpoint as find_checkpoint  # noqa: F401 (wav2lip_gan.pth first)
 from .base import LipSyncEngine
 from .wav2lip_model import FACE_SIZE, Wav2Lip, StillFaceDecoder
@@ -44,6 +45,8 @@ NOSE_BASE = [35, 34, 33, 32, 31]  # nostrils right to left: the top edge of the 
 
 class CheckpointError(PipelineError):
     """A Wav2Lip checkpoint that cannot be used; the message names the file and the tensor."""
+
+    code = CHECKPOINT_INVALID
 
 
 def _read_checkpoint(path: Path) -> object:
@@ -115,7 +118,7 @@ def padded_box(box, width: int, height: int, pads=PADS) -> tuple[int, int, int, 
     x1, y1 = max(0, int(left) - pad_left), max(0, int(top) - pad_top)
     x2, y2 = min(width, int(right) + pad_right), min(height, int(bottom) + pad_bottom)
     if x2 - x1 < 8 or y2 - y1 < 8:
-        raise PipelineError(f"The face box {tuple(box)} is too small for Wav2Lip.")
+        raise PipelineError(f"The face box {tuple(box)} is too small for Wav2Lip.", FACE_TOO_SMALL)
     return x1, y1, x2, y2
 
 
@@ -178,7 +181,8 @@ class Wav2LipEngine(LipSyncEngine):
     def __init__(self, checkpoint, threads: int | None = None, weights_dir=None, batch_size: int = BATCH_SIZE,
                  precision: str = "fp32"):
         if precision not in PRECISIONS:
-            raise PipelineError(f"Wav2Lip precision must be one of {', '.join(PRECISIONS)}, not «{precision}».")
+            raise PipelineError(f"Wav2Lip precision must be one of {', '.join(PRECISIONS)}, not «{precision}».",
+                                ENGINE_UNAVAILABLE)
         self.precision, self.dtype = precision, PRECISIONS[precision]
         if threads:
             torch.set_num_threads(int(threads))
@@ -207,7 +211,8 @@ class Wav2LipEngine(LipSyncEngine):
         """Crop, face-encoder features and paste mask of one avatar (the caller caches the result)."""
         image = np.ascontiguousarray(image)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise PipelineError(f"Wav2Lip needs an RGB uint8 image, got {image.shape} {image.dtype}.")
+            raise PipelineError(f"Wav2Lip needs an RGB uint8 image, got {image.shape} {image.dtype}.",
+                                AVATAR_UNREADABLE)
         h, w = image.shape[:2]
         scale = np.array([w / face.image_size[0], h / face.image_size[1]])
         landmarks = np.asarray(face.landmarks, dtype=np.float64).reshape(68, 2) * scale
@@ -220,7 +225,8 @@ class Wav2LipEngine(LipSyncEngine):
         mask = lower_face_mask(landmarks, box)
         ys, xs = np.nonzero(mask > 1e-3)
         if ys.size == 0:
-            raise PipelineError("The face is too small or too far off the box for Wav2Lip's mouth region.")
+            raise PipelineError("The face is too small or too far off the box for Wav2Lip's mouth region.",
+                                FACE_TOO_SMALL)
         mb = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
         return Wav2LipState(image=image, box=box, face96=crop.astype(np.float32) / 255.0, terms=terms,
                             mask=mask[mb[1]:mb[3], mb[0]:mb[2], None].copy(), mask_box=mb)
