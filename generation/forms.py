@@ -3,8 +3,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from generation import services
 from generation.models import Language
+from generation.validation import validate_input
 
 
 class GenerateForm(forms.Form):
@@ -26,7 +26,7 @@ class GenerateForm(forms.Form):
     def clean(self):
         data = super().clean()
         try:
-            self.validated = services.validate_input(
+            self.validated = validate_input(
                 text=data.get("text", ""), language=data.get("language") or self.data.get("language"),
                 avatar=data.get("avatar"), voice=data.get("voice", ""), audio=data.get("audio") or None,
             )

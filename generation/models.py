@@ -3,14 +3,20 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-STAGES = ("tts", "audio", "face", "lipsync", "encode")
-TIMING_FIELDS = ("tts", "audio", "face", "lipsync", "encode", "total", "queue")
+from generation.uploads import audio_upload_to
+
+# Seconds spent per pipeline stage (what the worker measures), then the whole run and the wait before it.
+PIPELINE_TIMINGS = ("tts", "audio", "face", "lipsync", "encode", "total")
+TIMING_FIELDS = PIPELINE_TIMINGS + ("queue",)
 
 
 class Language(models.TextChoices):
     RUSSIAN = "ru", _("Russian")
     KAZAKH = "kk", _("Kazakh")
     ENGLISH = "en", _("English")
+
+
+LANGUAGES = tuple(choice.value for choice in Language)
 
 
 class Status(models.TextChoices):
@@ -44,17 +50,21 @@ class GenerationRequest(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations")
     avatar = models.ForeignKey("avatars.Avatar", on_delete=models.PROTECT, related_name="generations")
     text = models.TextField(blank=True)
-    audio = models.FileField(upload_to="uploads/audio/%Y/%m/", blank=True,
+    audio = models.FileField(upload_to=audio_upload_to, blank=True,
                              help_text="the user's own recording, spoken instead of synthesized text")
+    audio_format = models.CharField(max_length=40, blank=True, help_text="the demuxer validation detected")
+    audio_sha256 = models.CharField(max_length=64, blank=True, help_text="of the bytes validation accepted")
     language = models.CharField(max_length=2, choices=Language.choices)
     voice = models.CharField(max_length=100, blank=True)
     engine = models.CharField(max_length=20, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
-    error = models.TextField(blank=True)
+    error_code = models.CharField(max_length=40, blank=True, help_text="what users are told (see generation.errors)")
+    error_detail = models.TextField(blank=True, help_text="for staff and logs only: may name files or hosts")
     task_id = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0, help_text="times a worker started it")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="last sign of life of the worker running it")
     reused_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                     help_text="an identical earlier request whose video was reused")
     worker = models.CharField(max_length=120, blank=True, help_text="host:pid that rendered it")
@@ -86,8 +96,12 @@ class GenerationRequest(models.Model):
     def is_finished(self) -> bool:
         return self.status in (Status.DONE, Status.FAILED, Status.CANCELLED)
 
-    def timings(self) -> dict:
-        return {name: getattr(self, f"{name}_seconds") for name in TIMING_FIELDS}
+    @property
+    def error(self) -> str:
+        """What the user is told went wrong, in the active language; never internals."""
+        from generation.errors import user_message
+
+        return user_message(self.error_code) if self.error_code else ""
 
     @property
     def video_or_none(self):
@@ -100,6 +114,7 @@ class GenerationRequest(models.Model):
 class Video(models.Model):
     request = models.OneToOneField(GenerationRequest, on_delete=models.CASCADE, related_name="video")
     file = models.FileField(upload_to="videos/%Y/%m/")
+    poster = models.FileField(upload_to="videos/%Y/%m/", blank=True, help_text="JPEG of the first frame")
     duration = models.FloatField()
     fps = models.PositiveSmallIntegerField()
     width = models.PositiveIntegerField()
@@ -109,3 +124,10 @@ class Video(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file.name} ({self.duration:.1f}s)"
+
+
+class SyncWait(models.Model):
+    """One POST /api/generate holding a web worker while it waits; counted to cap them."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    started_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -1,7 +1,21 @@
-"""What the django-q2 broker still holds, so lost tasks can be told from waiting ones."""
+"""The django-q2 queue: hand a request's turn to the workers, and see which tasks the broker still holds."""
 import logging
 
 log = logging.getLogger(__name__)
+
+TASK = "generation.tasks.run_generation"
+
+
+def enqueue(request) -> str:
+    """Queue a turn for `request` (the worker runs the oldest waiting request; see jobs.claim_next)."""
+    from django_q.tasks import async_task
+
+    from generation.models import GenerationRequest
+
+    task_id = async_task(TASK, request.pk, task_name=f"generation-{request.pk}", group="generation") or ""
+    GenerationRequest.objects.filter(pk=request.pk).update(task_id=task_id)
+    request.task_id = task_id
+    return task_id
 
 
 def waiting_task_ids() -> set[str] | None:

@@ -1,9 +1,8 @@
-"""Reads: what a user may see."""
+"""Reads: what a user may see. Nothing here writes."""
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from avatars.models import Avatar
-from generation import services
 from generation.models import GenerationRequest
 
 
@@ -13,7 +12,6 @@ def user_generations(user):
 
 def user_generation(user, pk) -> GenerationRequest:
     """The user's own request or 404 (another user's request is indistinguishable from none)."""
-    services.reap_stale_requests()
     return get_object_or_404(user_generations(user), pk=pk)
 
 
@@ -27,3 +25,9 @@ def finished_video(generation: GenerationRequest):
 
 def active_avatars():
     return Avatar.objects.active()
+
+
+def visible_avatar(user, pk) -> Avatar:
+    """An avatar the user may look at (any active one; staff: any), or 404."""
+    avatars = Avatar.objects.all() if user.is_staff else Avatar.objects.active()
+    return get_object_or_404(avatars, pk=pk)

@@ -10,7 +10,8 @@ log = logging.getLogger(__name__)
 
 _pipeline = None
 _lock = threading.Lock()
-builds = 0  # how many times this process built the pipeline; a test checks it stays 1
+_watchdog = None
+builds = 0  # how many times this process built the pipeline (once, unless loading failed)
 
 
 def pipeline_config():
@@ -44,24 +45,14 @@ def identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-REAPER_SCHEDULE = "reap-stale-generations"
-
-
-def ensure_reaper_schedule() -> None:
-    """The one-minute schedule that recovers jobs of dead workers (also created by a migration)."""
-    from django_q.models import Schedule
-
-    Schedule.objects.update_or_create(
-        name=REAPER_SCHEDULE,
-        defaults={"func": "generation.tasks.reap_stale", "schedule_type": Schedule.MINUTES, "minutes": 1,
-                  "repeats": -1},
-    )
-
-
 def on_spawn(sender=None, proc_name=None, **kwargs) -> None:
-    """A django-q2 worker process started: load the models now, not on the first job."""
+    """A django-q2 worker process started: look for lost jobs from now on, and load the models now."""
+    global _watchdog
+    from generation.recovery import Watchdog
+
+    if _watchdog is None:
+        _watchdog = Watchdog().start()
     try:
-        ensure_reaper_schedule()
         get_pipeline()
     except Exception:  # the first job will try again and fail with a readable error
         log.exception("Could not prepare worker %s", proc_name)

@@ -33,7 +33,7 @@ def test_worker_uses_wav2lip_when_a_checkpoint_is_present(api, avatar, media_roo
             status__in=[Status.QUEUED, Status.RUNNING]).first(), JOB_TIMEOUT, message="the wav2lip job")
     finally:
         cluster.stop()
-    assert request.status == Status.DONE, (request.error, cluster.output())
+    assert request.status == Status.DONE, (request.error_detail, cluster.output())
     assert request.engine == "wav2lip"
     info = video_stage.probe(request.video.file.path, count_frames=True)
     assert (info["video_codec"], info["audio_codec"], info["fps"]) == ("h264", "aac", 25)

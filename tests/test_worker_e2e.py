@@ -26,10 +26,10 @@ def test_worker_makes_videos_and_keeps_its_pipeline(api, avatar, cluster):
     first = api.post("/api/v1/generations/", {"text": "Привет! Я говорящий аватар.", "language": "ru"}, format="json")
     assert first.status_code == 202
     request = wait_for(lambda: finished(first.json()["id"]), JOB_TIMEOUT, message="first job")
-    assert request.status == Status.DONE, (request.error, cluster.output())
+    assert request.status == Status.DONE, (request.error_detail, cluster.output())
 
     body = api.get(f"/api/v1/generations/{request.pk}/").json()
-    assert body["status"] == "done" and body["progress"] == 100 and body["error"] == ""
+    assert body["status"] == "done" and body["progress"] == 100 and body["error"] == "" == body["error_code"]
     assert all(body["timings"][k] is not None and body["timings"][k] >= 0 for k in body["timings"]), body["timings"]
     assert body["timings"]["lipsync"] > 0 and body["timings"]["tts"] > 0
     video = request.video
@@ -44,7 +44,7 @@ def test_worker_makes_videos_and_keeps_its_pipeline(api, avatar, cluster):
 
     second = api.post("/api/v1/generations/", {"text": "Hello! I am a talking avatar.", "language": "en"}, format="json")
     request2 = wait_for(lambda: finished(second.json()["id"]), JOB_TIMEOUT, message="second job")
-    assert request2.status == Status.DONE, request2.error
+    assert request2.status == Status.DONE, request2.error_detail
     # Same worker process, pipeline built once: the second job reused the loaded models.
     assert request2.worker == request.worker
     assert cluster.output().count("Loading the pipeline") == 1
@@ -64,16 +64,19 @@ def test_uploaded_recording_is_lip_synced(api, avatar, cluster):
                         format="multipart")
     assert response.status_code == 202, response.json()
     request = wait_for(lambda: finished(response.json()["id"]), JOB_TIMEOUT, message="upload job")
-    assert request.status == Status.DONE, (request.error, cluster.output())
+    assert request.status == Status.DONE, (request.error_detail, cluster.output())
     assert request.tts_seconds < 0.05  # no synthesis: the recording was spoken as is
     spoken = audio_stage.prepare(audio_stage.Speech(samples, 16000)).duration
     assert abs(request.video.duration - spoken) <= 1 / 25 + 0.03
 
 
-def test_pipeline_failure_marks_request_failed_with_message(api, avatar, cluster):
+def test_pipeline_failure_marks_request_failed_with_message(api, avatar, cluster, media_root):
     avatar.image.storage.delete(avatar.image.name)  # the photo vanished from disk
     response = api.post("/api/v1/generations/", {"text": "Сәлеметсіз бе!", "language": "kk"}, format="json")
     request = wait_for(lambda: finished(response.json()["id"]), JOB_TIMEOUT, message="failing job")
     assert request.status == Status.FAILED
-    assert request.error and "Traceback" not in request.error
-    assert api.get(f"/api/v1/generations/{request.pk}/").json()["error"] == request.error
+    assert request.error_code == "avatar_unreadable", request.error_detail
+    body = api.get(f"/api/v1/generations/{request.pk}/").json()
+    assert body["error_code"] == "avatar_unreadable" and body["error"]
+    for internal in (avatar.image.name, str(media_root), "Error", "Traceback"):  # no paths, classes or traces
+        assert internal not in body["error"]

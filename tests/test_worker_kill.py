@@ -1,4 +1,10 @@
-"""A worker killed mid-job loses nothing: the next cluster re-runs the request to the end."""
+"""A worker killed mid-job loses nothing: within about a minute a fresh cluster re-runs the job to the end.
+
+Recovery comes from the heartbeat, not from the job timeout: the clusters run with the default
+GENERATION_TIMEOUT of 600 s, and the job must still be done within 90 s of the kill.
+"""
+import time
+
 import pytest
 
 from generation.models import GenerationRequest, Status
@@ -6,14 +12,12 @@ from tests.worker import Cluster, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.slow]
 
-TIMEOUT = 20  # the job timeout the clusters run with; the broker re-delivers after TIMEOUT + 10 s
+RECOVERED_WITHIN_SECONDS = 90
 LONG_TEXT = ("Это длинный текст для проверки того, что задача не теряется, когда рабочий процесс убит. " * 11)[:990]
 
 
-def test_kill_9_mid_lipsync_then_new_cluster_finishes_it(api, avatar, media_root, tmp_path, settings):
-    settings.GENERATION_TIMEOUT = TIMEOUT
-    env = {"GENERATION_TIMEOUT": TIMEOUT, "Q_RETRY": TIMEOUT + 10}
-    first = Cluster(media_root, tmp_path / "first.log", **env).start()
+def test_kill_9_mid_lipsync_then_new_cluster_finishes_it_within_90_s(api, avatar, media_root, tmp_path):
+    first = Cluster(media_root, tmp_path / "first.log").start()
     try:
         response = api.post("/api/v1/generations/", {"text": LONG_TEXT, "language": "ru"}, format="json")
         pk = response.json()["id"]
@@ -21,14 +25,17 @@ def test_kill_9_mid_lipsync_then_new_cluster_finishes_it(api, avatar, media_root
                  120, interval=0.02, message="the job to reach lip-sync")
     finally:
         first.kill()
+    killed_at = time.monotonic()
     request = GenerationRequest.objects.get(pk=pk)
     assert request.status == Status.RUNNING and request.attempts == 1  # really killed mid-job
 
-    second = Cluster(media_root, tmp_path / "second.log", **env).start()
+    second = Cluster(media_root, tmp_path / "second.log").start()
     try:
-        request = wait_for(lambda: GenerationRequest.objects.filter(pk=pk).exclude(status=Status.RUNNING)
-                           .exclude(status=Status.QUEUED).first(), 120, message="the re-run")
-        assert request.status == Status.DONE, (request.error, second.output())
+        request = wait_for(lambda: GenerationRequest.objects.filter(pk=pk, status__in=[Status.DONE, Status.FAILED])
+                           .first(), RECOVERED_WITHIN_SECONDS, message="the re-run")
+        recovered_in = time.monotonic() - killed_at
+        assert request.status == Status.DONE, (request.error_detail, second.output())
         assert request.attempts == 2 and request.video.duration > 30
+        print(f"\nkill -9 to done: {recovered_in:.1f} s (one cluster, {request.video.duration:.0f} s video)")
     finally:
         second.stop()

@@ -24,7 +24,7 @@ def test_twenty_at_once_all_done_in_order(api, avatar, media_root, tmp_path, set
         cluster.stop()
     requests = list(GenerationRequest.objects.order_by("pk"))
     assert len(requests) == SUBMISSIONS
-    assert [r.status for r in requests] == [Status.DONE] * SUBMISSIONS, [r.error for r in requests]
+    assert [r.status for r in requests] == [Status.DONE] * SUBMISSIONS, [r.error_detail for r in requests]
     assert all(r.attempts == 1 and r.video.size > 0 for r in requests)
     started = [r.started_at for r in requests]
     assert started == sorted(started)  # one worker serves them first come, first served

@@ -1,0 +1,194 @@
+"""The worker's side of a request: claim it, run the pipeline with a heartbeat, record the outcome."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.db import close_old_connections, connection, connections, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from generation import errors
+from generation.models import PIPELINE_TIMINGS, GenerationRequest, Stage, Status, Video
+
+log = logging.getLogger(__name__)
+
+POSTER_QUALITY = 85
+
+
+class Cancelled(Exception):
+    """The request was cancelled, deleted or taken over by another worker while this one ran it."""
+
+
+def claim_next() -> GenerationRequest | None:
+    """Take the oldest queued request for this worker, atomically; None when there is none.
+
+    Each queued task is a turn for one request, not a fixed one: whichever worker gets a task runs
+    the oldest waiting request, so several workers with prefetched tasks still serve in order.
+    """
+    from generation import worker
+
+    with transaction.atomic():
+        candidates = GenerationRequest.objects.filter(status=Status.QUEUED).order_by("created_at", "pk")
+        if connection.features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True)
+        for request in candidates[:8]:
+            now = timezone.now()
+            if GenerationRequest.objects.filter(pk=request.pk, status=Status.QUEUED).update(
+                    status=Status.RUNNING, stage=Stage.TTS, progress=0, started_at=now, heartbeat_at=now,
+                    worker=worker.identity(), attempts=F("attempts") + 1):
+                return GenerationRequest.objects.select_related("avatar").get(pk=request.pk)
+    return None
+
+
+def this_run(request: GenerationRequest):
+    """The request's row while it is still this worker's run (a takeover bumps `attempts`)."""
+    return GenerationRequest.objects.filter(pk=request.pk, status=Status.RUNNING, attempts=request.attempts)
+
+
+class Heartbeat:
+    """While a job runs, a thread stamps `heartbeat_at` every HEARTBEAT_SECONDS.
+
+    Progress callbacks can be far apart (a long TTS call, a slow encode), so liveness comes from a
+    thread of its own: when the process dies the stamps stop, and recovery takes the job over.
+    """
+
+    def __init__(self, request: GenerationRequest, interval: float):
+        self.request, self.interval = request, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{request.pk}", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    this_run(self.request).update(heartbeat_at=timezone.now())
+                except Exception:  # a locked or lost database: the next beat tries again
+                    log.warning("Heartbeat of request #%s failed", self.request.pk, exc_info=True)
+        finally:
+            connections.close_all()  # this thread's own connection
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def progress_writer(request: GenerationRequest):
+    """A progress callback that writes stage/progress and notices a cancel or takeover between writes."""
+    last = {"stage": None, "percent": -1}
+
+    def progress(stage: str, percent: int) -> None:
+        if stage == last["stage"] and percent == last["percent"]:
+            return
+        last.update(stage=stage, percent=percent)
+        if not this_run(request).update(stage=stage, progress=percent, heartbeat_at=timezone.now()):
+            raise Cancelled()
+
+    return progress
+
+
+def uploaded_speech(request: GenerationRequest):
+    """The request's own recording, decoded from exactly the bytes validation accepted."""
+    from generation.pipeline import audio as audio_stage
+    from generation.pipeline.types import AUDIO_INVALID, SAMPLE_RATE, PipelineError, Speech
+
+    with request.audio.open("rb") as fh:
+        data = fh.read(settings.MAX_AUDIO_BYTES + 1)
+    if hashlib.sha256(data).hexdigest() != request.audio_sha256 or not request.audio_format:
+        raise PipelineError(f"Uploaded audio {request.audio.name} changed since it was validated.", AUDIO_INVALID)
+    samples = audio_stage.decode_upload(data, request.audio_format, settings.MAX_AUDIO_SECONDS)
+    return Speech(samples, SAMPLE_RATE)
+
+
+def render(request: GenerationRequest, out_path: Path):
+    """Run this worker's pipeline for `request` into `out_path`."""
+    from generation import worker
+
+    avatar = request.avatar
+    return worker.get_pipeline().run(
+        request.text,
+        request.language,
+        out_path,
+        image_path=avatar.image.path,
+        face=avatar.face(),
+        avatar_key=(avatar.pk, avatar.updated_at.isoformat()),
+        voice=request.voice or None,
+        engine=request.engine or None,
+        seed=request.pk,
+        speech=uploaded_speech(request) if request.audio else None,
+        progress=progress_writer(request),
+    )
+
+
+def make_poster(video_path: Path) -> Path:
+    """A JPEG of the video's first frame beside it (mouth closed, eyes open: blinks come later)."""
+    from PIL import Image
+
+    from generation.pipeline.video import extract_frame
+
+    poster = video_path.with_name(video_path.name + ".jpg")
+    Image.fromarray(extract_frame(video_path, 0.0)).save(poster, "JPEG", quality=POSTER_QUALITY)
+    return poster
+
+
+def record_done(request: GenerationRequest, result, relative: Path, poster: str, queue_seconds: float) -> bool:
+    """Mark the run done with its timings and Video row; False if it was cancelled or taken over meanwhile."""
+    with transaction.atomic():
+        updated = this_run(request).update(
+            status=Status.DONE, stage=Stage.DONE, progress=100, finished_at=timezone.now(),
+            voice=result.voice or request.voice, engine=result.engine, queue_seconds=queue_seconds,
+            **{f"{name}_seconds": getattr(result.timings, name) for name in PIPELINE_TIMINGS},
+        )
+        if updated:
+            info = result.video
+            Video.objects.create(request_id=request.pk, file=str(relative), poster=poster, duration=info.duration,
+                                 fps=info.fps, width=info.width, height=info.height, size=info.size)
+    return bool(updated)
+
+
+def mark_failed(request: GenerationRequest, code: str, detail: str, queue_seconds=None) -> None:
+    """Fail this run with a code users are told and a detail for staff."""
+    fields = {"status": Status.FAILED, "stage": Stage.FAILED, "error_code": code, "error_detail": detail[:4000],
+              "finished_at": timezone.now()}
+    if queue_seconds is not None:
+        fields["queue_seconds"] = queue_seconds
+    this_run(request).update(**fields)
+
+
+def process_generation(request_id: int | None = None) -> str:
+    """Run the oldest waiting request (normally `request_id`'s turn) through this worker's pipeline."""
+    close_old_connections()
+    request = claim_next()
+    if request is None:
+        return "nothing to do"
+    queue_seconds = (request.started_at - request.created_at).total_seconds()
+    relative = Path("videos") / timezone.now().strftime("%Y/%m") / f"gen-{request.pk}-{uuid.uuid4().hex[:8]}.mp4"
+    absolute = Path(settings.MEDIA_ROOT) / relative
+    poster = None
+    try:
+        with Heartbeat(request, settings.HEARTBEAT_SECONDS):
+            result = render(request, absolute)
+            poster = make_poster(absolute)
+    except Cancelled:
+        outcome = "cancelled"
+    except Exception as exc:
+        code, detail = errors.classify(exc)
+        log.warning("Request #%s failed (%s): %s", request.pk, code, detail)
+        mark_failed(request, code, detail, queue_seconds)
+        outcome = "failed"
+    else:
+        poster_name = str(relative) + ".jpg"
+        outcome = "done" if record_done(request, result, relative, poster_name, queue_seconds) else "cancelled"
+    if outcome != "done":
+        for path in (absolute, poster):
+            if path is not None:
+                Path(path).unlink(missing_ok=True)
+    return f"#{request.pk} {outcome}"

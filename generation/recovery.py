@@ -1,0 +1,102 @@
+"""Jobs whose worker died are taken over within about a minute: re-run once, then failed with a reason.
+
+Runs in the workers only (a watchdog thread per worker process, from its start): reading a request
+never changes it. django-q2's own scheduler counts in whole minutes, too coarse for "a lost job is
+back within a minute", hence a thread of our own.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connections
+from django.db.models import Q
+from django.utils import timezone
+
+from generation import errors
+from generation.models import GenerationRequest, Stage, Status
+from generation.queue import enqueue, waiting_task_ids
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 2  # a job whose worker died is re-run once, then failed
+WATCHDOG_SECONDS = 5  # how often each worker looks for lost jobs
+LOST_TASK_CHECK_EVERY = 12  # ... and, every this many rounds, for queued jobs whose task vanished
+LOST_TASK_GRACE_SECONDS = 30  # a queued request younger than this may simply not be in the broker yet
+
+
+def recover_lost_jobs() -> int:
+    """`running` requests whose heartbeat stopped go back in the queue once, then fail; returns how many."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    lost = GenerationRequest.objects.filter(
+        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale), status=Status.RUNNING)
+    recovered = 0
+    for request in lost:
+        same_run = GenerationRequest.objects.filter(pk=request.pk, status=Status.RUNNING, attempts=request.attempts)
+        silent_since = request.heartbeat_at or request.started_at
+        if request.attempts < MAX_ATTEMPTS:
+            if same_run.update(status=Status.QUEUED, stage=Stage.QUEUED, progress=0, heartbeat_at=None):
+                log.warning("Request #%s: worker %s silent since %s; queued again", request.pk, request.worker,
+                            silent_since)
+                enqueue(request)
+                recovered += 1
+        elif same_run.update(status=Status.FAILED, stage=Stage.FAILED, finished_at=now, error_code=errors.WORKER_LOST,
+                             error_detail=f"worker {request.worker} silent since {silent_since:%Y-%m-%d %H:%M:%S} "
+                                          f"on attempt {request.attempts}"):
+            log.warning("Request #%s: worker lost on attempt %s; failed", request.pk, request.attempts)
+            recovered += 1
+    return recovered
+
+
+def requeue_lost_tasks() -> int:
+    """Queued requests whose task the broker no longer holds (a dead worker had taken it) go back in."""
+    limit = timezone.now() - timedelta(seconds=LOST_TASK_GRACE_SECONDS)
+    candidates = list(GenerationRequest.objects.filter(status=Status.QUEUED, created_at__lt=limit).exclude(task_id=""))
+    if not candidates:
+        return 0
+    waiting = waiting_task_ids()
+    if waiting is None:
+        return 0
+    lost = [request for request in candidates if request.task_id not in waiting]
+    for request in lost:  # a duplicate is harmless: only one worker can claim a queued request
+        enqueue(request)
+    return len(lost)
+
+
+class Watchdog:
+    """A daemon thread in a worker process: recovery at start, then every WATCHDOG_SECONDS."""
+
+    def __init__(self, interval: float = WATCHDOG_SECONDS):
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="generation-watchdog", daemon=True)
+
+    def start(self) -> "Watchdog":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def round(self, number: int) -> None:
+        """One look for lost work."""
+        recover_lost_jobs()
+        if number % LOST_TASK_CHECK_EVERY == 0:
+            requeue_lost_tasks()
+
+    def _run(self) -> None:
+        number = 0
+        while True:
+            try:
+                self.round(number)
+            except Exception:  # a database hiccup must not end the watchdog
+                log.warning("Job recovery round failed", exc_info=True)
+            finally:
+                connections.close_all()  # do not hold a connection between rounds
+            number += 1
+            if self._stop.wait(self.interval):
+                return

@@ -1,0 +1,29 @@
+"""Where uploaded files are stored: under names the server makes, never the client's.
+
+A client's filename can carry `.html`, path tricks or another user's name; validation decides the
+format and sets an extension from it, and these `upload_to` functions keep only such an extension.
+"""
+import uuid
+from pathlib import PurePosixPath
+
+from django.utils import timezone
+
+AUDIO_EXTENSIONS = {".wav", ".mp3", ".ogg", ".flac", ".m4a", ".webm", ".aac"}
+IMAGE_EXTENSIONS = {".jpg", ".png", ".webp", ".bmp"}
+UNKNOWN_EXTENSION = ".bin"
+
+
+def generated_name(folder: str, filename: str, allowed: set[str]) -> str:
+    """`folder/<uuid><ext>`, the extension kept only when it is one of `allowed`."""
+    suffix = PurePosixPath(filename or "").suffix.lower()
+    return f"{folder}/{uuid.uuid4().hex}{suffix if suffix in allowed else UNKNOWN_EXTENSION}"
+
+
+def audio_upload_to(instance, filename: str) -> str:
+    """An uploaded recording: uploads/audio/YYYY/MM/<uuid>.<detected format>."""
+    return generated_name(timezone.now().strftime("uploads/audio/%Y/%m"), filename, AUDIO_EXTENSIONS)
+
+
+def image_upload_to(instance, filename: str) -> str:
+    """An avatar picture: avatars/<uuid>.<detected format>."""
+    return generated_name("avatars", filename, IMAGE_EXTENSIONS)

@@ -1,0 +1,137 @@
+"""Checks on a generation's input, shared by the page form and the API so both say the same thing."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+from avatars.models import Avatar
+from generation import voices
+from generation.errors import user_message
+from generation.models import LANGUAGES
+
+
+@dataclass
+class GenerationInput:
+    """A validated request: everything `services.create_generation` needs."""
+
+    text: str
+    language: str
+    avatar: Avatar
+    voice: str = ""
+    engine: str = ""
+    audio: object | None = None  # the uploaded file, renamed to its detected format
+    audio_format: str = ""  # the demuxer validation detected: the worker forces it when decoding
+    audio_sha256: str = ""  # of the validated bytes: the worker decodes exactly these
+
+    def model_fields(self) -> dict:
+        """Keyword arguments for GenerationRequest."""
+        fields = {"text": self.text, "language": self.language, "avatar": self.avatar, "voice": self.voice,
+                  "engine": self.engine}
+        if self.audio is not None:
+            fields.update(audio=self.audio, audio_format=self.audio_format, audio_sha256=self.audio_sha256)
+        return fields
+
+
+def read_upload(uploaded, limit: int) -> bytes:
+    """All bytes of an uploaded file, refusing before reading when it is over `limit`."""
+    if uploaded.size > limit:
+        raise ValidationError(_("The file is %(size).1f MB; the limit is %(limit).0f MB.")
+                              % {"size": uploaded.size / 1e6, "limit": limit / 1e6})
+    uploaded.seek(0)
+    data = uploaded.read(limit + 1)
+    uploaded.seek(0)
+    return data
+
+
+def validate_audio(uploaded) -> tuple[str, str]:
+    """Check an uploaded recording decodes as audio within the limits: (demuxer, sha256 of its bytes).
+
+    The upload is renamed to its detected format (the client's filename is never used).
+    """
+    from generation.pipeline import audio as audio_stage
+    from generation.pipeline.types import PipelineError
+
+    data = read_upload(uploaded, settings.MAX_AUDIO_BYTES)
+    try:
+        checked = audio_stage.validate_upload(data, settings.MAX_AUDIO_SECONDS, settings.MAX_AUDIO_BYTES)
+    except PipelineError as exc:
+        raise ValidationError(user_message(exc.code))
+    uploaded.name = f"recording{checked.extension}"
+    return checked.demuxer, hashlib.sha256(data).hexdigest()
+
+
+def text_errors(text, required: bool) -> str | None:
+    """Why `text` cannot be spoken, or None."""
+    if not isinstance(text, str) or not text:
+        return _("Enter the text the avatar should say.") if required else None
+    if len(text) > settings.MAX_TEXT_LENGTH:
+        return _("The text is %(length)s characters long; the limit is %(limit)s.") % {
+            "length": len(text), "limit": settings.MAX_TEXT_LENGTH}
+    return None
+
+
+def resolve_avatar(value):
+    """The avatar a request names (or the default when it names none), or None."""
+    if value in (None, ""):
+        return Avatar.default()
+    if isinstance(value, Avatar):
+        return value if value.is_active else None
+    try:
+        return Avatar.objects.active().get(pk=int(value))
+    except (Avatar.DoesNotExist, TypeError, ValueError, OverflowError):
+        return None
+
+
+def validate_input(*, text, language, avatar=None, voice="", engine="", audio=None) -> GenerationInput:
+    """Check a generation's input; raises ValidationError({field: message}) naming what is wrong."""
+    errors = {}
+    text = text.strip() if isinstance(text, str) else ""
+    message = text_errors(text, required=audio is None)
+    if message:
+        errors["text"] = message
+    audio_format = audio_sha256 = ""
+    if audio is not None:
+        try:
+            audio_format, audio_sha256 = validate_audio(audio)
+        except ValidationError as exc:
+            errors["audio"] = exc.messages[0]
+    if language not in LANGUAGES:
+        errors["language"] = _("Unknown language «%(language)s»; choose one of: %(allowed)s.") % {
+            "language": language, "allowed": ", ".join(LANGUAGES)}
+    avatar_obj = resolve_avatar(avatar)
+    if avatar_obj is None:
+        errors["avatar"] = (_("No active avatar exists yet; ask staff to add one.") if avatar in (None, "")
+                            else _("Avatar «%(avatar)s» does not exist or is not active.") % {"avatar": avatar})
+    voice = voice or ""
+    if voice and language in LANGUAGES and voice not in voices.voice_ids(language):
+        errors["voice"] = _("Unknown voice «%(voice)s» for %(language)s; available: %(available)s.") % {
+            "voice": voice, "language": language, "available": ", ".join(voices.voice_ids(language))}
+    engine = engine or ""
+    if engine and engine not in available_engines():
+        errors["engine"] = _("Unknown or unavailable engine «%(engine)s»; available: %(available)s.") % {
+            "engine": engine, "available": ", ".join(available_engines())}
+    if errors:
+        raise ValidationError(errors)
+    return GenerationInput(text=text, language=language, avatar=avatar_obj, voice=voice, engine=engine,
+                           audio=audio, audio_format=audio_format, audio_sha256=audio_sha256)
+
+
+def available_engines() -> list[str]:
+    """viseme always; wav2lip when an official checkpoint lies in WEIGHTS_DIR."""
+    from generation.pipeline.lipsync import find_wav2lip_checkpoint
+
+    names = ["viseme"]
+    if find_wav2lip_checkpoint(settings.WEIGHTS_DIR):
+        names.append("wav2lip")
+    return names
+
+
+def default_engine() -> str:
+    """The engine a request naming none gets (LIPSYNC_ENGINE, with auto resolved)."""
+    if settings.LIPSYNC_ENGINE in ("viseme", "wav2lip"):
+        return settings.LIPSYNC_ENGINE if settings.LIPSYNC_ENGINE in available_engines() else "viseme"
+    return available_engines()[-1]
