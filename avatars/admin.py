@@ -1,15 +1,48 @@
+from dataclasses import dataclass
+
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AdminFileWidget
 from django.utils.html import format_html
 
 from avatars import services
 from avatars.models import Avatar
 
 
+@dataclass
+class LinkedName:
+    """What the file widget prints for the current file: its name, linked to `url`."""
+
+    name: str
+    url: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PrivateImageInput(AdminFileWidget):
+    """The admin's file input, linking the current picture to the view that checks who asks
+    (media has no public URL)."""
+
+    url = ""
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        if context["widget"]["is_initial"]:
+            context["widget"]["value"] = LinkedName(str(value), self.url)
+        return context
+
+
 class AvatarForm(forms.ModelForm):
     class Meta:
         model = Avatar
         fields = ["name", "image", "is_active", "is_default"]
+        widgets = {"image": PrivateImageInput}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["image"].widget.url = self.instance.image_url()
 
     def clean_image(self):
         image = self.cleaned_data.get("image")
@@ -39,7 +72,7 @@ class AvatarAdmin(admin.ModelAdmin):
 
     @admin.display(description="Photo")
     def thumbnail(self, obj):
-        return format_html('<img src="{}" style="height:48px;border-radius:6px">', obj.image.url) if obj.image else "—"
+        return format_html('<img src="{}" style="height:48px;border-radius:6px">', obj.image_url()) if obj.image else "—"
 
     @admin.display(boolean=True, description="Face")
     def has_face(self, obj):

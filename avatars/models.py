@@ -1,5 +1,8 @@
 from django.db import models, transaction
+from django.urls import reverse
 from django.utils import timezone
+
+from generation.uploads import image_upload_to
 
 
 class AvatarQuerySet(models.QuerySet):
@@ -11,7 +14,7 @@ class Avatar(models.Model):
     """A photo that speaks, with its face analysis stored so workers never redo it."""
 
     name = models.CharField(max_length=100)
-    image = models.ImageField(upload_to="avatars/")
+    image = models.ImageField(upload_to=image_upload_to)
     is_active = models.BooleanField(default=True)
     is_default = models.BooleanField(default=False, help_text="Preselected on the generate page.")
     face_box = models.JSONField(null=True, blank=True, editable=False)
@@ -34,6 +37,10 @@ class Avatar(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def image_url(self) -> str:
+        """Where the picture is served, to those who may see this avatar."""
+        return reverse("avatar-image", args=[self.pk])
 
     @property
     def has_face(self) -> bool:

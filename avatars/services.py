@@ -8,12 +8,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP", "BMP"}
+ALLOWED_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp"}  # Pillow's name -> stored as
 PREVIEW_MAX_SIDE = 360
 
 
 def read_photo(uploaded) -> "np.ndarray":
-    """Validate an uploaded photo (format, bytes, pixels) and decode it upright as RGB."""
+    """Validate an uploaded photo (format, bytes, pixels) and decode it upright as RGB.
+
+    The upload is renamed to its detected format: the client's filename is never stored.
+    """
     from PIL import Image, UnidentifiedImageError
 
     from generation.pipeline.images import load_image
@@ -39,9 +42,11 @@ def read_photo(uploaded) -> "np.ndarray":
             % {"width": width, "height": height, "limit": settings.MAX_IMAGE_PIXELS / 1e6}
         )
     try:
-        return load_image(data)
+        image = load_image(data)
     except Exception:
         raise ValidationError(_("The image is damaged or truncated and cannot be read."))
+    uploaded.name = f"photo{ALLOWED_FORMATS[fmt]}"
+    return image
 
 
 def detect_face(image):

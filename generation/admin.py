@@ -5,11 +5,20 @@ from django.utils.html import format_html
 from generation.models import GenerationRequest, Video
 
 
+def stored_name(field) -> str:
+    """A stored file's name as plain text: media has no public URL to link to."""
+    return field.name if field else "—"
+
+
 class VideoInline(admin.StackedInline):
     model = Video
     extra = 0
     can_delete = False
-    readonly_fields = ["file", "duration", "fps", "width", "height", "size", "created_at"]
+    fields = readonly_fields = ["file_name", "duration", "fps", "width", "height", "size", "created_at"]
+
+    @admin.display(description="File")
+    def file_name(self, obj):
+        return stored_name(obj.file)
 
 
 @admin.register(GenerationRequest)
@@ -17,20 +26,27 @@ class GenerationRequestAdmin(admin.ModelAdmin):
     list_display = ["id", "owner", "avatar", "language", "status", "stage", "progress", "short_text",
                     "total_seconds", "worker", "created_at"]
     list_filter = ["status", "language", "engine", "avatar", "created_at"]
-    search_fields = ["text", "owner__username", "error", "worker"]
+    search_fields = ["text", "owner__username", "error_code", "error_detail", "worker"]
     date_hierarchy = "created_at"
     list_select_related = ["owner", "avatar"]
     inlines = [VideoInline]
-    readonly_fields = ["status", "stage", "progress", "error", "task_id", "worker", "tts_seconds", "audio_seconds",
+    readonly_fields = ["status", "stage", "progress", "error_code", "error_detail", "task_id", "worker", "attempts",
+                       "heartbeat_at", "recording", "audio_format", "audio_sha256", "tts_seconds", "audio_seconds",
                        "face_seconds", "lipsync_seconds", "encode_seconds", "total_seconds", "queue_seconds",
                        "created_at", "started_at", "finished_at", "video_link"]
     fieldsets = [
         (None, {"fields": ["owner", "avatar", "text", "language", "voice", "engine"]}),
-        ("State", {"fields": ["status", "stage", "progress", "error", "task_id", "worker", "video_link"]}),
+        ("State", {"fields": ["status", "stage", "progress", "error_code", "error_detail", "task_id", "worker",
+                              "attempts", "heartbeat_at", "video_link"]}),
+        ("Uploaded recording", {"fields": ["recording", "audio_format", "audio_sha256"]}),
         ("Stage timings (seconds)", {"fields": ["queue_seconds", "tts_seconds", "audio_seconds", "face_seconds",
                                                 "lipsync_seconds", "encode_seconds", "total_seconds"]}),
         ("Times", {"fields": ["created_at", "started_at", "finished_at"]}),
     ]
+
+    @admin.display(description="Recording")
+    def recording(self, obj):
+        return stored_name(obj.audio)
 
     @admin.display(description="Text")
     def short_text(self, obj):
@@ -42,7 +58,7 @@ class GenerationRequestAdmin(admin.ModelAdmin):
         if video is None:
             return "—"
         return format_html('<a href="{}">{}</a> ({:.1f} s)', reverse("admin:generation_video_change", args=[video.pk]),
-                           video.file.name, video.duration)
+                           stored_name(video.file), video.duration)
 
 
 @admin.register(Video)
@@ -50,7 +66,16 @@ class VideoAdmin(admin.ModelAdmin):
     list_display = ["id", "request", "duration", "width", "height", "fps", "size", "created_at"]
     search_fields = ["request__text", "request__owner__username"]
     list_filter = ["created_at"]
-    readonly_fields = ["request", "file", "duration", "fps", "width", "height", "size", "created_at"]
+    fields = readonly_fields = ["request", "file_name", "poster_name", "duration", "fps", "width", "height", "size",
+                                "created_at"]
+
+    @admin.display(description="File")
+    def file_name(self, obj):
+        return stored_name(obj.file)
+
+    @admin.display(description="Poster")
+    def poster_name(self, obj):
+        return stored_name(obj.poster)
 
     def has_add_permission(self, request):
         return False

@@ -1,62 +1,109 @@
-"""Serve an owner's MP4 with HTTP Range support, so players can seek."""
-import os
+"""Responses that hand out stored files (videos, posters, recordings, avatar pictures).
+
+Every one is reached only through a view that checked who may see it; these add what keeps user
+content harmless in a browser: the sniffed type, `nosniff`, a sandboxing CSP, `attachment` unless
+the player needs it inline, private caching, and HTTP Range for media players.
+"""
 import re
 
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+MAX_RANGE_DIGITS = 18  # beyond any file size; longer numbers are refused before int() sees them
 CHUNK = 64 * 1024
+IMAGE_SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"BM", "image/bmp"))
+SANDBOX = "default-src 'none'; media-src 'self'; sandbox"
 
 
-class _RangeFile:
-    """Yields bytes [start, end] of a file."""
-
-    def __init__(self, path, start, end):
-        self.file = open(path, "rb")
-        self.file.seek(start)
-        self.remaining = end - start + 1
-
-    def __iter__(self):
-        try:
-            while self.remaining > 0:
-                data = self.file.read(min(CHUNK, self.remaining))
-                if not data:
-                    break
-                self.remaining -= len(data)
-                yield data
-        finally:
-            self.file.close()
-
-
-def video_response(request, video, *, download_name: str, as_attachment: bool = False):
+def _chunks(handle, start: int, length: int):
+    """Yield `length` bytes of an open file from `start`, then close it."""
     try:
-        path = video.file.path
-        size = os.path.getsize(path)
-    except (OSError, ValueError):
-        raise Http404("The video file is missing.")
-    disposition = "attachment" if as_attachment else "inline"
-    header = request.headers.get("Range", "")
-    match = RANGE_RE.match(header.strip()) if header else None
-    if match and (match.group(1) or match.group(2)):
-        first, last = match.group(1), match.group(2)
-        if first:
-            start, end = int(first), int(last) if last else size - 1
-        else:  # suffix range: the last N bytes
-            start, end = max(0, size - int(last)), size - 1
-        end = min(end, size - 1)
-        if start >= size or start > end:
-            response = HttpResponse(status=416)
-            response["Content-Range"] = f"bytes */{size}"
-            return response
-        from django.http import StreamingHttpResponse
+        handle.seek(start)
+        while length > 0:
+            data = handle.read(min(CHUNK, length))
+            if not data:
+                break
+            length -= len(data)
+            yield data
+    finally:
+        handle.close()
 
-        response = StreamingHttpResponse(_RangeFile(path, start, end), status=206, content_type="video/mp4")
-        response["Content-Range"] = f"bytes {start}-{end}/{size}"
-        response["Content-Length"] = str(end - start + 1)
-    else:
-        response = FileResponse(open(path, "rb"), content_type="video/mp4")
-        response["Content-Length"] = str(size)
-    response["Accept-Ranges"] = "bytes"
-    response["Content-Disposition"] = f'{disposition}; filename="{download_name}"'
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None | str:
+    """(start, end) of a single `bytes=` range, None for no usable range, "unsatisfiable" for a 416."""
+    match = RANGE_RE.match(header.strip()) if header else None
+    if not match or not (match.group(1) or match.group(2)):
+        return None
+    first, last = match.group(1), match.group(2)
+    if len(first) > MAX_RANGE_DIGITS or len(last) > MAX_RANGE_DIGITS:
+        return "unsatisfiable"
+    if first:
+        start, end = int(first), int(last) if last else size - 1
+    else:  # suffix range: the last N bytes
+        start, end = max(0, size - int(last)), size - 1
+    end = min(end, size - 1)
+    if start >= size or start > end:
+        return "unsatisfiable"
+    return start, end
+
+
+def _harden(response, content_type: str, filename: str, inline: bool):
+    response["Content-Type"] = content_type
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = SANDBOX
+    response["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{filename}"'
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def file_response(request, field, *, content_type: str, filename: str, inline: bool = False):
+    """The stored file behind `field` (a FieldFile), with Range support; 404 when it is gone."""
+    storage, name = field.storage, field.name
+    try:
+        size = storage.size(name)
+        handle = storage.open(name, "rb")
+    except (OSError, ValueError):
+        raise Http404("The file is missing.")
+    wanted = parse_range(request.headers.get("Range", ""), size)
+    if wanted == "unsatisfiable":
+        handle.close()
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    if wanted is None:
+        response = FileResponse(handle)
+        response["Content-Length"] = str(size)
+    else:
+        start, end = wanted
+        response = StreamingHttpResponse(_chunks(handle, start, end - start + 1), status=206)
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Length"] = str(end - start + 1)
+    response["Accept-Ranges"] = "bytes"
+    return _harden(response, content_type, filename, inline)
+
+
+def sniff_image_type(field) -> str:
+    """The MIME type of a stored picture from its first bytes (never from its name)."""
+    try:
+        with field.storage.open(field.name, "rb") as handle:
+            head = handle.read(16)
+    except (OSError, ValueError):
+        raise Http404("The file is missing.")
+    for signature, mime in IMAGE_SIGNATURES:
+        if head.startswith(signature):
+            return mime
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    return "application/octet-stream"
+
+
+def recording_response(request, generation):
+    """The uploaded recording behind a request, typed by the format validation detected; 404 if none."""
+    from generation.pipeline.ffmpeg import audio_format
+
+    if not generation.audio:
+        raise Http404("This video was made from text.")
+    known = audio_format(generation.audio_format)
+    mime, extension = (known.mime, known.extension) if known else ("application/octet-stream", ".bin")
+    return file_response(request, generation.audio, content_type=mime,
+                         filename=f"recording-{generation.pk}{extension}")

@@ -9,6 +9,7 @@ urlpatterns = [
     path("generations/<int:pk>/", views.detail, name="generation-detail"),
     path("generations/<int:pk>/video", views.video, name="generation-video"),
     path("generations/<int:pk>/poster.jpg", views.poster, name="generation-poster"),
+    path("generations/<int:pk>/recording", views.recording, name="generation-recording"),
     path("generations/<int:pk>/delete/", views.delete, name="generation-delete"),
     path("generations/<int:pk>/cancel/", views.cancel, name="generation-cancel"),
 ]

@@ -1,22 +1,18 @@
-import os
-import uuid
-
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import formats
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from generation import selectors, services, voices
-from generation.downloads import video_response
+from generation import downloads, selectors, services, voices
 from generation.forms import GenerateForm
 from generation.models import Language, Stage
+from generation.throttles import page_throttled
 
-POSTER_AT_SECONDS = 0.0  # the first frame: mouth closed, eyes open (blinks come later)
-POSTER_QUALITY = 85
 FLAGS = {"ru": "🇷🇺", "kk": "🇰🇿", "en": "🇬🇧"}
 
 
@@ -37,11 +33,14 @@ def js_strings() -> dict:
 
 @login_required
 def generate(request):
-    if request.method == "POST":
+    wait = page_throttled(request) if request.method == "POST" else None
+    if wait is not None:  # the text stays in the form; nothing is validated or decoded
+        form = GenerateForm(initial=request.POST.dict())
+    elif request.method == "POST":
         form = GenerateForm(request.POST, request.FILES)
         if form.is_valid():
             try:
-                generation = services.create_generation(owner=request.user, **form.validated)
+                generation = services.create_generation(request.user, form.validated)
             except services.TooManyActive as exc:
                 form.add_error(None, str(exc))
             else:
@@ -59,8 +58,10 @@ def generate(request):
         "voices": {lang.value: [{"id": v.id, "name": v.name} for v in voices.voices(lang.value)] for lang in Language},
         "max_text_length": settings.MAX_TEXT_LENGTH,
         "recent": selectors.user_generations(request.user)[:5],
+        "throttled": _("Too many videos requested; try again in %(seconds)s s.") % {"seconds": wait} if wait else "",
     }
-    return render(request, "generation/generate.html", context, status=400 if form.errors else 200)
+    status = 429 if wait is not None else 400 if form.errors else 200
+    return render(request, "generation/generate.html", context, status=status)
 
 
 @login_required
@@ -82,34 +83,27 @@ def detail(request, pk):
 def video(request, pk):
     generation = selectors.user_generation(request.user, pk)
     video = selectors.finished_video(generation)
-    return video_response(request, video, download_name=f"avatar-{generation.pk}.mp4",
-                          as_attachment=request.GET.get("download") == "1")
+    return downloads.file_response(request, video.file, content_type="video/mp4", filename=f"avatar-{generation.pk}.mp4",
+                                   inline=request.GET.get("download") != "1")
 
 
 @login_required
 @require_GET
 def poster(request, pk):
-    """A JPEG frame of the owner's video, extracted once and cached next to it as `<video>.jpg`."""
+    """The JPEG the worker made of the video's first frame."""
+    video = selectors.finished_video(selectors.user_generation(request.user, pk))
+    if not video.poster:
+        raise Http404("This video has no poster.")
+    return downloads.file_response(request, video.poster, content_type="image/jpeg",
+                                   filename=f"avatar-{pk}.jpg")
+
+
+@login_required
+@require_GET
+def recording(request, pk):
+    """The owner's uploaded recording, as the audio type validation detected, never inline."""
     generation = selectors.user_generation(request.user, pk)
-    video = selectors.finished_video(generation)
-    storage = video.file.storage
-    path = storage.path(f"{video.file.name}.jpg")
-    if not os.path.exists(path):
-        from PIL import Image
-
-        from generation.pipeline.types import PipelineError
-        from generation.pipeline.video import extract_frame
-
-        try:
-            frame = extract_frame(storage.path(video.file.name), POSTER_AT_SECONDS)
-        except PipelineError:
-            raise Http404("No frame can be read from this video.")
-        partial = f"{path}.{uuid.uuid4().hex[:8]}.tmp"  # two first requests at once must not see half a file
-        Image.fromarray(frame).save(partial, "JPEG", quality=POSTER_QUALITY)
-        os.replace(partial, path)
-    response = FileResponse(open(path, "rb"), content_type="image/jpeg")
-    response["Cache-Control"] = "private, max-age=86400"
-    return response
+    return downloads.recording_response(request, generation)
 
 
 @login_required
@@ -127,6 +121,7 @@ def cancel(request, pk):
     return redirect(generation)
 
 
+@never_cache  # the page shows a secret: no copy in any cache
 @login_required
 def api_token(request):
     """The user's API token: show it, issue a new one (revoking the old), or revoke it."""

@@ -12,8 +12,14 @@ def media_root(settings, tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def fresh_throttles():
-    """Throttle counters live in the cache: every test starts with none."""
+def fresh_throttles(request):
+    """Throttle counters live in the cache (a database table, or Redis): every test starts with none."""
+    names = request.fixturenames
+    if request.node.get_closest_marker("django_db") is None:
+        if "db" not in names and "transactional_db" not in names:
+            yield  # no database for this test, so no cache table either
+            return
+        request.getfixturevalue("transactional_db" if "transactional_db" in names else "db")
     from django.core.cache import cache
 
     cache.clear()
@@ -78,3 +84,13 @@ def avatar(db, media_root):
     from avatars.services import create_demo_avatar
 
     return create_demo_avatar()
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory):
+    """STATIC_ROOT after `collectstatic`, for tests that run the site as production does."""
+    from tests.server import collect_static
+
+    root = tmp_path_factory.mktemp("static")
+    collect_static(root)
+    return root

@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from PIL import Image
 
+from generation import jobs
 from generation.models import GenerationRequest, Status, Video
 from generation.pipeline.video import ffmpeg_exe
 
@@ -129,17 +130,20 @@ def finished(user, avatar, media_root):
                     "color=c=red:s=64x48:r=25:d=1", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)], check=True)
     request = GenerationRequest.objects.create(owner=user, avatar=avatar, text="poster", language="en",
                                                status=Status.DONE)
-    Video.objects.create(request=request, file=relative, duration=1.0, fps=25, width=64, height=48,
-                         size=path.stat().st_size)
+    poster = jobs.make_poster(path)  # as the worker does when it finishes a video
+    Video.objects.create(request=request, file=relative, poster=str(poster.relative_to(media_root)), duration=1.0,
+                         fps=25, width=64, height=48, size=path.stat().st_size)
     return request
 
 
-def test_poster_is_a_cached_jpeg_frame_for_the_owner_only(client, logged_in, other_user, finished, media_root):
+def test_poster_is_the_workers_jpeg_frame_for_the_owner_only(client, logged_in, other_user, finished, media_root):
     url = f"/generations/{finished.pk}/poster.jpg"
+    cached = media_root / f"{finished.video.file.name}.jpg"
+    before = cached.stat().st_mtime_ns
     response = logged_in.get(url)
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
-    cached = media_root / f"{finished.video.file.name}.jpg"
-    assert cached.exists() and b"".join(response.streaming_content) == cached.read_bytes()
+    assert b"".join(response.streaming_content) == cached.read_bytes()
+    assert cached.stat().st_mtime_ns == before  # a GET reads, it never writes
     with Image.open(cached) as image:
         assert image.size == (64, 48)
         r, g, b = np.asarray(image.convert("RGB"), dtype=float).mean(axis=(0, 1))
