@@ -14,6 +14,9 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-piper.txt
 
 install: $(STAMP)
 
+# A laptop run: DEBUG on (a dev SECRET_KEY is then allowed). Production sets DEBUG=0 and SECRET_KEY itself.
+migrate run: export DEBUG ?= 1
+
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 

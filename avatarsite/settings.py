@@ -1,5 +1,6 @@
 """Settings: everything from the environment with safe defaults (DESIGN §8)."""
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -23,14 +24,20 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [v.strip() for v in os.environ.get(name, default).split(",") if v.strip()]
 
 
-DEBUG = env_bool("DEBUG", True)
+# Fail closed: production behaviour unless DEBUG=1 is asked for (`make run` and the test settings do).
+DEBUG = env_bool("DEBUG", False)
+DEV_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+MIN_SECRET_KEY_LENGTH = 32
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        from django.core.exceptions import ImproperlyConfigured
+if DEBUG and not SECRET_KEY:
+    SECRET_KEY = DEV_SECRET_KEY
+elif not DEBUG and (len(SECRET_KEY) < MIN_SECRET_KEY_LENGTH or SECRET_KEY == DEV_SECRET_KEY
+                    or SECRET_KEY.startswith("django-insecure")):
+    from django.core.exceptions import ImproperlyConfigured
 
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"
+    raise ImproperlyConfigured(
+        f"Set SECRET_KEY to a random string of at least {MIN_SECRET_KEY_LENGTH} characters (DEBUG is off), e.g. "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
@@ -47,6 +54,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served locally: no CDN
     "django_q",
+    "axes",
     "avatars",
     "generation",
 ]
@@ -59,8 +67,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "avatarsite.body_limit.RequestBodyLimitMiddleware",  # before anything reads the body (CSRF's view check)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout flagged during the view into its answer
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out usernames and addresses
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 if not DEBUG:  # runserver serves static files in development; whitenoise does in production
@@ -129,7 +144,6 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 WEIGHTS_DIR = Path(os.environ.get("WEIGHTS_DIR", BASE_DIR / "weights"))
 
@@ -137,11 +151,14 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "generate"
 LOGOUT_REDIRECT_URL = "login"
 
-# Uploads (avatars). Bigger photos are refused before decoding.
-MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+# Request bodies: MAX_BODY_BYTES anywhere; file uploads up to their kind's limit, on their routes only
+# (avatarsite.body_limit). Set the reverse proxy's limit (nginx client_max_body_size) to the largest.
+MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 1024 * 1024)
+MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)  # an avatar photo
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 40_000_000)
-DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024  # non-file form fields; files are limited per kind below
-FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES  # non-file form fields
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger files spool to FILE_UPLOAD_TEMP_DIR
+FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
 
 # Generation.
 TTS_BACKEND = os.environ.get("TTS_BACKEND", "espeak")
@@ -152,11 +169,11 @@ WAV2LIP_PRECISION = os.environ.get("WAV2LIP_PRECISION", "fp32")  # bf16: ~2x fas
 MAX_TEXT_LENGTH = env_int("MAX_TEXT_LENGTH", 1000)
 GENERATION_TIMEOUT = env_int("GENERATION_TIMEOUT", 600)  # seconds one job may run
 SYNC_GENERATE_TIMEOUT = env_int("SYNC_GENERATE_TIMEOUT", 120)  # POST /api/generate waits this long
-TORCH_THREADS = env_int("TORCH_THREADS", 0)
+TORCH_THREADS = env_int("TORCH_THREADS", 0)  # 0 = cores available to the worker
 MAX_AUDIO_BYTES = env_int("MAX_AUDIO_BYTES", 20 * 1024 * 1024)  # an uploaded recording, in place of text
 MAX_AUDIO_SECONDS = env_int("MAX_AUDIO_SECONDS", 120)
 MAX_ACTIVE_PER_USER = env_int("MAX_ACTIVE_PER_USER", 5)  # queued + running at once; more → 429
-GENERATION_RATE = os.environ.get("GENERATION_RATE", "30/min")  # creations per user (DRF throttle)  # 0 = cores available to the worker
+GENERATION_RATE = os.environ.get("GENERATION_RATE", "30/min")  # creations per user, pages and API together
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER = {
@@ -175,24 +192,61 @@ Q_CLUSTER = {
     "save_limit": 250,
     "label": "Django Q",
 }
+# Throttle counters live in the cache, which every web process must share: Redis when there is one,
+# else a table in the database (created by a migration, so `migrate` is the only set-up step).
+CACHE_TABLE = "avatar_cache"
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
-    # Throttle counters shared by every web process.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     Q_CLUSTER["orm"] = "default"
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE}}
+
+# A worker writes a heartbeat on the job it runs; a `running` job whose heartbeat is older than
+# JOB_STALE_SECONDS lost its worker and is taken over (re-run once, then failed).
+HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 5)
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 30)
+
+# Client addresses: the number of reverse proxies in front of Django that append to X-Forwarded-For.
+# 0 = the socket's address; anything a client writes into the header is then ignored.
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0)
+
+# Password guessing (django-axes, counters in the database): either limit locks out, for the window.
+LOGIN_FAILURES_PER_USERNAME = env_int("LOGIN_FAILURES_PER_USERNAME", 10)
+LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 30)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_HANDLER = "avatarsite.lockout.LimitPerParameterHandler"
+AXES_FAILURE_LIMIT = 1  # the handler reports failures as a share of each parameter's own limit
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_CLIENT_IP_CALLABLE = "avatarsite.clientip.client_ip"
+AXES_LOCKOUT_CALLABLE = "avatarsite.lockout.lockout_response"
+AXES_VERBOSE = False
+
+TOKEN_TTL_DAYS = env_int("TOKEN_TTL_DAYS", 0)  # API tokens older than this stop working; 0 = no expiry
+
+# POST /api/generate holds a web worker while it waits: at most this many waits per user and in all
+# (keep the total below the web server's workers x threads, so pages and the API still answer).
+SYNC_GENERATE_PER_USER = env_int("SYNC_GENERATE_PER_USER", 1)
+SYNC_GENERATE_TOTAL = env_int("SYNC_GENERATE_TOTAL", 2)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "generation.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "generation.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "generation.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"generations": GENERATION_RATE, "login": "30/min"},
+    "NUM_PROXIES": TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Talking Avatar API",
@@ -211,7 +265,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {"django.request": {"level": "ERROR"}, "axes": {"level": "WARNING"}},
 }
 
 if not DEBUG:

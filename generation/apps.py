@@ -6,8 +6,12 @@ class GenerationConfig(AppConfig):
     verbose_name = "Generation"
 
     def ready(self):
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import pre_save
         from django_q.signals import post_spawn
 
-        from generation import worker
+        from generation import tokens, worker
 
         post_spawn.connect(worker.on_spawn, dispatch_uid="generation-worker-spawn")
+        pre_save.connect(tokens.revoke_tokens_on_password_change, sender=get_user_model(),
+                         dispatch_uid="revoke-tokens-on-password-change")

@@ -1,21 +1,30 @@
-"""JSON errors everywhere in the API, Django ValidationErrors included."""
+"""JSON errors everywhere in the API, Django ValidationErrors and our service refusals included."""
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
-
-def exception_handler(exc, context):
-    from generation.services import TooManyActive
-
-    if isinstance(exc, TooManyActive):
-        exc = TooManyActiveError(str(exc))
-    if isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(
-            exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-        )
-    return drf_exception_handler(exc, context)
+SYNC_RETRY_AFTER_SECONDS = 10
 
 
 class TooManyActiveError(exceptions.APIException):
     status_code = 429
     default_code = "too_many_active"
+
+
+class TooManyWaitingError(exceptions.Throttled):
+    default_code = "too_many_waiting"
+
+
+def exception_handler(exc, context):
+    from generation.services import TooManyActive, TooManyWaiting
+
+    if isinstance(exc, TooManyActive):
+        exc = TooManyActiveError(str(exc))
+    elif isinstance(exc, TooManyWaiting):
+        exc = TooManyWaitingError(wait=min(SYNC_RETRY_AFTER_SECONDS, settings.SYNC_GENERATE_TIMEOUT), detail=str(exc))
+    elif isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+        )
+    return drf_exception_handler(exc, context)

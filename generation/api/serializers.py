@@ -8,9 +8,15 @@ from generation.models import TIMING_FIELDS, GenerationRequest, Language, Status
 
 
 class AvatarSerializer(serializers.ModelSerializer):
+    image = serializers.SerializerMethodField(help_text="URL of the picture (needs the same authentication)")
+
     class Meta:
         model = Avatar
         fields = ["id", "name", "image", "is_default"]
+
+    def get_image(self, obj) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(obj.image_url()) if request else obj.image_url()
 
 
 class VoiceSerializer(serializers.Serializer):
@@ -43,6 +49,8 @@ class GenerationSerializer(serializers.ModelSerializer):
     """The request resource of DESIGN §4."""
 
     timings = serializers.SerializerMethodField()
+    error = serializers.CharField(read_only=True, help_text="why it failed or was cancelled, for people; empty otherwise")
+    error_code = serializers.CharField(read_only=True, help_text="the same as a stable code, for programs")
     video = serializers.SerializerMethodField()
     stage_label = serializers.CharField(source="get_stage_display", read_only=True)
     has_audio = serializers.SerializerMethodField(help_text="true when made from an uploaded recording")
@@ -54,7 +62,7 @@ class GenerationSerializer(serializers.ModelSerializer):
     class Meta:
         model = GenerationRequest
         fields = [
-            "id", "status", "stage", "stage_label", "progress", "error", "text", "language", "avatar",
+            "id", "status", "stage", "stage_label", "progress", "error", "error_code", "text", "language", "avatar",
             "voice", "engine", "has_audio", "reused", "queue_position", "timings", "video", "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields
@@ -91,7 +99,7 @@ class GenerationSerializer(serializers.ModelSerializer):
 
 
 class GenerationCreateSerializer(serializers.Serializer):
-    """Input only; the real checks live in services.validate_input so pages and API agree."""
+    """Input only; the real checks live in validation.validate_input so pages and API agree."""
 
     text = serializers.CharField(trim_whitespace=False, allow_blank=True, required=False, default="")
     language = serializers.ChoiceField(choices=Language.choices, error_messages={

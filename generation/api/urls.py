@@ -7,6 +7,7 @@ generation_list = views.GenerationViewSet.as_view({"get": "list", "post": "creat
 generation_detail = views.GenerationViewSet.as_view({"get": "retrieve", "delete": "destroy"})
 generation_cancel = views.GenerationViewSet.as_view({"post": "cancel"})
 generation_video = views.GenerationViewSet.as_view({"get": "video"})
+generation_recording = views.GenerationViewSet.as_view({"get": "recording"})
 
 urlpatterns = [
     path("v1/auth/token/", views.obtain_token, name="api-token"),
@@ -16,6 +17,7 @@ urlpatterns = [
     path("v1/generations/<int:pk>/", generation_detail, name="api-generation-detail"),
     path("v1/generations/<int:pk>/cancel/", generation_cancel, name="api-generation-cancel"),
     path("v1/generations/<int:pk>/video", generation_video, name="api-generation-video"),
+    path("v1/generations/<int:pk>/recording", generation_recording, name="api-generation-recording"),
     path("v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("generate", views.generate_sync, name="api-generate"),

@@ -7,9 +7,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action, api_view, permission_classes, throttle_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 
-from generation import selectors, services, voices
+from generation import downloads, selectors, services, voices
 from generation.api.serializers import (
     AvatarSerializer,
     GenerationCreateSerializer,
@@ -18,18 +17,9 @@ from generation.api.serializers import (
     TokenSerializer,
     VoiceSerializer,
 )
-from generation.downloads import video_response
-from generation.models import Language, Status
-
-
-class LoginThrottle(AnonRateThrottle):
-    scope = "login"
-
-
-class GenerationThrottle(UserRateThrottle):
-    """Creation only: reading status and history is never throttled."""
-
-    scope = "generations"
+from generation.models import LANGUAGES, Status
+from generation.throttles import GenerationThrottle, LoginThrottle
+from generation.validation import validate_input
 
 
 @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer}, auth=[])
@@ -40,7 +30,8 @@ def obtain_token(request):
     """Exchange username and password for an API token."""
     serializer = TokenRequestSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    user = authenticate(request, **serializer.validated_data)
+    # The Django request, not DRF's wrapper: the lockout (django-axes) flags it for its middleware.
+    user = authenticate(request._request, **serializer.validated_data)
     if user is None or not user.is_active:
         return Response({"detail": "Wrong username or password."}, status=status.HTTP_400_BAD_REQUEST)
     token, _ = Token.objects.get_or_create(user=user)
@@ -63,15 +54,14 @@ class VoiceList(generics.GenericAPIView):
     serializer_class = VoiceSerializer
     pagination_class = None
 
-    @extend_schema(parameters=[OpenApiParameter("language", str, enum=[c.value for c in Language])],
+    @extend_schema(parameters=[OpenApiParameter("language", str, enum=list(LANGUAGES))],
                    responses={200: VoiceSerializer(many=True)})
     def get(self, request):
         language = request.query_params.get("language")
-        allowed = [c.value for c in Language]
-        if language and language not in allowed:
-            return Response({"language": [f"Unknown language «{language}»; choose one of: {', '.join(allowed)}."]},
+        if language and language not in LANGUAGES:
+            return Response({"language": [f"Unknown language «{language}»; choose one of: {', '.join(LANGUAGES)}."]},
                             status=status.HTTP_400_BAD_REQUEST)
-        found = [v for lang in ([language] if language else allowed) for v in voices.voices(lang)]
+        found = [v for lang in ([language] if language else LANGUAGES) for v in voices.voices(lang)]
         return Response(VoiceSerializer(found, many=True).data)
 
 
@@ -90,9 +80,7 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @extend_schema(request=GenerationCreateSerializer, responses={202: GenerationSerializer})
     def create(self, request):
         """Queue a new video; poll the returned resource until `status` is done or failed."""
-        serializer = GenerationCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        generation = services.create_generation(owner=request.user, **serializer.validated_data)
+        generation = create_from(request)
         body = GenerationSerializer(generation, context={"request": request}).data
         location = request.build_absolute_uri(reverse("api-generation-detail", args=[generation.pk]))
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
@@ -118,26 +106,46 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         """The MP4 (owner only; HTTP Range supported)."""
         generation = self.get_object()
         video = selectors.finished_video(generation)
-        as_attachment = request.query_params.get("download") in ("1", "true")
-        return video_response(request, video, download_name=f"avatar-{generation.pk}.mp4", as_attachment=as_attachment)
+        inline = request.query_params.get("download") not in ("1", "true")
+        return downloads.file_response(request, video.file, content_type="video/mp4",
+                                       filename=f"avatar-{generation.pk}.mp4", inline=inline)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The recording"), 404: None})
+    @action(detail=True, methods=["get"], url_path="recording")
+    def recording(self, request, pk=None):
+        """The uploaded recording a request was made from (owner only; 404 when it was made from text)."""
+        return downloads.recording_response(request, self.get_object())
+
+
+def create_from(request):
+    """Validate a create request's body and queue (or reuse) the video."""
+    serializer = GenerationCreateSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return services.create_generation(request.user, validate_input(**serializer.validated_data))
 
 
 @extend_schema(
     request=GenerationCreateSerializer,
-    responses={(200, "video/mp4"): OpenApiResponse(description="The finished MP4"), 504: OpenApiResponse(description="Timed out")},
+    responses={(200, "video/mp4"): OpenApiResponse(description="The finished MP4"),
+               429: OpenApiResponse(description="Too many synchronous waits open"),
+               504: OpenApiResponse(description="Timed out")},
 )
 @api_view(["POST"])
 @throttle_classes([GenerationThrottle])
 def generate_sync(request):
-    """The reference's synchronous endpoint: waits for the worker and answers with the MP4 itself."""
-    serializer = GenerationCreateSerializer(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    generation = services.create_generation(owner=request.user, **serializer.validated_data)
-    generation = services.wait_until_finished(generation, timeout=settings.SYNC_GENERATE_TIMEOUT)
+    """The reference's synchronous endpoint: waits for the worker and answers with the MP4 itself.
+
+    Each wait holds a web worker, so only a few may be open at once (per user and in all); beyond
+    that the answer is 429 at once, with Retry-After.
+    """
+    with services.sync_wait_slot(request.user):
+        generation = create_from(request)
+        generation = services.wait_until_finished(generation, timeout=settings.SYNC_GENERATE_TIMEOUT)
     if generation.status == Status.DONE:
-        return video_response(request._request, generation.video, download_name=f"avatar-{generation.pk}.mp4")
+        return downloads.file_response(request, generation.video.file, content_type="video/mp4",
+                                       filename=f"avatar-{generation.pk}.mp4", inline=True)
     if generation.status in (Status.FAILED, Status.CANCELLED):
-        return Response({"detail": generation.error or "Generation failed.", "id": generation.pk},
+        return Response({"detail": generation.error, "error_code": generation.error_code, "id": generation.pk},
                         status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     return Response(
         {"detail": f"The video was not ready within {settings.SYNC_GENERATE_TIMEOUT} s; it is still being made.",
