@@ -41,20 +41,24 @@ class Gunicorn:
         self.log_path = Path(log_path)
         self.process = None
 
-    def start(self, timeout: float = 30):
+    def start(self, timeout: float = 60):
+        import gunicorn
+
         self.log = open(self.log_path, "ab")
+        # gunicorn 27 opens a control socket at a fixed path: two test servers at once would share it
+        private = ["--no-control-socket"] if gunicorn.version_info >= (27,) else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "avatarsite.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", "2",
-             "--threads", "2", "--timeout", "60"],
+             "--threads", "2", "--timeout", "60", *private],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"gunicorn exited: {self.output()}")
-            try:
-                requests.get(self.url + "/accounts/login/", headers=self.https, timeout=2)
+            try:  # the first answer loads Django in the worker: seconds on a busy 2-core machine
+                requests.get(self.url + "/accounts/login/", headers=self.https, timeout=10)
                 return self
-            except requests.ConnectionError:
+            except requests.RequestException:
                 time.sleep(0.2)
         raise AssertionError(f"gunicorn did not answer within {timeout} s: {self.output()}")
 

@@ -29,7 +29,7 @@ def test_weak_or_known_keys_are_refused(key):
 
 
 def test_a_real_key_starts_with_debug_off():
-    result = run_settings(SECRET_KEY="x7Kq2-" * 8)
+    result = run_settings(SECRET_KEY="x7Kq2-" * 9)
     assert result.returncode == 0, result.stderr
     assert "DEBUG False" in result.stdout
 
