@@ -10,9 +10,11 @@ own child process, so the peak RSS printed is that side's alone:
   naive: per frame, the official 6-channel input (masked crop + crop) and the full forward, batch
          128, fp32 eager, then the official hard paste of the resized 96x96 box;
   ours:  Wav2LipEngine.render as the worker runs it (default fp32; then again with the opt-in
-         WAV2LIP_PRECISION=bf16, whose error against fp32 is printed), after the warm-up the worker does at start
-         (cached face features, folded BatchNorm, only the decoder rows the frame uses, feathered
-         paste; ffmpeg encodes in its own process meanwhile, so it is not timed on either side).
+         WAV2LIP_PRECISION=bf16, whose error against fp32 is printed): cached face features, folded
+         BatchNorm, only the decoder rows the frame uses, feathered paste.
+Both sides get the same warm-up before the clock starts: one full batch through their network,
+which is where oneDNN builds its kernels (the worker does this at start, Wav2LipEngine.warm_up).
+ffmpeg encodes in its own process in the worker, so it is timed on neither side.
 "max abs diff" compares the generator outputs (BGR in [0, 1]) over every pixel that reaches the
 frame (rows >= FIRST_ROW of 96), and the frames both give through the same feathered paste.
 """
@@ -88,13 +90,17 @@ def run_naive(ckpt: str, image, face, samples, threads: int, out: str) -> dict:
     import cv2
     import torch
 
-    from generation.pipeline.lipsync.wav2lip import load_checkpoint, padded_box
-    from generation.pipeline.mel import mel_chunks, melspectrogram
+    from generation.pipeline.lipsync.wav2lip import load_checkpoint, padded_box, set_torch_threads
+    from generation.pipeline.lipsync.wav2lip_model import FACE_CHANNELS, FACE_SIZE
+    from generation.pipeline.mel import MEL_STEP, N_MELS, mel_chunks, melspectrogram
     from generation.pipeline.types import frame_count
 
-    torch.set_num_threads(threads)
+    set_torch_threads(threads)
     model = load_checkpoint(ckpt)
     n = frame_count(len(samples))
+    warm = min(NAIVE_BATCH, n)  # the first timed batch's shape: oneDNN builds kernels per shape
+    with torch.no_grad():
+        model(torch.zeros(warm, 1, N_MELS, MEL_STEP), torch.zeros(warm, FACE_CHANNELS, FACE_SIZE, FACE_SIZE))
     x1, y1, x2, y2 = padded_box(face.box, image.shape[1], image.shape[0])
     bgr = np.ascontiguousarray(image[..., ::-1])
     outputs, frames = [], 0

@@ -3,6 +3,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from generation.pipeline.types import LANGUAGES
 from generation.uploads import audio_upload_to
 
 # Seconds spent per pipeline stage (what the worker measures), then the whole run and the wait before it.
@@ -16,7 +17,8 @@ class Language(models.TextChoices):
     ENGLISH = "en", _("English")
 
 
-LANGUAGES = tuple(choice.value for choice in Language)
+# the pipeline's list is the one truth; the choices only add the translated names
+assert tuple(Language.values) == LANGUAGES, "Language choices and pipeline.types.LANGUAGES disagree"
 
 
 class Status(models.TextChoices):
@@ -48,7 +50,8 @@ class GenerationRequestQuerySet(models.QuerySet):
 
 class GenerationRequest(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="generations")
-    avatar = models.ForeignKey("avatars.Avatar", on_delete=models.PROTECT, related_name="generations")
+    avatar = models.ForeignKey("avatars.Avatar", null=True, on_delete=models.SET_NULL, related_name="generations",
+                               help_text="empty once the avatar was deleted (the video stays)")
     text = models.TextField(blank=True)
     audio = models.FileField(upload_to=audio_upload_to, blank=True,
                              help_text="the user's own recording, spoken instead of synthesized text")

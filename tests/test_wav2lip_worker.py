@@ -2,10 +2,10 @@
 import pytest
 
 from generation.models import GenerationRequest, Status
-from generation.pipeline import video as video_stage
 from generation.pipeline.audio import decode
 from generation.pipeline.lipsync.wav2lip_model import random_wav2lip, save_as_official
 from generation.pipeline.types import SAMPLE_RATE
+from tests.probing import probe
 from tests.worker import Cluster, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.slow]
@@ -35,7 +35,7 @@ def test_worker_uses_wav2lip_when_a_checkpoint_is_present(api, avatar, media_roo
         cluster.stop()
     assert request.status == Status.DONE, (request.error_detail, cluster.output())
     assert request.engine == "wav2lip"
-    info = video_stage.probe(request.video.file.path, count_frames=True)
+    info = probe(request.video.file.path, count_frames=True)
     assert (info["video_codec"], info["audio_codec"], info["fps"]) == ("h264", "aac", 25)
     # the video covers the whole audio: as many frames as 25 fps needs for its length, to one frame
     audio_seconds = len(decode(request.video.file.path)) / SAMPLE_RATE

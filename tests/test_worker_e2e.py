@@ -2,7 +2,7 @@
 import pytest
 
 from generation.models import GenerationRequest, Status
-from generation.pipeline import video as video_stage
+from tests.probing import probe
 from tests.worker import Cluster, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.slow]
@@ -33,7 +33,7 @@ def test_worker_makes_videos_and_keeps_its_pipeline(api, avatar, cluster):
     assert all(body["timings"][k] is not None and body["timings"][k] >= 0 for k in body["timings"]), body["timings"]
     assert body["timings"]["lipsync"] > 0 and body["timings"]["tts"] > 0
     video = request.video
-    info = video_stage.probe(video.file.path, count_frames=True)
+    info = probe(video.file.path, count_frames=True)
     assert (info["video_codec"], info["audio_codec"], info["fps"]) == ("h264", "aac", 25)
     assert abs(info["duration"] - video.duration) < 1 / 25 + 0.03
     assert 1.0 < video.duration < 6.0 and video.size == video.file.size
@@ -71,12 +71,12 @@ def test_uploaded_recording_is_lip_synced(api, avatar, cluster):
 
 
 def test_pipeline_failure_marks_request_failed_with_message(api, avatar, cluster, media_root):
-    avatar.image.storage.delete(avatar.image.name)  # the photo vanished from disk
+    avatar.source.storage.delete(avatar.source.name)  # the photo vanished from disk
     response = api.post("/api/v1/generations/", {"text": "Сәлеметсіз бе!", "language": "kk"}, format="json")
     request = wait_for(lambda: finished(response.json()["id"]), JOB_TIMEOUT, message="failing job")
     assert request.status == Status.FAILED
     assert request.error_code == "avatar_unreadable", request.error_detail
     body = api.get(f"/api/v1/generations/{request.pk}/").json()
     assert body["error_code"] == "avatar_unreadable" and body["error"]
-    for internal in (avatar.image.name, str(media_root), "Error", "Traceback"):  # no paths, classes or traces
+    for internal in (avatar.source.name, str(media_root), "Error", "Traceback"):  # no paths, classes or traces
         assert internal not in body["error"]

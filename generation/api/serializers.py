@@ -4,19 +4,45 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from avatars.models import Avatar
-from generation.models import TIMING_FIELDS, GenerationRequest, Language, Status
+from generation.models import LANGUAGES, TIMING_FIELDS, GenerationRequest, Language, Status
+
+
+def absolute(serializer, url: str) -> str:
+    request = serializer.context.get("request")
+    return request.build_absolute_uri(url) if request else url
 
 
 class AvatarSerializer(serializers.ModelSerializer):
-    image = serializers.SerializerMethodField(help_text="URL of the picture (needs the same authentication)")
+    """An avatar: a shared one (staff's) or the caller's own, and how its preparation went."""
+
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    error = serializers.CharField(read_only=True, help_text="why preparation failed, for people; empty otherwise")
+    notes = serializers.SerializerMethodField(help_text="what preparation left out or noticed, as sentences")
+    shared = serializers.BooleanField(source="is_shared", read_only=True, help_text="false: your own avatar")
+    preview = serializers.SerializerMethodField(help_text="first frame with the face box (PNG), once prepared")
+    source = serializers.SerializerMethodField(help_text="the uploaded photo or video")
 
     class Meta:
         model = Avatar
-        fields = ["id", "name", "image", "is_default"]
+        fields = ["id", "name", "kind", "status", "status_label", "progress", "error", "error_code", "notes",
+                  "duration", "width", "height", "preview", "source", "shared", "is_default", "created_at"]
+        read_only_fields = fields
 
-    def get_image(self, obj) -> str:
-        request = self.context.get("request")
-        return request.build_absolute_uri(obj.image_url()) if request else obj.image_url()
+    def get_notes(self, obj) -> list[str]:
+        return [message for message in obj.note_messages() if message]
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_preview(self, obj):
+        return absolute(self, obj.preview_url()) if obj.preview else None
+
+    def get_source(self, obj) -> str:
+        return absolute(self, obj.source_url())
+
+
+class AvatarCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    file = serializers.FileField(help_text="a photo (JPEG, PNG, WebP, BMP) or a video of up to 60 s and 1920 px "
+                                           "(MP4, MOV, WebM, MKV)")
 
 
 class VoiceSerializer(serializers.Serializer):
@@ -89,10 +115,8 @@ class GenerationSerializer(serializers.ModelSerializer):
         video = obj.video_or_none
         if video is None:
             return None
-        url = reverse("api-generation-video", args=[obj.pk])
-        request = self.context.get("request")
         return {
-            "url": request.build_absolute_uri(url) if request else url,
+            "url": absolute(self, reverse("api-generation-video", args=[obj.pk])),
             "duration": video.duration, "width": video.width, "height": video.height,
             "fps": video.fps, "size": video.size,
         }
@@ -103,7 +127,7 @@ class GenerationCreateSerializer(serializers.Serializer):
 
     text = serializers.CharField(trim_whitespace=False, allow_blank=True, required=False, default="")
     language = serializers.ChoiceField(choices=Language.choices, error_messages={
-        "invalid_choice": "Unknown language «{input}»; choose one of: ru, kk, en."})
+        "invalid_choice": f"Unknown language «{{input}}»; choose one of: {', '.join(LANGUAGES)}."})
     avatar = serializers.IntegerField(required=False, allow_null=True)
     voice = serializers.CharField(required=False, allow_blank=True, default="")
     engine = serializers.CharField(required=False, allow_blank=True, default="")

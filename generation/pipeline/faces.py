@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .landmarks import NUM_LANDMARKS
 from .types import AVATAR_UNREADABLE, PIPELINE_FAILED, Face, PipelineError
 
 MODELS_PACKAGE = "face_recognition_models"  # only its data files are used, never its __init__
 LANDMARKS_MODEL = "shape_predictor_68_face_landmarks.dat"
-NUM_LANDMARKS = 68
 MAX_DETECT_SIDE = 1024  # HOG time grows with pixels; bigger photos are detected on a downscaled copy
 UPSAMPLE_MAX_SIDE = 800  # retry with dlib's 2x upsampling only below this (small faces in small images)
 
@@ -120,13 +120,6 @@ class FaceAnalyzer:
         best = max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
         points = self.landmarks(image, best)
         return Face(box=clamp_box(*best, w, h), landmarks=points, image_size=(w, h))
-
-
-def make_analyzer(weights_dir: str | os.PathLike | None = None) -> FaceAnalyzer:
-    """The face analyser to use; hook for a face-alignment backend when its weights are present."""
-    # A FaceAlignmentAnalyzer (same analyze() contract) would be chosen here when `face_alignment`
-    # imports and its weights are under `weights_dir`; until then dlib is the only backend.
-    return FaceAnalyzer()
 
 
 _default: FaceAnalyzer | None = None

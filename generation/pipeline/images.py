@@ -1,4 +1,4 @@
-"""Image helpers: load any photo as upright RGB uint8, even sizes, the demo avatar, face previews."""
+"""Image helpers: load any photo as upright RGB uint8, the demo avatar, face previews."""
 from __future__ import annotations
 
 import io
@@ -51,12 +51,6 @@ def load_image(source: ImageSource) -> np.ndarray:
             return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise PipelineError(f"Cannot read the image: {exc}", AVATAR_UNREADABLE) from exc
-
-
-def even_size(image: np.ndarray) -> np.ndarray:
-    """Crop one pixel off the right/bottom where a side is odd (yuv420p needs even sizes)."""
-    h, w = image.shape[:2]
-    return image[: h - h % 2, : w - w % 2]
 
 
 def demo_avatar_image() -> np.ndarray:

@@ -1,7 +1,8 @@
 """Wav2Lip's mel spectrogram and per-frame mel windows, as the official `audio.py` (DESIGN §6).
 
-numpy/scipy only (no librosa): the Slaney mel filterbank and the centred, reflect-padded STFT are
-rebuilt here and checked against the official output in `shared/testdata/wav2lip_mel_reference.npz`.
+numpy only (no librosa, no scipy): the Slaney mel filterbank and the centred, reflect-padded STFT are
+rebuilt here. tests/pipeline/test_mel.py checks them against the official code's output, kept in
+tests/data/wav2lip/ (`wav2lip_mel_input.wav` -> `wav2lip_mel_reference.npz`).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ PREEMPHASIS = 0.97
 MIN_LEVEL_DB = -100.0
 REF_LEVEL_DB = 20.0
 MAX_ABS_VALUE = 4.0  # symmetric normalisation to [-4, 4]
-MEL_STEP = 16  # mel columns per video frame window (0.2 s)
+MEL_STEP = 16  # mel columns per video frame window (0.2 s): the width of the generator's audio input
 MEL_FPS = SAMPLE_RATE / HOP_LENGTH  # 80 columns per second
 
 

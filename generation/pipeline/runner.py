@@ -204,12 +204,6 @@ class Pipeline:
                       audio_duration=audio.duration)
 
 
-def _configure_torch(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
-
-
 def build_engines(config: PipelineConfig) -> tuple[dict, str]:
     """Load the lip-sync engines this config asks for; a broken checkpoint falls back to viseme."""
     from .lipsync import viseme
@@ -228,8 +222,7 @@ def build_engines(config: PipelineConfig) -> tuple[dict, str]:
                 log.warning("LIPSYNC_ENGINE=wav2lip but no checkpoint in %s; using viseme", config.weights_dir)
         else:
             try:
-                _configure_torch(config.torch_threads)
-                from .lipsync.wav2lip import Wav2LipEngine
+                from .lipsync.wav2lip import Wav2LipEngine  # sets torch's threads (0: the worker's cores)
 
                 engines["wav2lip"] = Wav2LipEngine(checkpoint, threads=config.torch_threads,
                                                    precision=config.wav2lip_precision)

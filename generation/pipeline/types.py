@@ -7,6 +7,7 @@ import numpy as np
 
 SAMPLE_RATE = 16000  # every stage after `audio` works on 16 kHz mono float32
 FPS = 25
+LANGUAGES = ("ru", "kk", "en")  # what users may ask for, in the order pages and errors list them
 
 
 # What went wrong, as a stable code: the web side maps each to a translated message for users, the
@@ -26,17 +27,26 @@ ENGINE_UNAVAILABLE = "engine_unavailable"
 CHECKPOINT_INVALID = "checkpoint_invalid"
 ENCODE_FAILED = "encode_failed"
 PIPELINE_FAILED = "pipeline_failed"  # anything else inside the pipeline
+# video avatars
+VIDEO_INVALID = "video_invalid"  # not a video we can read
+VIDEO_UNSUPPORTED = "video_unsupported"  # a container or codec we refuse
+VIDEO_TOO_LONG = "video_too_long"  # params: seconds, limit
+VIDEO_TOO_LARGE = "video_too_large"  # params: width, height, limit (px on the long side)
+CLIP_NO_FACE = "clip_no_face"  # no face anywhere in the clip
+CLIP_NO_USABLE_STRETCH = "clip_no_usable_stretch"  # params: reason, at (s), longest (s), minimum (s)
 
 
 class PipelineError(Exception):
-    """A stage failed. `code` (one of the constants above) is what users are told; the message is for logs."""
+    """A stage failed. `code` (one of the constants above) is what users are told, with `params` (numbers
+    such as a time in the clip) filled into that message; the exception's text is for logs."""
 
     code = PIPELINE_FAILED
 
-    def __init__(self, message: str = "", code: str | None = None):
+    def __init__(self, message: str = "", code: str | None = None, params: dict | None = None):
         super().__init__(message)
         if code is not None:
             self.code = code
+        self.params = dict(params or {})
 
 
 @dataclass(frozen=True)

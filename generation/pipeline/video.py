@@ -1,10 +1,9 @@
-"""Frames + 16 kHz audio -> H.264/AAC MP4 through an ffmpeg pipe; probing and frame grabs for tests."""
+"""Frames + 16 kHz audio -> H.264/AAC MP4 through an ffmpeg pipe; a frame grab for posters."""
 from __future__ import annotations
 
 import contextlib
 import io
 import os
-import re
 import subprocess
 import tempfile
 from pathlib import Path
@@ -189,63 +188,6 @@ def _stream(cmd, frames_iter, first, total, width, height, log) -> None:
         log.seek(0)
         raise PipelineError(f"ffmpeg failed to encode the video (exit code {rc}): {_tail(log.read())}",
                             ENCODE_FAILED)
-
-
-_FRAME_RE = re.compile(rb"frame=\s*(\d+)")
-_TIME_RE = re.compile(rb"time=\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
-
-
-def info_dict(info: ff.MediaInfo) -> dict:
-    """The flat dict `probe` returns, from ffmpeg.parse_info's MediaInfo."""
-    audio, video = info.audio, info.video
-    return {
-        "format": info.demuxer, "duration": info.duration,
-        "video_codec": video.codec if video else None, "pix_fmt": video.pix_fmt if video else None,
-        "width": video.width if video else None, "height": video.height if video else None,
-        "fps": video.fps if video else None,
-        "audio_codec": audio.codec if audio else None,
-        "audio_sample_rate": audio.sample_rate if audio else None,
-        "audio_channels": audio.channels if audio else None,
-    }
-
-
-def _stream_duration(exe: str, path: str, selector: str) -> tuple[int | None, float | None]:
-    """(packets, end time) of one stream, read by remuxing it to nowhere (no decoding)."""
-    result = _run([exe, "-hide_banner", "-nostdin", *ff.input_options(), "-i", f"file:{path}",
-                   "-map", selector, "-c", "copy", "-f", "null", "-"], "probing")
-    if result.returncode != 0:
-        return None, None
-    log = result.stderr
-    frames = _FRAME_RE.findall(log)
-    times = _TIME_RE.findall(log)
-    seconds = None
-    if times:
-        h, m, s = times[-1]
-        seconds = int(h) * 3600 + int(m) * 60 + float(s)
-    return (int(frames[-1]) if frames else None), seconds
-
-
-def probe(path: str | os.PathLike, count_frames: bool = False, ffmpeg: str | None = None) -> dict:
-    """Codecs, size, fps, duration and pix_fmt of one of our media files; exact frame count on request.
-
-    Read by ffmpeg.probe_path, under its whitelists. With count_frames, adds `frames` (video
-    packets, one per frame for H.264 in MP4) and `audio_duration` (end time of the audio stream).
-    """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise PipelineError(f"No such media file: {path}", PIPELINE_FAILED)
-    try:
-        info = ff.probe_path(path, exe=ffmpeg)
-    except PipelineError as exc:
-        raise PipelineError(f"Not a readable media file: {exc}", PIPELINE_FAILED) from exc
-    if info.audio is None and info.video is None:
-        raise PipelineError("Not a readable media file: it has no audio or video stream.", PIPELINE_FAILED)
-    result = info_dict(info)
-    if count_frames:
-        exe = ffmpeg or ffmpeg_exe()
-        result["frames"] = _stream_duration(exe, path, "0:v:0")[0] if info.video else 0
-        result["audio_duration"] = _stream_duration(exe, path, "0:a:0")[1] if info.audio else None
-    return result
 
 
 def extract_frame(path: str | os.PathLike, t_seconds: float = 0.0, ffmpeg: str | None = None) -> np.ndarray:

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from generation.pipeline import faces
-from generation.pipeline.images import demo_avatar_image, draw_face_preview, even_size, load_image
+from generation.pipeline.images import demo_avatar_image, draw_face_preview, load_image
 from generation.pipeline.types import (AVATAR_UNREADABLE, ENGINE_UNAVAILABLE, FACE_NOT_FOUND, FACE_TOO_SMALL, Face,
                                        PipelineError, Speech)
 
@@ -132,7 +132,6 @@ def test_module_level_analyze_face_reuses_one_analyzer(avatar, face):
     first = faces.analyze_face(avatar)
     assert faces.default_analyzer() is faces.default_analyzer()
     assert first.box == face.box
-    assert isinstance(faces.make_analyzer(None), faces.FaceAnalyzer)
 
 
 def test_face_round_trips_through_dict(face):
@@ -214,12 +213,6 @@ def test_face_errors_carry_codes(tmp_path, analyzer, avatar, face):
     with pytest.raises(PipelineError) as err:
         VisemeEngine().prepare(avatar, tiny)
     assert err.value.code == FACE_TOO_SMALL
-
-
-def test_even_size():
-    assert even_size(np.zeros((11, 8, 3), np.uint8)).shape == (10, 8, 3)
-    assert even_size(np.zeros((10, 7, 3), np.uint8)).shape == (10, 6, 3)
-    assert even_size(np.zeros((1, 1, 3), np.uint8)).shape == (0, 0, 3)
 
 
 def test_draw_face_preview_marks_landmarks_without_touching_input(avatar, face):

@@ -7,6 +7,7 @@ import pytest
 from generation.pipeline import video
 from generation.pipeline.ffmpeg import ffmpeg_exe
 from generation.pipeline.types import ENCODE_FAILED, FPS, SAMPLE_RATE, PipelineError, frame_count
+from tests.probing import probe
 
 TONE_HZ = 440.0
 AUDIO_SECONDS = 2.03  # not a whole number of frames: 50.75 -> 51
@@ -53,7 +54,7 @@ def encoded(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def probed(encoded):
-    return video.probe(encoded[1], count_frames=True)
+    return probe(encoded[1], count_frames=True)
 
 
 def test_encode_streams_and_format(encoded, probed):
@@ -109,7 +110,7 @@ def test_frames_are_in_order(encoded):
 def test_short_frame_source_is_padded_and_long_one_cut(tmp_path):
     audio = tone(1.0)
     short = video.encode_mp4(moving_frames(5), audio, tmp_path / "short.mp4")
-    assert video.probe(short.path, count_frames=True)["frames"] == 25
+    assert probe(short.path, count_frames=True)["frames"] == 25
 
     pulled = []
 
@@ -119,14 +120,14 @@ def test_short_frame_source_is_padded_and_long_one_cut(tmp_path):
             yield frame
 
     video.encode_mp4(endless(), audio, tmp_path / "long.mp4")
-    assert video.probe(tmp_path / "long.mp4", count_frames=True)["frames"] == 25
+    assert probe(tmp_path / "long.mp4", count_frames=True)["frames"] == 25
     assert len(pulled) == 25
 
 
 def test_odd_size_frames_become_even(tmp_path):
     info = video.encode_mp4(solid((10, 200, 30), 20, width=101, height=75), tone(0.8), tmp_path / "odd.mp4")
     assert (info.width, info.height) == (100, 74)
-    probed = video.probe(info.path)
+    probed = probe(info.path)
     assert (probed["width"], probed["height"]) == (100, 74) and probed["pix_fmt"] == "yuv420p"
     assert video.extract_frame(info.path, 0.2).shape == (74, 100, 3)
 
@@ -205,13 +206,13 @@ def test_probe_rejects_non_media(tmp_path):
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"\x00not a video at all" * 100)
     with pytest.raises(PipelineError):
-        video.probe(junk)
+        probe(junk)
     with pytest.raises(PipelineError):
-        video.probe(tmp_path / "missing.mp4")
+        probe(tmp_path / "missing.mp4")
 
 
 def test_chatty_ffmpeg_does_not_deadlock(tmp_path, monkeypatch):
     # x264's debug log for 100 frames is > 64 KiB, more than a pipe holds: it must not block
     monkeypatch.setattr(video, "LOGLEVEL", "debug")
     info = video.encode_mp4(moving_frames(100), tone(4.0), tmp_path / "chatty.mp4")
-    assert video.probe(info.path, count_frames=True)["frames"] == 100
+    assert probe(info.path, count_frames=True)["frames"] == 100

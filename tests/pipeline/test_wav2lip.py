@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +14,17 @@ import torch
 from generation.pipeline.audio import prepare
 from generation.pipeline.faces import FaceAnalyzer
 from generation.pipeline.images import demo_avatar_image
+from generation.pipeline.lipsync import find_wav2lip_checkpoint
 from generation.pipeline.lipsync import wav2lip as W
 from generation.pipeline.lipsync.wav2lip_model import StillFaceDecoder, Wav2Lip, random_wav2lip, save_as_official
 from generation.pipeline.tts.espeak import EspeakBackend
 from generation.pipeline.types import Audio, frame_count
 
 MANIFEST = Path(__file__).resolve().parents[1] / "data" / "wav2lip" / "wav2lip_state_dict_manifest.json"
+VISEME_GOLDEN = Path(__file__).resolve().parent / "data" / "viseme_golden.npz"  # holds the demo's landmarks
+# sha256 of lower_face_mask for those landmarks and DEMO_BOX, made before the landmark groups moved
+DEMO_BOX = (110, 120, 260, 290)
+DEMO_MASK_SHA256 = "f4b3aa91c3f469e92f5abd5c2f05bc9f3fafc6237b15dae893e1b7d0492e7a9f"
 
 
 @pytest.fixture(scope="module")
@@ -79,11 +86,31 @@ def test_checkpoint_without_prefix_or_wrapper(tmp_path, model, layout):
 
 
 def test_find_checkpoint_prefers_gan(tmp_path):
-    assert W.find_checkpoint(tmp_path) is None
+    assert find_wav2lip_checkpoint(tmp_path) is None
     (tmp_path / "wav2lip.pth").write_bytes(b"x")
-    assert W.find_checkpoint(tmp_path).name == "wav2lip.pth"
+    assert find_wav2lip_checkpoint(tmp_path).name == "wav2lip.pth"
     (tmp_path / "wav2lip_gan.pth").write_bytes(b"x")
-    assert W.find_checkpoint(tmp_path).name == "wav2lip_gan.pth"
+    assert find_wav2lip_checkpoint(tmp_path).name == "wav2lip_gan.pth"
+
+
+def test_lower_face_mask_unchanged():
+    with np.load(VISEME_GOLDEN) as data:
+        landmarks = data["demo_landmarks"].astype(np.float64)
+    image = demo_avatar_image()
+    box = W.padded_box(DEMO_BOX, image.shape[1], image.shape[0])
+    mask = W.lower_face_mask(landmarks, box)
+    assert mask.shape == (box[3] - box[1], box[2] - box[0]) and mask.dtype == np.float32
+    assert hashlib.sha256(mask.tobytes()).hexdigest() == DEMO_MASK_SHA256
+
+
+def test_torch_threads_given_or_every_core_allowed(engine):
+    assert engine.threads == 2  # the engine applies its `threads` (the worker passes TORCH_THREADS)
+    before = torch.get_num_threads()
+    try:
+        assert W.set_torch_threads(1) == torch.get_num_threads() == 1
+        assert W.set_torch_threads(0) == torch.get_num_threads() == len(os.sched_getaffinity(0))
+    finally:
+        torch.set_num_threads(before)
 
 
 def _small_state(model, n: int) -> dict:

@@ -6,7 +6,9 @@ from typing import Iterator
 
 import numpy as np
 
+from ..landmarks import INNER_LIPS, NUM_LANDMARKS
 from ..types import AVATAR_UNREADABLE, FACE_TOO_SMALL, FPS, Audio, Face, PipelineError
+from . import viseme_mesh as mesh_
 from . import viseme_render as render_
 from .base import LipSyncEngine
 from .viseme_track import MouthTrack, mouth_track
@@ -20,8 +22,8 @@ class VisemeState:
     """Everything per-avatar: the photo, its mouth and eye meshes, mouth geometry."""
 
     image: np.ndarray
-    mouth: render_.Mesh
-    eyes: render_.Mesh
+    mouth: mesh_.Mesh
+    eyes: mesh_.Mesh
     mouth_width: float
     down: np.ndarray  # unit vector from upper to lower lip
     inner_idx: np.ndarray  # mesh vertex indices of landmarks 60..67
@@ -38,19 +40,17 @@ class VisemeEngine(LipSyncEngine):
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise PipelineError(f"The viseme engine needs an RGB uint8 image, got {image.shape} {image.dtype}.",
                                 AVATAR_UNREADABLE)
-        lm = np.asarray(face.landmarks, dtype=np.float64).reshape(68, 2)
+        lm = np.asarray(face.landmarks, dtype=np.float64).reshape(NUM_LANDMARKS, 2)
         h, w = image.shape[:2]
         if tuple(face.image_size) != (w, h):
             # stored analysis of a differently sized copy of the same photo: rescale the points
             lm = lm * (w / face.image_size[0], h / face.image_size[1])
-        mouth, mw = render_.mouth_mesh(lm, w, h)
+        mouth, mw = mesh_.mouth_mesh(lm, w, h)
         if mw < 6:
             raise PipelineError("The face is too small for lip-sync (mouth under 6 pixels wide).", FACE_TOO_SMALL)
-        eyes = render_.eye_mesh(lm, w, h)
-        _, _, v, _ = render_.mouth_frame(lm)
-        # landmarks 48..67 were added to the mesh right after the jaw and nose-base points
-        first_lip = len(render_.JAW) + len(render_.NOSE_BASE)
-        inner_idx = np.arange(first_lip + 12, first_lip + 20)
+        eyes = mesh_.eye_mesh(lm, w, h)
+        _, _, v, _ = mesh_.mouth_frame(lm)
+        inner_idx = np.array([mesh_.lip_vertex(i) for i in INNER_LIPS])
         return VisemeState(image, mouth, eyes, mw, v, inner_idx)
 
     def track(self, audio: Audio, fps: int = FPS, seed: int = 0) -> MouthTrack:

@@ -12,6 +12,7 @@ Torch is imported here: only the worker process imports this module.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -20,10 +21,10 @@ import cv2
 import numpy as np
 import torch
 
-from ..mel import mel_chunks, melspectrogram
+from ..landmarks import LOWER_JAW, NOSE_BASE_RIGHT_TO_LEFT, NUM_LANDMARKS
+from ..mel import MEL_STEP, N_MELS, mel_chunks, melspectrogram
 from ..types import (AVATAR_UNREADABLE, CHECKPOINT_INVALID, ENGINE_UNAVAILABLE, FACE_TOO_SMALL, FPS, Audio, Face,
                      PipelineError, frame_count)
-from . import find_wav2lip_checkpoint as find_checkpoint  # noqa: F401 (wav2lip_gan.pth first)
 from .base import LipSyncEngine
 from .wav2lip_model import FACE_SIZE, Wav2Lip, StillFaceDecoder
 
@@ -39,8 +40,13 @@ MASK_MARGIN = 0.06  # lower-face polygon grown by this fraction of the crop widt
 FEATHER = 0.10  # width of the mask's fade from its border inwards, fraction of the crop width
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}  # bf16: ~2x faster on CPUs with AVX512-BF16/AMX
 S3FD_WEIGHTS = "s3fd-619a316812.pth"  # face-alignment's S3FD detector, the one the official code uses
-JAW = list(range(2, 15))  # iBUG jaw points from below the left ear round the chin to the right
-NOSE_BASE = [35, 34, 33, 32, 31]  # nostrils right to left: the top edge of the lower face
+
+
+def set_torch_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op threads to `threads`, or to every core this process may run on (DESIGN §10)."""
+    count = int(threads) if threads else len(os.sched_getaffinity(0))
+    torch.set_num_threads(count)
+    return count
 
 
 class CheckpointError(PipelineError):
@@ -133,13 +139,14 @@ def face_input(crop_bgr96: np.ndarray) -> np.ndarray:
 def lower_face_mask(landmarks: np.ndarray, box, first_row: int = FIRST_ROW) -> np.ndarray:
     """(h, w) float32 in [0, 1] over the crop: jaw and mouth below the nostrils, fading to 0 at every edge.
 
-    The fade runs inwards from the region's border (distance transform + smoothstep), so the mask is
-    exactly 0 on the crop's border, above the nostrils and above the generator rows computed.
+    The region is the polygon along the lower jaw (left to right) and back along the nose base
+    (right to left). Its fade runs inwards from the border (distance transform + smoothstep), so the
+    mask is exactly 0 on the crop's border, above the nostrils and above the generator rows computed.
     """
     x1, y1, x2, y2 = box
     w, h = x2 - x1, y2 - y1
     lm = np.asarray(landmarks, dtype=np.float64) - (x1, y1)
-    jaw, nose = lm[JAW], lm[NOSE_BASE]
+    jaw, nose = lm[LOWER_JAW], lm[NOSE_BASE_RIGHT_TO_LEFT]
     centre = np.vstack([jaw, nose]).mean(axis=0)
     jaw = centre + (jaw - centre) * (1.0 + MASK_MARGIN * w / max(1.0, np.linalg.norm(jaw - centre, axis=1).mean()))
     region = np.zeros((h, w), np.uint8)
@@ -180,12 +187,12 @@ class Wav2LipEngine(LipSyncEngine):
 
     def __init__(self, checkpoint, threads: int | None = None, weights_dir=None, batch_size: int = BATCH_SIZE,
                  precision: str = "fp32"):
+        """Load `checkpoint`; `threads` torch threads (0 or None: every core this process may use)."""
         if precision not in PRECISIONS:
             raise PipelineError(f"Wav2Lip precision must be one of {', '.join(PRECISIONS)}, not «{precision}».",
                                 ENGINE_UNAVAILABLE)
         self.precision, self.dtype = precision, PRECISIONS[precision]
-        if threads:
-            torch.set_num_threads(int(threads))
+        self.threads = set_torch_threads(threads)
         self.checkpoint = Path(checkpoint)
         self.weights_dir = Path(weights_dir) if weights_dir else self.checkpoint.parent
         self.batch_size = max(1, int(batch_size))
@@ -198,7 +205,7 @@ class Wav2LipEngine(LipSyncEngine):
     def warm_up(self) -> None:
         """One batch through the decoder now: oneDNN builds its kernels here, not in the first job."""
         terms = self.face_terms(np.zeros((6, FACE_SIZE, FACE_SIZE), np.float32))
-        self._decode(terms, np.zeros((self.batch_size, 80, 16), np.float32))
+        self._decode(terms, np.zeros((self.batch_size, N_MELS, MEL_STEP), np.float32))
 
     def face_terms(self, face6: np.ndarray) -> list[torch.Tensor]:
         """The decoder's per-avatar constants for one (6, 96, 96) face input, in the decoder's precision."""
@@ -215,7 +222,7 @@ class Wav2LipEngine(LipSyncEngine):
                                 AVATAR_UNREADABLE)
         h, w = image.shape[:2]
         scale = np.array([w / face.image_size[0], h / face.image_size[1]])
-        landmarks = np.asarray(face.landmarks, dtype=np.float64).reshape(68, 2) * scale
+        landmarks = np.asarray(face.landmarks, dtype=np.float64).reshape(NUM_LANDMARKS, 2) * scale
         det = s3fd_box(image, self.weights_dir)
         raw = det if det is not None else tuple(np.round(np.asarray(face.box, float) * np.tile(scale, 2)).astype(int))
         box = padded_box(raw, w, h)

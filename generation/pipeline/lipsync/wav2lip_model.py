@@ -12,8 +12,7 @@ from torch import nn
 
 FACE_SIZE = 96  # the generator's square face crop
 FACE_CHANNELS = 6  # masked crop (lower half zeroed) + reference crop, both BGR
-MEL_BANDS = 80
-MEL_STEP = 16  # mel columns per video frame window
+# The audio input is one (mel.N_MELS, mel.MEL_STEP) = (80, 16) window of mel.melspectrogram.
 
 
 class Conv2d(nn.Module):
@@ -61,7 +60,7 @@ class Wav2Lip(nn.Module):
     def __init__(self):
         super().__init__()
         self.face_encoder_blocks = nn.ModuleList([
-            nn.Sequential(Conv2d(6, 16, 7, 1, 3)),  # 96x96
+            nn.Sequential(Conv2d(FACE_CHANNELS, 16, 7, 1, 3)),  # 96x96
             nn.Sequential(Conv2d(16, 32, 3, 2, 1), *_res(32, 2)),  # 48x48
             nn.Sequential(Conv2d(32, 64, 3, 2, 1), *_res(64, 3)),  # 24x24
             nn.Sequential(Conv2d(64, 128, 3, 2, 1), *_res(128, 2)),  # 12x12

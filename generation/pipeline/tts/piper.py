@@ -14,14 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..types import TEXT_EMPTY, TTS_FAILED, PipelineError, Speech
+from ..types import LANGUAGES, TEXT_EMPTY, TTS_FAILED, PipelineError, Speech
 from .base import TTSBackend, Voice
 
 log = logging.getLogger(__name__)
 
 # hyper-parameters
 SUBDIR = "piper"  # under WEIGHTS_DIR
-LANGUAGES = ("ru", "kk", "en")  # the service's languages, in its order
 ID_PREFIX = "piper-"
 
 

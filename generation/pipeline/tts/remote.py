@@ -24,8 +24,8 @@ from urllib3.exceptions import MaxRetryError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from ..audio import decode
-from ..types import (SAMPLE_RATE, TEXT_EMPTY, TTS_BAD_ANSWER, TTS_FAILED, TTS_UNREACHABLE, PipelineError,
-                     Speech)
+from ..types import (LANGUAGES, SAMPLE_RATE, TEXT_EMPTY, TTS_BAD_ANSWER, TTS_FAILED, TTS_UNREACHABLE,
+                     PipelineError, Speech)
 from .base import TTSBackend, Voice
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,6 @@ MAX_REDIRECTS = 3
 MAX_RESPONSE_BYTES = 50 * 1024 * 1024  # ~50 min of 128 kbit/s MP3: far past any 1000-char text
 READ_CHUNK_BYTES = 64 * 1024
 MAX_ERROR_DETAIL_CHARS = 200  # of a failing answer's body shown in the error
-LANGUAGES = ("ru", "kk", "en")
 USER_AGENT = f"talking-avatar/1 (+requests/{requests.__version__})"
 
 _KEPT_BODY_REDIRECTS = (307, 308)  # 301/302/303 turn a POST into a bodiless GET: the text would be lost
