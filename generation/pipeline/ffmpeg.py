@@ -3,12 +3,14 @@
 Untrusted bytes never reach ffmpeg by a name that means anything: they are copied to a private
 file called `input` (no extension: ffmpeg's probe scores extensions, and `x.m3u8` would pick the
 HLS demuxer, which opens every file its playlist lists). Every run allows the `file` protocol
-only, and only the demuxers of AUDIO_FORMATS; decoding forces the demuxer probing detected, stops
-at a time limit, caps its output and runs under a CPU-time and memory budget.
+only, and only the demuxers allowed for what is expected (AUDIO_FORMATS here, the video formats of
+clip.py); decoding forces the demuxer probing detected, stops at a time limit, caps its output and
+runs under a CPU-time and memory budget. Video frames are streamed, never held all at once.
 """
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import math
 import os
 import re
@@ -20,11 +22,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
-from .types import AUDIO_INVALID, AUDIO_TOO_LONG, AUDIO_UNSUPPORTED, PIPELINE_FAILED, SAMPLE_RATE, PipelineError
+from .mediainfo import (AudioStream, MediaInfo, VideoStream, channel_count, parse_audio_stream,  # noqa: F401
+                        parse_info, parse_video_stream, split_fields)
+from .types import (AUDIO_INVALID, AUDIO_TOO_LONG, AUDIO_UNSUPPORTED, PIPELINE_FAILED, SAMPLE_RATE, VIDEO_INVALID,
+                    VIDEO_TOO_LONG, VIDEO_UNSUPPORTED, PipelineError)
 
 # hyper-parameters
 MAX_SAMPLE_RATE = 192_000  # the highest rate real recorders use; beyond it is a resampling bomb
@@ -33,7 +38,9 @@ PROBE_CPU_SECONDS = 2  # reading headers and a few frames costs ~20 ms of CPU
 PROBE_TIMEOUT_SECONDS = 15.0  # wall clock, for a loaded machine
 TIME_MARGIN_SECONDS = 1.0  # decode this far past a limit, so "too long" is seen rather than cut off
 LIMIT_TOLERANCE_SECONDS = 0.1  # codec padding: a recording of exactly the limit stays accepted
-MEMORY_LIMIT_BYTES = 1 << 30  # address space; an audio decode maps ~0.6 GB and touches ~35 MB
+# address space: an audio decode maps ~0.6 GB and touches ~35 MB; 1080p video of every accepted codec
+# (h264, hevc, vp8/9, av1, mpeg4; one thread) decodes and scales within 0.5 GB
+MEMORY_LIMIT_BYTES = 1 << 30
 CPU_GRACE_SECONDS = 1  # SIGXCPU lets ffmpeg stop cleanly; SIGKILL follows this much later
 # Of ffmpeg's log, kept from the start (what it detected) and from the end (streams, final error).
 # A real file's probe log is a few KiB; one longer than both is refused, since what was dropped
@@ -45,15 +52,37 @@ REAP_POLL_SECONDS = 0.005  # a child that closed its pipes exits within a poll o
 ERROR_DETAIL_CHARS = 300  # of ffmpeg's last log line quoted in an error (logs only, never users)
 INPUT_NAME = "input"  # neutral: no extension for ffmpeg's probe to score
 PROTOCOLS = "file"  # we always hand ffmpeg a local file; nothing it opens may be anything else
+# video: one frame of 1280x720 RGB is 2.7 MB, so read the pipe in big pieces
+VIDEO_READ_BYTES = 1 << 20
+VIDEO_DECODE_THREADS = 1  # the worker's other core runs face tracking on the frames as they come
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+_PPM_DIMS_RE = re.compile(rb"(\d{1,5}) (\d{1,5})\n")
+_PROGRESS_TIME_RE = re.compile(rb"^out_time_us=(\d+)$", re.M)
 
 
 @dataclass(frozen=True)
-class AudioFormat:
-    """A container we accept for recordings: ffmpeg's demuxer and how the file is stored and served."""
+class MediaFormat:
+    """A container we accept: ffmpeg's demuxer and how the file is stored and served."""
 
     demuxer: str  # what `-f` and `-format_whitelist` take
     extension: str
     mime: str
+
+
+AudioFormat = MediaFormat  # its name before video came
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What an input should be: the word errors use and the codes refusals carry."""
+
+    noun: str
+    invalid: str  # it does not decode as one
+    unsupported: str  # a container we refuse, or it costs too much to read
+
+
+AUDIO = Expected("audio", AUDIO_INVALID, AUDIO_UNSUPPORTED)
+VIDEO = Expected("video", VIDEO_INVALID, VIDEO_UNSUPPORTED)
 
 
 AUDIO_FORMATS: dict[str, AudioFormat] = {f.demuxer: f for f in (
@@ -69,34 +98,6 @@ AUDIO_DEMUXERS = tuple(AUDIO_FORMATS)
 # mov can reference media in other files ("drefs"); both are ffmpeg's defaults, forced anyway
 DEMUXER_OPTIONS = {"mov": ("-enable_drefs", "0", "-use_absolute_path", "0")}
 
-
-@dataclass(frozen=True)
-class AudioStream:
-    codec: str | None
-    sample_rate: int | None
-    channels: int | None
-    layout: str | None  # as ffmpeg prints it: "mono", "stereo", "7.1", "10 channels", ...
-
-
-@dataclass(frozen=True)
-class VideoStream:
-    codec: str | None
-    pix_fmt: str | None
-    width: int | None
-    height: int | None
-    fps: float | None
-
-
-@dataclass(frozen=True)
-class MediaInfo:
-    """What `ffmpeg -i` says about an input: its demuxer, duration and first audio and video stream."""
-
-    demuxer: str | None  # ffmpeg's name, e.g. "mp3" or "mov,mp4,m4a,3gp,3g2,mj2"
-    duration: float | None
-    audio: AudioStream | None
-    video: VideoStream | None
-    opened: bool = True  # False: ffmpeg detected `demuxer` but refused to open it (not on the whitelist)
-    consistent: bool = True  # False: the log repeats lines it prints once (forged by metadata)
 
 
 @dataclass
@@ -130,127 +131,17 @@ def ffmpeg_exe() -> str:
     return imageio_ffmpeg.get_ffmpeg_exe()
 
 
-def audio_format(name: str | None) -> AudioFormat | None:
-    """The accepted format a demuxer name stands for ("mov" or ffmpeg's "mov,mp4,m4a,..."), else None."""
+def media_format(name: str | None, formats: dict[str, MediaFormat]) -> MediaFormat | None:
+    """The format of `formats` a demuxer name stands for ("mov" or ffmpeg's "mov,mp4,m4a,..."), else None."""
     for part in (name or "").split(","):
-        if part.strip() in AUDIO_FORMATS:
-            return AUDIO_FORMATS[part.strip()]
+        if part.strip() in formats:
+            return formats[part.strip()]
     return None
 
 
-# ---- reading `ffmpeg -i` output (the one parser, for the product and the tests) ----
-
-# Anchored, exact indentation: what a container puts in its metadata is printed in this log too, and a
-# tag name may hold line breaks, so a file can print lines that look like these (see parse_info).
-_INPUT_RE = re.compile(r"^Input #0, (.+?), from '", re.M)
-# what probing picked, printed (at debug level) before the whitelist check refuses it
-_PROBED_RE = re.compile(r"^(?:\[[^]\n]*\] )?Format (\S+) (?:probed with size=|detected only with low score)", re.M)
-_DURATION_RE = re.compile(r"^  Duration:\s*(?:(\d+):(\d+):(\d+(?:\.\d+)?)|N/A)", re.M)
-_STREAM_RE = re.compile(r"^  Stream #0:(\d+)[^:\n]*:\s*(\w+):\s*(.*)$", re.M)
-_SIZE_RE = re.compile(r"(?:^|[\s,])(\d{1,5})x(\d{1,5})(?=[\s,\[]|$)")
-_FPS_RE = re.compile(r"([\d.]+k?)\s+fps")
-_REFS_RE = re.compile(r"^\d+ reference frames?\b")
-_RATE_RE = re.compile(r"^(\d+)\s+Hz$")
-_CHANNELS_RE = re.compile(r"^(\d+)\s+channels")
-_LAYOUT_RE = re.compile(r"^(\d+(?:\.\d+)+)")  # "5.1", "7.1(wide)", "5.1.4", "22.2": the parts add up
-_NAMED_LAYOUTS = {"mono": 1, "stereo": 2, "binaural": 2, "downmix": 2, "quad": 4, "hexagonal": 6,
-                  "octagonal": 8, "cube": 8, "hexadecagonal": 16}
-
-
-def split_fields(spec: str) -> list[str]:
-    """Split a stream description at top-level commas (not those inside parentheses)."""
-    parts, depth, current = [], 0, []
-    for ch in spec:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth = max(0, depth - 1)
-        if ch == "," and depth == 0:
-            parts.append("".join(current).strip())
-            current = []
-        else:
-            current.append(ch)
-    parts.append("".join(current).strip())
-    return parts
-
-
-def channel_count(layout: str | None) -> int | None:
-    """Channels of a layout as ffmpeg prints it, or None when the description is not one we know."""
-    text = (layout or "").strip().lower()
-    if not text:
-        return None
-    m = _CHANNELS_RE.match(text)
-    if m:
-        return int(m.group(1))
-    m = _LAYOUT_RE.match(text)
-    if m:
-        return sum(int(part) for part in m.group(1).split("."))
-    return _NAMED_LAYOUTS.get(text.split("(")[0].strip())
-
-
-def _codec(fields: list[str]) -> str | None:
-    """The codec name: the first word of a stream description."""
-    return fields[0].split()[0] if fields and fields[0] else None
-
-
-def parse_audio_stream(spec: str) -> AudioStream:
-    """Codec, rate and channels from "aac (LC), 44100 Hz, stereo, fltp, 128 kb/s"."""
-    fields = split_fields(spec)
-    rate = layout = None
-    for i, field in enumerate(fields):
-        m = _RATE_RE.match(field)
-        if m:
-            rate = int(m.group(1))
-            layout = fields[i + 1] if i + 1 < len(fields) else None
-            break
-    return AudioStream(_codec(fields), rate, channel_count(layout), layout)
-
-
-def parse_video_stream(spec: str) -> VideoStream:
-    """Codec, pixel format, size and fps from "h264 (High), yuv420p(tv), 1280x720 [SAR 1:1], 25 fps"."""
-    fields = split_fields(spec)
-    # at debug level "1 reference frame" comes between the codec and the pixel format
-    rest = [f for f in fields[1:] if not _REFS_RE.match(f)]
-    pix_fmt = (rest[0].split("(")[0].strip() or None) if rest else None
-    size = _SIZE_RE.search(spec)
-    fps = _FPS_RE.search(spec)
-    rate = None
-    if fps:
-        value = fps.group(1)
-        rate = float(value[:-1]) * 1000 if value.endswith("k") else float(value)
-    return VideoStream(_codec(fields), pix_fmt, int(size.group(1)) if size else None,
-                       int(size.group(2)) if size else None, rate)
-
-
-def parse_info(log: str) -> MediaInfo:
-    """MediaInfo from the log `ffmpeg -i INPUT` prints; the audio and the video stream of lowest index win.
-
-    ffmpeg prints one Input line, one Duration line and one line per stream index. More of any is
-    a file whose metadata imitates them, and `consistent` is False: its stream facts are not to be
-    believed. (A forged line cannot hide a real one, so a forged stream always repeats an index.)
-    """
-    inputs = _INPUT_RE.findall(log)
-    probed = _PROBED_RE.search(log)
-    demuxer = inputs[0] if inputs else (probed.group(1) if probed else None)
-    durations = _DURATION_RE.findall(log)
-    duration = None
-    if durations and durations[0][0]:
-        h, m, sec = durations[0]
-        duration = int(h) * 3600 + int(m) * 60 + float(sec)
-    streams: dict[int, tuple[str, str]] = {}
-    repeated = False
-    for index, kind, spec in _STREAM_RE.findall(log):
-        repeated = repeated or int(index) in streams
-        streams.setdefault(int(index), (kind, spec))
-    audio = video = None
-    for index in sorted(streams):
-        kind, spec = streams[index]
-        if kind == "Audio" and audio is None:
-            audio = parse_audio_stream(spec)
-        elif kind == "Video" and video is None:
-            video = parse_video_stream(spec)
-    consistent = len(inputs) <= 1 and len(durations) <= 1 and not repeated
-    return MediaInfo(demuxer, duration, audio, video, opened=bool(inputs), consistent=consistent)
+def audio_format(name: str | None) -> AudioFormat | None:
+    """The accepted audio format a demuxer name stands for, else None."""
+    return media_format(name, AUDIO_FORMATS)
 
 
 # ---- running ffmpeg on a budget ----
@@ -310,52 +201,138 @@ class _LogBuffer:
         return (bytes(self.head) + gap + bytes(self.tail)).decode("utf-8", "replace")
 
 
-def run_limited(cmd: list[str], *, cpu_seconds: float, timeout: float, max_output: int | None = None,
-                memory_bytes: int = MEMORY_LIMIT_BYTES) -> Outcome:
-    """Run ffmpeg with stdin closed, a CPU/memory budget, a wall-clock timeout and capped stdout."""
-    try:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except OSError as exc:
-        raise PipelineError(f"Cannot start ffmpeg: {exc}", PIPELINE_FAILED) from exc
-    cpu = max(1, math.ceil(cpu_seconds))
-    output, log = bytearray(), _LogBuffer()
-    timed_out = overflowed = False
-    deadline = time.monotonic() + timeout
-    try:
+class LimitedRun:
+    """ffmpeg started with stdin closed, under a CPU/memory budget and a deadline; stdout read on demand.
+
+    Its log (stderr) is drained alongside, so a chatty child never blocks; `close()` stops it if it
+    is still running, reaps it and returns the Outcome.
+    """
+
+    def __init__(self, cmd: list[str], *, cpu_seconds: float, timeout: float,
+                 memory_bytes: int = MEMORY_LIMIT_BYTES, read_bytes: int = READ_CHUNK_BYTES):
         try:
-            _limit(proc.pid, cpu, memory_bytes)
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE)
+        except OSError as exc:
+            raise PipelineError(f"Cannot start ffmpeg: {exc}", PIPELINE_FAILED) from exc
+        self._cpu = max(1, math.ceil(cpu_seconds))
+        self._deadline = time.monotonic() + timeout
+        self._read_bytes = read_bytes
+        self._buffer, self._log = bytearray(), _LogBuffer()
+        self._stdout_done = self.timed_out = self.overflowed = False
+        self.outcome: Outcome | None = None
+        if read_bytes > READ_CHUNK_BYTES:  # a bigger pipe: fewer, larger reads (Linux; best effort)
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(self._proc.stdout.fileno(), F_SETPIPE_SZ, read_bytes)
+        self._sel = selectors.DefaultSelector()
+        self._sel.register(self._proc.stdout, selectors.EVENT_READ)
+        self._sel.register(self._proc.stderr, selectors.EVENT_READ)
+        try:
+            _limit(self._proc.pid, self._cpu, memory_bytes)
         except ProcessLookupError:
             pass  # already gone: nothing left to limit
         except OSError as exc:  # fail closed: never decode hostile bytes without the budget
+            self.close(stop=True)
             raise PipelineError(f"Cannot limit ffmpeg's CPU and memory: {exc}", PIPELINE_FAILED) from exc
-        with selectors.DefaultSelector() as sel:
-            sel.register(proc.stdout, selectors.EVENT_READ)
-            sel.register(proc.stderr, selectors.EVENT_READ)
-            while sel.get_map() and not overflowed:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    timed_out = True
-                    break
-                for key, _ in sel.select(remaining):
-                    chunk = os.read(key.fd, READ_CHUNK_BYTES)
-                    if not chunk:
-                        sel.unregister(key.fileobj)
-                    elif key.fileobj is proc.stdout:
-                        output += chunk
-                        overflowed = max_output is not None and len(output) > max_output
-                    else:
-                        log.add(chunk)
-    except BaseException:
-        os.kill(proc.pid, signal.SIGKILL)
-        _reap(proc, 0.0)
-        raise
-    finally:
-        proc.stdout.close()
-        proc.stderr.close()
-    if timed_out or overflowed:
-        os.kill(proc.pid, signal.SIGKILL)
-    cpu_used, late = _reap(proc, deadline)  # both pipes closed: it is exiting, or gets no longer than the rest
-    return Outcome(proc.returncode, output, log.text(), timed_out or late, overflowed, log.dropped, cpu_used, cpu)
+
+    def __enter__(self) -> "LimitedRun":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(stop=exc_type is not None)
+
+    def _ready(self) -> list:
+        """The pipes that have something to read; none (and `timed_out` set) once the deadline passes."""
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            self.timed_out = True
+            return []
+        return [key for key, _ in self._sel.select(remaining)]
+
+    def _take(self, key, into: memoryview | None = None) -> int:
+        """Read what one ready pipe holds (stdout straight into `into` when given); bytes of output read."""
+        is_output = key.fileobj is self._proc.stdout
+        if is_output and into is not None:
+            count = os.readv(key.fd, [into])
+        else:
+            chunk = os.read(key.fd, self._read_bytes)
+            count = len(chunk)
+            if is_output:
+                self._buffer += chunk
+            else:
+                self._log.add(chunk)
+        if count == 0:
+            self._sel.unregister(key.fileobj)
+            self._stdout_done = self._stdout_done or is_output
+        return count if is_output else 0
+
+    def _pump(self, enough: Callable[[], bool] | None = None) -> None:
+        """Read both pipes until `enough()` or the end of stdout (None: until both end), or the deadline."""
+        while self._sel.get_map() and not self.timed_out and not (
+                enough is not None and (self._stdout_done or enough())):
+            for key in self._ready():
+                self._take(key)
+
+    def read_into(self, view: memoryview) -> int:
+        """Fill `view` with the next output, with no copy in between; how many bytes (fewer at the end)."""
+        filled = min(len(self._buffer), len(view))
+        view[:filled] = self._buffer[:filled]
+        del self._buffer[:filled]
+        while filled < len(view) and not self._stdout_done and not self.timed_out:
+            for key in self._ready():
+                filled += self._take(key, view[filled:])
+        return filled
+
+    def read(self, size: int) -> bytes:
+        """The next `size` bytes of output; fewer where it ended or time ran out."""
+        self._pump(lambda: len(self._buffer) >= size)
+        out = bytes(self._buffer[:size])
+        del self._buffer[:size]
+        return out
+
+    def readline(self, limit: int) -> bytes:
+        """Output up to and including the next newline, at most `limit` bytes."""
+        self._pump(lambda: self._buffer.find(b"\n", 0, limit) >= 0 or len(self._buffer) >= limit)
+        end = self._buffer.find(b"\n", 0, limit)
+        return self.read(limit if end < 0 else end + 1)
+
+    def read_all(self, max_output: int | None = None) -> bytearray:
+        """All output (it is stopped once past `max_output` bytes, and `overflowed` is set)."""
+        self._pump(lambda: max_output is not None and len(self._buffer) > max_output)
+        self.overflowed = max_output is not None and len(self._buffer) > max_output
+        return self._buffer
+
+    def close(self, stop: bool = False) -> Outcome:
+        """Stop it if asked or if its output is not all read; drain the log, reap it, say how it ended."""
+        if self.outcome is not None:
+            return self.outcome
+        proc = self._proc
+        try:
+            if stop or self.overflowed or self.timed_out or not self._stdout_done:
+                os.kill(proc.pid, signal.SIGKILL)
+            self._pump()  # the rest of the log; after a kill, what was left in the pipes
+            if self.timed_out:
+                os.kill(proc.pid, signal.SIGKILL)
+        except BaseException:
+            os.kill(proc.pid, signal.SIGKILL)
+            _reap(proc, 0.0)
+            raise
+        finally:
+            self._sel.close()
+            proc.stdout.close()
+            proc.stderr.close()
+        cpu_used, late = _reap(proc, self._deadline)  # pipes closed: it is exiting, or gets no longer than the rest
+        self.outcome = Outcome(proc.returncode, self._buffer, self._log.text(), self.timed_out or late,
+                               self.overflowed, self._log.dropped, cpu_used, self._cpu)
+        return self.outcome
+
+
+def run_limited(cmd: list[str], *, cpu_seconds: float, timeout: float, max_output: int | None = None,
+                memory_bytes: int = MEMORY_LIMIT_BYTES) -> Outcome:
+    """Run ffmpeg with stdin closed, a CPU/memory budget, a wall-clock timeout and capped stdout."""
+    with LimitedRun(cmd, cpu_seconds=cpu_seconds, timeout=timeout, memory_bytes=memory_bytes) as run:
+        run.read_all(max_output)
+    return run.outcome
 
 
 # ---- private copies of untrusted bytes ----
@@ -406,36 +383,37 @@ def _is_picture(demuxer: str) -> bool:
     return demuxer.endswith("_pipe")
 
 
-def probe_path(path: str | os.PathLike, demuxers=AUDIO_DEMUXERS, exe: str | None = None) -> MediaInfo:
-    """Probe a file ffmpeg may open only with `demuxers`; refusals raise AUDIO_INVALID or AUDIO_UNSUPPORTED."""
+def probe_path(path: str | os.PathLike, demuxers=AUDIO_DEMUXERS, exe: str | None = None,
+               expect: Expected = AUDIO) -> MediaInfo:
+    """Probe a file ffmpeg may open only with `demuxers`; refusals raise `expect`'s invalid or unsupported code."""
     result = run_limited(probe_command(exe or ffmpeg_exe(), path, demuxers), cpu_seconds=PROBE_CPU_SECONDS,
                          timeout=PROBE_TIMEOUT_SECONDS)
     if result.timed_out or result.out_of_cpu:
         raise PipelineError(f"Probing took more than {PROBE_CPU_SECONDS} s of CPU or {PROBE_TIMEOUT_SECONDS:g} s.",
-                            AUDIO_UNSUPPORTED)
+                            expect.unsupported)
     info = parse_info(result.log)
     if result.log_truncated:
-        raise PipelineError("ffmpeg's description of the data is too long to check.", AUDIO_UNSUPPORTED)
+        raise PipelineError("ffmpeg's description of the data is too long to check.", expect.unsupported)
     if not info.consistent:
         raise PipelineError("ffmpeg's description of the data repeats itself: its metadata imitates the log.",
-                            AUDIO_UNSUPPORTED)
+                            expect.unsupported)
     if info.opened:
         return info
     if "Format not on whitelist" in result.log:  # nothing of the file's own was read yet: the log is ffmpeg's
         if info.demuxer and _is_picture(info.demuxer):
-            raise PipelineError(f"The data does not decode as audio: it is a picture ({info.demuxer}).",
-                                AUDIO_INVALID)
+            raise PipelineError(f"The data does not decode as {expect.noun}: it is a picture ({info.demuxer}).",
+                                expect.invalid)
         raise PipelineError(f"The data is in a format that is not accepted ({info.demuxer or 'unnamed'}).",
-                            AUDIO_UNSUPPORTED)
-    raise PipelineError(f"The data does not decode as audio: {_last_line(result.log)}", AUDIO_INVALID)
+                            expect.unsupported)
+    raise PipelineError(f"The data does not decode as {expect.noun}: {_last_line(result.log)}", expect.invalid)
 
 
-def probe(data: bytes, demuxers=AUDIO_DEMUXERS) -> MediaInfo:
+def probe(data: bytes, demuxers=AUDIO_DEMUXERS, expect: Expected = AUDIO) -> MediaInfo:
     """Probe untrusted bytes (from a private, neutrally named copy) with only `demuxers` allowed."""
     if not data:
-        raise PipelineError("The data is empty.", AUDIO_INVALID)
+        raise PipelineError("The data is empty.", expect.invalid)
     with private_file(data) as path:
-        return probe_path(path, demuxers)
+        return probe_path(path, demuxers, expect=expect)
 
 
 def accept_audio(info: MediaInfo) -> AudioFormat:
@@ -506,3 +484,102 @@ def read_audio(data: bytes, *, max_seconds: float | None, cpu_seconds: float, ti
         samples = decode_path(path, fmt.demuxer, max_seconds=max_seconds, cpu_seconds=cpu_seconds,
                               timeout=timeout, sample_rate=sample_rate)
     return fmt, info, samples
+
+
+# ---- video: frames streamed as they are decoded ----
+
+def video_filters(fps: int, max_side: int) -> str:
+    """Constant `fps`, square pixels, at most `max_side` px on the long side, never enlarged, even sizes."""
+    # fps first: a 60 fps source is thinned before it is scaled. Rotation metadata is applied by
+    # ffmpeg itself before these (its autorotate), so portrait phone clips come out upright.
+    return (f"fps={fps},scale='trunc(iw*sar/2)*2':'ih',setsar=1,"
+            f"scale='min({max_side},iw)':'min({max_side},ih)':force_original_aspect_ratio=decrease:"
+            "force_divisible_by=2:flags=area")
+
+
+def video_decode_command(exe: str, path: str | os.PathLike, demuxer: str, demuxers, *, fps: int, max_side: int,
+                         max_seconds: float) -> list[str]:
+    """Forced-demuxer decode of the first video stream (never cover art) to PPM frames on stdout.
+
+    PPM rather than raw RGB: each frame states its size, so the size after rotation and pixel-aspect
+    correction need not be predicted, and a stream that changes size midway is seen.
+    """
+    return [exe, "-hide_banner", "-nostdin", "-loglevel", "error", *input_options(demuxers),
+            "-threads", str(VIDEO_DECODE_THREADS), "-f", demuxer, *DEMUXER_OPTIONS.get(demuxer, ()),
+            "-i", f"file:{os.fspath(path)}", "-map", "0:V:0", "-t", f"{max_seconds + TIME_MARGIN_SECONDS:.3f}",
+            "-vf", video_filters(fps, max_side), "-threads", "1", "-filter_threads", "1",
+            "-pix_fmt", "rgb24", "-c:v", "ppm", "-f", "image2pipe", "pipe:1"]
+
+
+def _ppm_header(run: LimitedRun, max_side: int) -> tuple[bytes, int, int] | None:
+    """The next frame's header and size (width, height), or None at the end of the output."""
+    magic = run.read(3)
+    if not magic:
+        return None
+    dims = run.readline(16)
+    m = _PPM_DIMS_RE.fullmatch(dims)
+    if magic != b"P6\n" or m is None or run.read(4) != b"255\n":
+        raise PipelineError("ffmpeg's frames are not the PPM it was asked for.", PIPELINE_FAILED)
+    width, height = int(m.group(1)), int(m.group(2))
+    if not (0 < width <= max_side and 0 < height <= max_side):
+        raise PipelineError(f"ffmpeg made a {width}x{height} frame, over {max_side} px.", PIPELINE_FAILED)
+    return magic + dims + b"255\n", width, height
+
+
+def read_frames(path: str | os.PathLike, demuxer: str, demuxers, *, fps: int, max_side: int, max_seconds: float,
+                cpu_seconds: float, timeout: float) -> Iterator[np.ndarray]:
+    """Decode a private file's first video stream with `demuxer` forced: RGB uint8 (H, W, 3) frames at `fps`.
+
+    One frame is in memory at a time (each its own array, read straight from the pipe). More than `max_seconds`
+    raises VIDEO_TOO_LONG; a stream that changes size midway VIDEO_UNSUPPORTED; budgets as for audio.
+    """
+    if demuxer not in demuxers:
+        raise PipelineError(f"Demuxer {demuxer!r} is not one we decode.", VIDEO_UNSUPPORTED)
+    max_frames = math.floor((max_seconds + LIMIT_TOLERANCE_SECONDS) * fps) + 1
+    cmd = video_decode_command(ffmpeg_exe(), path, demuxer, demuxers, fps=fps, max_side=max_side,
+                               max_seconds=max_seconds)
+    count, header = 0, None
+    with LimitedRun(cmd, cpu_seconds=cpu_seconds, timeout=timeout, read_bytes=VIDEO_READ_BYTES) as run:
+        while True:
+            if header is None:
+                first = _ppm_header(run, max_side)
+                if first is None:
+                    break
+                header, width, height = first
+            else:
+                again = bytearray(len(header))
+                got = run.read_into(memoryview(again))
+                if got == 0:
+                    break
+                if again != header:
+                    raise PipelineError("The video changes its picture size midway.", VIDEO_UNSUPPORTED)
+            frame = np.empty((height, width, 3), np.uint8)
+            if run.read_into(memoryview(frame.reshape(-1))) < frame.size:
+                break  # cut short: the outcome below says why
+            count += 1
+            if count > max_frames:
+                raise PipelineError(f"The video is longer than {max_seconds:g} s.", VIDEO_TOO_LONG,
+                                    {"seconds": round(count / fps, 1), "limit": max_seconds})
+            yield frame
+    result = run.outcome
+    if result.timed_out or result.out_of_cpu:
+        raise PipelineError(f"Decoding took more than {cpu_seconds:g} s of CPU or {timeout:g} s.", VIDEO_UNSUPPORTED)
+    if result.returncode != 0:
+        raise PipelineError(f"The data does not decode as video: {_last_line(result.log)}", VIDEO_INVALID)
+    if count == 0:
+        raise PipelineError("The data does not decode as video: it holds no frames.", VIDEO_INVALID)
+
+
+def packets_end(path: str | os.PathLike, demuxer: str, demuxers, *, cpu_seconds: float = PROBE_CPU_SECONDS,
+                timeout: float = PROBE_TIMEOUT_SECONDS) -> float | None:
+    """End time (s) of the first video stream's packets, read without decoding: for files whose header
+    states no duration (a browser's live WebM recording). None when ffmpeg cannot tell."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *input_options(demuxers), "-f", demuxer,
+           *DEMUXER_OPTIONS.get(demuxer, ()), "-i", f"file:{os.fspath(path)}", "-map", "0:V:0", "-c", "copy",
+           "-f", "null", "-nostats", "-progress", "pipe:1", "-"]
+    # -progress writes only ffmpeg's own counters to stdout: nothing of the file's metadata reaches it
+    result = run_limited(cmd, cpu_seconds=cpu_seconds, timeout=timeout, max_output=1 << 20)
+    times = _PROGRESS_TIME_RE.findall(bytes(result.output))
+    if result.returncode != 0 or result.timed_out or result.overflowed or not times:
+        return None
+    return int(times[-1]) / 1e6

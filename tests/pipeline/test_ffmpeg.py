@@ -1,10 +1,12 @@
 """generation.pipeline.ffmpeg: the one `ffmpeg -i` parser, the whitelists and the budgeted runner, on real ffmpeg."""
 import subprocess
 
+import numpy as np
 import pytest
 
 from generation.pipeline import ffmpeg
-from generation.pipeline.types import AUDIO_INVALID, AUDIO_UNSUPPORTED, PipelineError
+from generation.pipeline.types import (AUDIO_INVALID, AUDIO_UNSUPPORTED, VIDEO_INVALID, VIDEO_TOO_LONG,
+                                       VIDEO_UNSUPPORTED, PipelineError)
 
 # `ffmpeg -i` at info level on an MP4 of ours, and at debug level (what probe reads) on an upload
 INFO_LOG = """Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'x.mp4':
@@ -189,3 +191,105 @@ def test_run_limited_caps_the_output_and_the_wall_clock():
 def test_run_limited_reports_a_missing_binary(tmp_path):
     with pytest.raises(PipelineError, match="Cannot start ffmpeg"):
         ffmpeg.run_limited([str(tmp_path / "no-ffmpeg")], cpu_seconds=1, timeout=1)
+
+
+# ---- video: the parser's cover-art rule, refusal codes, streamed frames ----
+
+VIDEO_DEMUXERS = ("mov", "matroska")
+
+
+def test_parse_info_skips_cover_art():
+    log = INFO_LOG.replace("  Stream #0:0[0x1](und): Video: h264", "  Stream #0:0: Video: mjpeg (Baseline), yuvj420p("
+                           "pc), 600x600, 90k tbr, 90k tbn (attached pic)\n  Stream #0:2[0x1](und): Video: h264")
+    info = ffmpeg.parse_info(log)
+    assert info.consistent and (info.video.codec, info.video.width) == ("h264", 1280)
+
+
+def test_probe_refuses_with_the_codes_of_what_is_expected():
+    png = run(["-f", "lavfi", "-i", "color=c=red:s=16x16", "-frames:v", "1", "-c:v", "png", "-f", "image2pipe",
+               "pipe:1"])
+    for data, code, words in ((png, VIDEO_INVALID, "decode as video: it is a picture"),
+                              (b"ffconcat version 1.0\nfile other.mp4\n", VIDEO_UNSUPPORTED, r"not accepted \(concat\)"),
+                              (b"", VIDEO_INVALID, "empty")):
+        with pytest.raises(PipelineError, match=words) as err:
+            ffmpeg.probe(data, VIDEO_DEMUXERS, expect=ffmpeg.VIDEO)
+        assert err.value.code == code
+
+
+def test_video_decode_command_forces_the_demuxer_and_the_limits():
+    cmd = ffmpeg.video_decode_command("ffmpeg", "/tmp/x/input", "mov", VIDEO_DEMUXERS, fps=25, max_side=1280,
+                                      max_seconds=60)
+    i = cmd.index("-i")
+    before, after = cmd[:i], cmd[i:]
+    assert cmd[i + 1] == "file:/tmp/x/input" and before[before.index("-f") + 1] == "mov"
+    assert before[before.index("-protocol_whitelist") + 1] == "file"
+    assert before[before.index("-format_whitelist") + 1] == "mov,matroska"
+    assert before[before.index("-enable_drefs") + 1] == "0"
+    assert after[after.index("-map") + 1] == "0:V:0"  # the video, never cover art
+    assert float(after[after.index("-t") + 1]) == 60 + ffmpeg.TIME_MARGIN_SECONDS
+    assert "fps=25" in after[after.index("-vf") + 1] and after[after.index("-c:v") + 1] == "ppm"
+
+
+def frames_of(path, demuxer="mov", **limits) -> list:
+    options = {"fps": 25, "max_side": 1280, "max_seconds": 60, "cpu_seconds": 30, "timeout": 60, **limits}
+    return list(ffmpeg.read_frames(path, demuxer, VIDEO_DEMUXERS, **options))
+
+
+@pytest.mark.parametrize("source, args, demuxer, count, shape", [
+    # 30 fps in, 25 out; 1080p scaled to 1280 wide
+    ("testsrc2=size=1920x1080:rate=30:duration=0.4", [], "mov", 10, (720, 1280, 3)),
+    # a small clip is never enlarged; odd sizes are made even
+    ("testsrc2=size=161x121:rate=25:duration=0.4", [], "mov", 10, (120, 160, 3)),
+    # non-square pixels (SAR 2:1) come out square: twice as wide
+    ("testsrc2=size=160x120:rate=25:duration=0.4,setsar=2", [], "matroska", 10, (120, 320, 3)),
+])
+def test_read_frames_gives_even_square_pixel_frames_within_the_size(tmp_path, source, args, demuxer, count, shape):
+    path = tmp_path / "clip"
+    run(["-f", "lavfi", "-i", source, "-c:v", "libx264", "-pix_fmt", "yuv420p", *args, "-f", demuxer, str(path)])
+    frames = frames_of(path, demuxer)
+    assert len(frames) == count and {f.shape for f in frames} == {shape} and frames[0].dtype == np.uint8
+    assert frames[0].flags.writeable and frames[0].flags.c_contiguous
+
+
+def test_read_frames_applies_a_phones_rotation(tmp_path):
+    plain, rotated = tmp_path / "plain.mp4", tmp_path / "rotated.mp4"
+    run(["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=0.2", "-c:v", "libx264", str(plain)])
+    run(["-display_rotation", "90", "-i", str(plain), "-c", "copy", str(rotated)])
+    upright = frames_of(rotated)
+    assert upright[0].shape == (320, 180, 3)
+    # the picture itself turned by a quarter (the direction is the display matrix's business)
+    original = frames_of(plain)[0].astype(int)
+    turned = min(np.abs(np.rot90(original, k).astype(int) - upright[0]).mean() for k in (1, 3))
+    assert turned < 3
+
+
+def test_read_frames_stops_a_video_longer_than_the_limit(tmp_path):
+    path = tmp_path / "long.mkv"
+    run(["-f", "lavfi", "-i", "testsrc=size=64x48:rate=25:duration=4", "-c:v", "libx264", str(path)])
+    assert len(frames_of(path, "matroska", max_seconds=4)) == 100
+    seen = []
+    with pytest.raises(PipelineError) as err:
+        for frame in ffmpeg.read_frames(path, "matroska", VIDEO_DEMUXERS, fps=25, max_side=1280, max_seconds=2,
+                                        cpu_seconds=30, timeout=60):
+            seen.append(frame)
+    assert err.value.code == VIDEO_TOO_LONG and err.value.params["limit"] == 2
+    assert len(seen) == 2 * 25 + 3  # the tolerance, then refused, never the whole file
+
+
+def test_read_frames_refuses_a_demuxer_not_allowed_and_what_does_not_decode(tmp_path):
+    path = tmp_path / "input"
+    path.write_bytes(b"\x1a\x45\xdf\xa3" + bytes(5000))  # an EBML magic and nothing behind it
+    with pytest.raises(PipelineError) as err:
+        frames_of(path, "matroska")
+    assert err.value.code == VIDEO_INVALID
+    with pytest.raises(PipelineError) as err:
+        frames_of(path, "hls")
+    assert err.value.code == VIDEO_UNSUPPORTED
+
+
+def test_packets_end_reads_the_length_a_live_recording_does_not_state(tmp_path):
+    path = tmp_path / "live.webm"
+    path.write_bytes(run(["-f", "lavfi", "-i", "testsrc=size=64x48:rate=30:duration=3", "-c:v", "libvpx",
+                          "-deadline", "realtime", "-f", "webm", "pipe:1"]))  # a pipe: no duration in the header
+    assert ffmpeg.probe_path(path, VIDEO_DEMUXERS, expect=ffmpeg.VIDEO).duration is None
+    assert ffmpeg.packets_end(path, "matroska", VIDEO_DEMUXERS) == pytest.approx(3.0, abs=0.1)

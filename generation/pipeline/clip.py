@@ -1,0 +1,396 @@
+"""Video avatars: check an upload (probe only), prepare a clip once, read prepared frames in any order.
+
+inspect_video runs in the web process: ffmpeg reads headers under the same hardening as audio
+(private neutrally named copy, `file` protocol only, container and codec allow-lists, CPU/time
+budgets) and nothing is decoded. prepare_clip runs once per avatar in the worker: it decodes at
+CLIP_FPS with the demuxer the check detected forced, one frame in memory at a time; every frame
+goes to a JPEG store while tracking.py follows the main face; then the longest usable stretch is
+kept (what was dropped becomes notes), its landmarks smoothed, and the arrays saved as a compressed
+.npz beside the frames. ClipReader serves frame i in any order (the renderer plays ping-pong).
+"""
+from __future__ import annotations
+
+import json
+import mmap
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from . import ffmpeg
+from .faces import clamp_box
+from .ffmpeg import VIDEO, MediaFormat, media_format
+from .tracking import (NO_FACE, OK, SECOND_FACE, FaceTracker, breaks, frame_status, mouth_opening, runs,
+                       smooth_landmarks, track_boxes)
+from .types import (CLIP_NO_FACE, CLIP_NO_USABLE_STRETCH, PIPELINE_FAILED, VIDEO_INVALID, VIDEO_TOO_LARGE,
+                    VIDEO_TOO_LONG, VIDEO_UNSUPPORTED, Face, PipelineError)
+
+CLIP_FPS = 25
+MAX_CLIP_SIDE = 1280  # prepared frames: enough for a face to stay sharp in a 720p result
+MAX_SOURCE_SIDE = 1920
+MAX_CLIP_SECONDS = 60
+MIN_STRETCH_SECONDS = 2.0  # shorter, the ping-pong turns back so often that it looks like a twitch
+# Codecs of phones (h264, hevc), browsers' recorders (vp8, vp9, av1, h264), webcams and cameras
+# (h264, mpeg4): ffmpeg's most used and most fuzzed decoders. Refused: picture codecs (mjpeg, png,
+# gif, ...: an image sequence in a container, or a decompression bomb), uncompressed and
+# editing codecs (rawvideo, prores, dnxhd: huge files), and the long tail nobody records with.
+VIDEO_CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"})
+WEBM_CODECS = frozenset({"vp8", "vp9", "av1"})  # what WebM allows; other Matroska is stored as .mkv
+VIDEO_FORMATS: dict[str, MediaFormat] = {f.demuxer: f for f in (
+    MediaFormat("mov", ".mp4", "video/mp4"),  # ffmpeg's "mov,mp4,m4a,3gp,3g2,mj2": MOV and MP4 are one family
+    MediaFormat("matroska", ".webm", "video/webm"),  # ffmpeg's "matroska,webm"
+)}
+MATROSKA = MediaFormat("matroska", ".mkv", "video/x-matroska")
+VIDEO_DEMUXERS = tuple(VIDEO_FORMATS)
+LIMIT_TOLERANCE_SECONDS = 0.1  # container rounding: a clip of exactly the limit stays accepted
+# ffmpeg's budget for decoding and scaling: a 60 s 1080p clip takes ~15 s of one core here (60 fps
+# HEVC about three times that); a decoding bomb is stopped long before it hurts the worker.
+DECODE_CPU_SECONDS = 240
+DECODE_TIMEOUT_SECONDS = 900.0  # wall clock, including the face tracking that paces the decoding
+JPEG_QUALITY = 90  # ~5 ms to decode a 720p frame; the result is re-encoded at H.264 crf 23 anyway
+DECODE_PROGRESS = 95  # percent reached when the last frame is decoded and tracked
+TALK_WINDOW_SECONDS = 1.0  # the mouth's movement is measured over windows this long
+TALK_RANGE = 0.1  # inner-lip gap / mouth width varying this much in a window: the person speaks
+TALK_SHARE = 0.3  # ... in this share of the stretch: worth a note
+DATA_NAME = "clip.npz"
+FRAMES_NAME = "clip.frames"
+FORMAT_VERSION = 1
+REASONS = {NO_FACE: "no_face", SECOND_FACE: "second_face", OK: "cut"}  # why a stretch ends at a frame
+
+
+@dataclass(frozen=True)
+class VideoCheck:
+    """An upload that passed inspection. width/height are as coded (a phone's portrait clip may be
+    stored landscape with a rotation); fps is 0.0 where the container does not state it."""
+
+    demuxer: str  # what prepare_clip forces (a VIDEO_FORMATS key)
+    extension: str  # what to store it as: ".mp4", ".webm" or ".mkv"
+    codec: str
+    width: int
+    height: int
+    duration: float
+    fps: float
+    mime: str = ""
+
+
+@dataclass(frozen=True)
+class ClipNote:
+    """Something users should know about a prepared clip; times are seconds in the uploaded clip."""
+
+    code: str  # "dropped_no_face" | "dropped_second_face" | "dropped_cut" | "talking"
+    start: float
+    end: float
+
+
+@dataclass
+class PreparedClip:
+    data_path: Path  # the compressed arrays (.npz)
+    frames_path: Path  # the JPEG frames, one after another
+    frame_count: int
+    width: int
+    height: int
+    fps: int
+    duration: float
+    start: float  # the stretch kept, in seconds of the uploaded clip
+    end: float
+    notes: list[ClipNote] = field(default_factory=list)
+    detections: int = 0  # detector runs (for the bench)
+
+
+def video_format(demuxer: str | None, codec: str | None = None) -> MediaFormat | None:
+    """How an accepted container is stored and served (Matroska as .webm only with WebM's codecs)."""
+    fmt = media_format(demuxer, VIDEO_FORMATS)
+    if fmt is not None and fmt.demuxer == "matroska" and codec not in WEBM_CODECS:
+        return MATROSKA
+    return fmt
+
+
+def check_info(info: ffmpeg.MediaInfo, path, max_seconds: float, max_side: int) -> VideoCheck:
+    """Refuse what is not an accepted video within the limits; `path` is read again only for a length
+    the header does not state."""
+    fmt = media_format(info.demuxer, VIDEO_FORMATS)
+    if fmt is None:
+        raise PipelineError(f"The data is in a format that is not accepted ({info.demuxer}).", VIDEO_UNSUPPORTED)
+    stream = info.video
+    if stream is None or not stream.codec:
+        raise PipelineError(f"The {fmt.demuxer} file holds no video stream.", VIDEO_INVALID)
+    if stream.codec not in VIDEO_CODECS:
+        raise PipelineError(f"Video codec {stream.codec!r} is not accepted.", VIDEO_UNSUPPORTED,
+                            {"codec": stream.codec})
+    if not stream.width or not stream.height:
+        raise PipelineError(f"The {stream.codec} stream states no picture size.", VIDEO_INVALID)
+    if max(stream.width, stream.height) > max_side:
+        raise PipelineError(f"The video is {stream.width}x{stream.height}, over {max_side} px.", VIDEO_TOO_LARGE,
+                            {"width": stream.width, "height": stream.height, "limit": max_side})
+    duration = info.duration or ffmpeg.packets_end(path, fmt.demuxer, (fmt.demuxer,))
+    if not duration or duration <= 0:
+        raise PipelineError("The video's length cannot be read.", VIDEO_INVALID)
+    if duration > max_seconds + LIMIT_TOLERANCE_SECONDS:
+        raise PipelineError(f"The video is {duration:.1f} s long, over {max_seconds:g} s.", VIDEO_TOO_LONG,
+                            {"seconds": round(duration, 1), "limit": max_seconds})
+    stored = video_format(fmt.demuxer, stream.codec)
+    return VideoCheck(fmt.demuxer, stored.extension, stream.codec, stream.width, stream.height, duration,
+                      float(stream.fps or 0.0), stored.mime)
+
+
+def inspect_video(data: bytes, max_seconds: float = MAX_CLIP_SECONDS, max_side: int = MAX_SOURCE_SIDE) -> VideoCheck:
+    """Probe an upload without decoding it: an accepted container and codec within the limits, or a
+    PipelineError with VIDEO_INVALID, VIDEO_UNSUPPORTED, VIDEO_TOO_LONG {seconds, limit} or
+    VIDEO_TOO_LARGE {width, height, limit}."""
+    if not data:
+        raise PipelineError("The data is empty.", VIDEO_INVALID)
+    with ffmpeg.private_file(bytes(data)) as path:
+        return check_info(ffmpeg.probe_path(path, VIDEO_DEMUXERS, expect=VIDEO), path, max_seconds, max_side)
+
+
+# ---- the frame store: JPEGs one after another, and where each starts ----
+
+class FrameWriter:
+    """Appends frames as JPEGs to one file; offsets[i]:offsets[i + 1] are frame i's bytes."""
+
+    def __init__(self, path: Path):
+        self._fh = open(path, "wb")
+        self.offsets = [0]
+        self.size: tuple[int, int] | None = None  # (width, height)
+
+    def add(self, frame: np.ndarray) -> None:
+        ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        if not ok:
+            raise PipelineError("Cannot encode a frame as JPEG.", PIPELINE_FAILED)
+        self._fh.write(jpeg.tobytes())
+        self.offsets.append(self.offsets[-1] + len(jpeg))
+        self.size = (frame.shape[1], frame.shape[0])
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def __enter__(self) -> "FrameWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def copy_frames(source: Path, offsets: np.ndarray, start: int, end: int, target: Path) -> np.ndarray:
+    """Frames start..end-1 of a store into a new one; their offsets there."""
+    with open(source, "rb") as src, open(target, "wb") as dst:
+        src.seek(int(offsets[start]))
+        remaining = int(offsets[end] - offsets[start])
+        while remaining > 0:
+            chunk = src.read(min(remaining, 1 << 20))
+            if not chunk:
+                raise PipelineError("The frame store ended early.", PIPELINE_FAILED)
+            dst.write(chunk)
+            remaining -= len(chunk)
+    return (offsets[start:end + 1] - offsets[start]).astype(np.int64)
+
+
+# ---- which part of the clip is used ----
+
+def stretches(status: np.ndarray, cut: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of usable frames that no cut or change of track interrupts: (start, end), end exclusive."""
+    found = []
+    for start, end in runs(status == OK):
+        edges = [start, *(i for i in range(start + 1, end) if cut[i]), end]
+        found += list(zip(edges[:-1], edges[1:]))
+    return found
+
+
+def reason_at(status: np.ndarray, i: int) -> str:
+    """Why a stretch cannot go on into frame i."""
+    return REASONS[int(status[i])]
+
+
+def stretch_notes(status: np.ndarray, start: int, end: int, fps: int) -> list[ClipNote]:
+    """What was dropped before and after the kept stretch, named by what ended the stretch there."""
+    notes = []
+    if start > 0:
+        notes.append(ClipNote(f"dropped_{reason_at(status, start - 1)}", 0.0, start / fps))
+    if end < len(status):
+        notes.append(ClipNote(f"dropped_{reason_at(status, end)}", end / fps, len(status) / fps))
+    return notes
+
+
+def choose_stretch(status: np.ndarray, cut: np.ndarray, fps: int, minimum: float) -> tuple[int, int]:
+    """The longest usable stretch, at least `minimum` s; else CLIP_NO_FACE or CLIP_NO_USABLE_STRETCH."""
+    found = stretches(status, cut)
+    if not found:
+        if not (status == SECOND_FACE).any():
+            raise PipelineError("No face anywhere in the clip.", CLIP_NO_FACE)
+        at = int(np.flatnonzero(status == SECOND_FACE)[0])
+        raise PipelineError("A second, larger face is in view wherever there is a face.", CLIP_NO_USABLE_STRETCH,
+                            {"reason": "second_face", "at": round(at / fps, 2), "longest": 0.0, "minimum": minimum})
+    start, end = max(found, key=lambda run: run[1] - run[0])  # the first of equals
+    if end - start < round(minimum * fps):
+        edge = end if end < len(status) else start
+        reason = reason_at(status, end) if end < len(status) else (
+            reason_at(status, start - 1) if start > 0 else "short")
+        raise PipelineError(f"The longest usable stretch is {(end - start) / fps:.2f} s.", CLIP_NO_USABLE_STRETCH,
+                            {"reason": reason, "at": round(edge / fps, 2), "longest": round((end - start) / fps, 2),
+                             "minimum": minimum})
+    return start, end
+
+
+def talking_note(mouth: np.ndarray, start: int, fps: int) -> ClipNote | None:
+    """A note when the clip's own mouth moves much (the person speaks): where, in the uploaded clip."""
+    window = max(1, min(len(mouth), round(TALK_WINDOW_SECONDS * fps)))
+    padded = np.pad(mouth, (window // 2, window - 1 - window // 2), mode="edge")
+    views = np.lib.stride_tricks.sliding_window_view(padded, window)
+    moving = np.percentile(views, 90, axis=1) - np.percentile(views, 10, axis=1) >= TALK_RANGE
+    if moving.mean() < TALK_SHARE:
+        return None
+    frames = np.flatnonzero(moving)
+    return ClipNote("talking", float(start + frames[0]) / fps, float(start + frames[-1] + 1) / fps)
+
+
+# ---- preparation ----
+
+class _Progress:
+    """Calls the callback with whole percents, each at most once, never backwards."""
+
+    def __init__(self, callback: Callable[[int], None] | None):
+        self._callback, self._last = callback, -1
+
+    def __call__(self, percent: float) -> None:
+        value = int(max(0, min(100, percent)))
+        if self._callback is not None and value > self._last:
+            self._last = value
+            self._callback(value)
+
+
+def _decode_and_track(path, check: VideoCheck, analyzer, max_seconds: float, frames_path: Path,
+                      progress: _Progress):
+    """Stream the frames into the JPEG store and the face tracker; (observations, offsets, size, detections)."""
+    expected = max(1.0, check.duration * CLIP_FPS)
+    tracker = FaceTracker(analyzer)
+    frames = ffmpeg.read_frames(path, check.demuxer, (check.demuxer,), fps=CLIP_FPS, max_side=MAX_CLIP_SIDE,
+                                max_seconds=max_seconds, cpu_seconds=DECODE_CPU_SECONDS,
+                                timeout=DECODE_TIMEOUT_SECONDS)
+    with FrameWriter(frames_path) as writer:
+        for count, frame in enumerate(frames, 1):
+            writer.add(frame)
+            tracker.add(frame)
+            progress(min(DECODE_PROGRESS - 1, DECODE_PROGRESS * count / expected))
+    return tracker.finish(), np.array(writer.offsets, np.int64), writer.size, tracker.detections
+
+
+def _save_arrays(path: Path, **arrays) -> None:
+    """A compressed .npz written under a temporary name, then moved into place."""
+    part = path.with_name(path.name + ".part")
+    with open(part, "wb") as fh:
+        np.savez_compressed(fh, **arrays)
+    os.replace(part, path)
+
+
+def prepare_clip(data: bytes, demuxer: str, out_dir: Path, analyzer, progress: Callable[[int], None] | None = None,
+                 *, max_seconds: float = MAX_CLIP_SECONDS, max_side: int = MAX_SOURCE_SIDE) -> PreparedClip:
+    """Decode, track and store one clip (writes DATA_NAME and FRAMES_NAME into `out_dir`).
+
+    `demuxer` is VideoCheck.demuxer from inspect_video; `analyzer` a faces.FaceAnalyzer; `progress`
+    gets whole percents. Raises PipelineError: the inspect_video codes (the bytes are checked again),
+    CLIP_NO_FACE, or CLIP_NO_USABLE_STRETCH {reason: no_face|second_face|cut|short, at, longest, minimum}.
+    """
+    fmt = media_format(demuxer, VIDEO_FORMATS)
+    if fmt is None or fmt.demuxer != demuxer:
+        raise PipelineError(f"Demuxer {demuxer!r} is not one we decode.", VIDEO_UNSUPPORTED)
+    if not data:
+        raise PipelineError("The data is empty.", VIDEO_INVALID)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = _Progress(progress)
+    report(0)
+    all_frames = out_dir / (FRAMES_NAME + ".all")
+    try:
+        with ffmpeg.private_file(bytes(data)) as path:
+            check = check_info(ffmpeg.probe_path(path, (demuxer,), expect=VIDEO), path, max_seconds, max_side)
+            obs, offsets, size, detections = _decode_and_track(path, check, analyzer, max_seconds, all_frames, report)
+        status = frame_status(obs)
+        start, end = choose_stretch(status, breaks(obs), CLIP_FPS, MIN_STRETCH_SECONDS)
+        notes = stretch_notes(status, start, end, CLIP_FPS)
+        raw = obs.landmarks[start:end]
+        landmarks = smooth_landmarks(raw)
+        mouth = mouth_opening(landmarks)
+        talking = talking_note(mouth, start, CLIP_FPS)
+        notes += [talking] if talking else []
+        frames_path, data_path = out_dir / FRAMES_NAME, out_dir / DATA_NAME
+        if start == 0 and end == len(obs):
+            os.replace(all_frames, frames_path)
+            kept = offsets
+        else:
+            part = out_dir / (FRAMES_NAME + ".part")
+            kept = copy_frames(all_frames, offsets, start, end, part)
+            os.replace(part, frames_path)
+        _save_arrays(data_path, version=np.int32(FORMAT_VERSION), width=np.int32(size[0]),
+                     height=np.int32(size[1]), fps=np.int32(CLIP_FPS), start=np.float64(start / CLIP_FPS),
+                     end=np.float64(end / CLIP_FPS), offsets=kept, landmarks=landmarks, raw_landmarks=raw,
+                     boxes=track_boxes(landmarks, obs.coefficients[start:end]), mouth_open=mouth,
+                     notes=np.array(json.dumps([vars(n) for n in notes])))
+    finally:
+        for leftover in (all_frames, out_dir / (FRAMES_NAME + ".part")):
+            leftover.unlink(missing_ok=True)
+    report(100)
+    return PreparedClip(data_path, frames_path, end - start, size[0], size[1], CLIP_FPS, (end - start) / CLIP_FPS,
+                        start / CLIP_FPS, end / CLIP_FPS, notes, detections)
+
+
+# ---- reading a prepared clip ----
+
+def pingpong(i: int, n: int) -> int:
+    """The prepared frame shown as output frame i: 0..n-1, then n-2..1, then 0.. again (n == 1: always 0)."""
+    if n <= 1:
+        return 0
+    period = 2 * n - 2
+    k = i % period
+    return k if k < n else period - k
+
+
+class ClipReader:
+    """A prepared clip: per-frame arrays in memory, frames decoded on demand from a memory-mapped store."""
+
+    def __init__(self, data_path: str | os.PathLike, frames_path: str | os.PathLike):
+        with np.load(data_path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+        self.width, self.height = int(arrays["width"]), int(arrays["height"])
+        self.fps = int(arrays["fps"])
+        self.start, self.end = float(arrays["start"]), float(arrays["end"])
+        self.landmarks: np.ndarray = arrays["landmarks"]
+        self.raw_landmarks: np.ndarray = arrays["raw_landmarks"]
+        self.boxes: np.ndarray = arrays["boxes"]
+        self.mouth_open: np.ndarray = arrays["mouth_open"]
+        self.notes = [ClipNote(**note) for note in json.loads(str(arrays["notes"]))]
+        self._offsets = arrays["offsets"]
+        self.frame_count = len(self._offsets) - 1
+        with open(frames_path, "rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size != int(self._offsets[-1]) or len(self.landmarks) != self.frame_count:
+                raise PipelineError("The prepared clip's frames do not match its arrays.", PIPELINE_FAILED)
+            self._store = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+
+    def frame(self, i: int) -> np.ndarray:
+        """Prepared frame i as RGB uint8 (H, W, 3)."""
+        if not 0 <= i < self.frame_count:
+            raise IndexError(f"frame {i} of {self.frame_count}")
+        jpeg = np.frombuffer(self._store, np.uint8, int(self._offsets[i + 1] - self._offsets[i]), int(self._offsets[i]))
+        bgr = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+        if bgr is None:
+            raise PipelineError(f"Prepared frame {i} does not decode.", PIPELINE_FAILED)
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+    def face(self, i: int) -> Face:
+        """The tracked face of prepared frame i (box clamped into the frame)."""
+        return Face(box=clamp_box(*self.boxes[i], self.width, self.height), landmarks=self.landmarks[i].copy(),
+                    image_size=(self.width, self.height))
+
+    def close(self) -> None:
+        if isinstance(self._store, mmap.mmap):
+            self._store.close()
+
+    def __enter__(self) -> "ClipReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
