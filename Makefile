@@ -2,17 +2,27 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat requirements*.txt | cksum | cut -d' ' -f1)
+REQS   := requirements.txt $(wildcard requirements/*.txt)
+SUM    := $(shell cat $(REQS) | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(SUM)
+DEV    := $(VENV)/.installed-dev-$(SUM)
 ADDR   ?= 127.0.0.1:3000
 
-.PHONY: install run test bench migrate clean
+.PHONY: install install-dev run test bench migrate clean
 
-$(STAMP): requirements.txt requirements-dev.txt requirements-piper.txt
+# web + worker + Piper voices: everything one machine runs (requirements/ splits it per machine)
+$(STAMP): $(REQS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -r requirements-dev.txt
-	@rm -f $(VENV)/.installed-* && touch $@
+	$(BIN)/python -m pip install -q -r requirements.txt
+	@rm -f $(VENV)/.installed-[0-9]* && touch $@
+
+# ... and the test tools
+$(DEV): $(STAMP)
+	$(BIN)/python -m pip install -q -r requirements/dev.txt
+	@rm -f $(VENV)/.installed-dev-* && touch $@
 
 install: $(STAMP)
+install-dev: $(DEV)
 
 # A laptop run: DEBUG on (a dev SECRET_KEY is then allowed). Production sets DEBUG=0 and SECRET_KEY itself.
 migrate run: export DEBUG ?= 1
@@ -24,10 +34,10 @@ run: migrate
 	$(BIN)/python manage.py bootstrap
 	$(BIN)/python manage.py serve --addr $(ADDR)
 
-test: install
+test: install-dev
 	$(BIN)/python -m pytest
 
-bench: install
+bench: install-dev
 	$(BIN)/python bench/e2e.py
 
 clean:

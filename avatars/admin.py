@@ -3,7 +3,8 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.widgets import AdminFileWidget
-from django.utils.html import format_html
+from django.db import transaction
+from django.utils.html import format_html, format_html_join
 
 from avatars import services
 from avatars.models import Avatar
@@ -20,8 +21,8 @@ class LinkedName:
         return self.name
 
 
-class PrivateImageInput(AdminFileWidget):
-    """The admin's file input, linking the current picture to the view that checks who asks
+class PrivateFileInput(AdminFileWidget):
+    """The admin's file input, linking the current file to the view that checks who asks
     (media has no public URL)."""
 
     url = ""
@@ -36,51 +37,83 @@ class PrivateImageInput(AdminFileWidget):
 class AvatarForm(forms.ModelForm):
     class Meta:
         model = Avatar
-        fields = ["name", "image", "is_active", "is_default"]
-        widgets = {"image": PrivateImageInput}
+        fields = ["name", "source", "owner", "is_active", "is_default"]
+        widgets = {"source": PrivateFileInput}
+        help_texts = {"source": "A photo (JPEG, PNG, WebP, BMP) or a video of up to a minute (MP4, MOV, WebM, MKV). "
+                                "The face is found (tracked, for a video) by the worker after saving."}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["image"].widget.url = self.instance.image_url()
+            self.fields["source"].widget.url = self.instance.source_url()
 
-    def clean_image(self):
-        image = self.cleaned_data.get("image")
-        if image and hasattr(image, "read") and "image" in self.changed_data:
-            photo = services.read_photo(image)
-            self.detected_face = services.detect_face(photo)
-        return image
-
-    def save(self, commit=True):
-        avatar = super().save(commit=False)
-        face = getattr(self, "detected_face", None)
-        if face is not None:
-            avatar.set_face(face)
-        if commit:
-            avatar.save()
-        return avatar
+    def clean_source(self):
+        source = self.cleaned_data.get("source")
+        if source and hasattr(source, "read") and "source" in self.changed_data:
+            self.detected_kind = services.check_upload(source)
+        return source
 
 
 @admin.register(Avatar)
 class AvatarAdmin(admin.ModelAdmin):
     form = AvatarForm
-    list_display = ["thumbnail", "name", "is_active", "is_default", "has_face", "analysed_at", "updated_at"]
+    list_display = ["thumbnail", "name", "kind", "owner", "status_line", "is_active", "is_default", "updated_at"]
     list_display_links = ["thumbnail", "name"]
-    list_filter = ["is_active", "is_default"]
-    search_fields = ["name"]
-    readonly_fields = ["face_preview", "face_box", "image_width", "image_height", "analysed_at", "created_at", "updated_at"]
+    list_filter = ["kind", "status", "is_active", "is_default", ("owner", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "owner__username"]
+    readonly_fields = ["kind", "status_line", "notes_list", "preview_image", "width", "height", "duration",
+                       "frame_count", "prepared_at", "error_detail", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["name", "source", "owner", "is_active", "is_default"]}),
+        ("Preparation", {"fields": ["kind", "status_line", "notes_list", "preview_image", "width", "height",
+                                    "duration", "frame_count", "prepared_at", "error_detail"]}),
+        ("Times", {"fields": ["created_at", "updated_at"]}),
+    ]
 
-    @admin.display(description="Photo")
+    def save_model(self, request, obj, form, change):
+        kind = getattr(form, "detected_kind", None)
+        super().save_model(request, obj, form, change)
+        if kind is not None:  # a new or replaced file: (re)prepare it in the worker
+            if change:
+                services.restart_preparation(obj, kind)
+            else:
+                type(obj).objects.filter(pk=obj.pk).update(kind=kind)
+                transaction.on_commit(lambda: services.queue_preparation(obj))
+
+    def has_delete_permission(self, request, obj=None):
+        # an avatar that videos in progress still need cannot be deleted (its button is hidden)
+        return super().has_delete_permission(request, obj) and not (obj and services.in_use(obj))
+
+    def delete_model(self, request, obj):
+        services.delete_avatar(obj)
+
+    def delete_queryset(self, request, queryset):
+        for avatar in queryset:
+            try:
+                services.delete_avatar(avatar)
+            except services.AvatarInUse as exc:
+                self.message_user(request, f"«{avatar}» was kept: {exc}", level="warning")
+
+    @admin.display(description="Preview")
     def thumbnail(self, obj):
-        return format_html('<img src="{}" style="height:48px;border-radius:6px">', obj.image_url()) if obj.image else "—"
+        url = obj.thumbnail_url()
+        return format_html('<img src="{}" alt="" style="height:48px;border-radius:6px">', url) if url else "—"
 
-    @admin.display(boolean=True, description="Face")
-    def has_face(self, obj):
-        return obj.has_face
+    @admin.display(description="Status")
+    def status_line(self, obj):
+        if obj.status == "preparing":
+            return f"preparing… {obj.progress}%"
+        if obj.status == "failed":
+            return f"failed: {obj.error}"
+        return "ready"
+
+    @admin.display(description="Notes")
+    def notes_list(self, obj):
+        return format_html_join("", "<p>{}</p>", ((m,) for m in obj.note_messages() if m)) or "—"
 
     @admin.display(description="Detected face")
-    def face_preview(self, obj):
-        uri = services.face_preview_data_uri(obj) if obj.pk else None
-        if not uri:
-            return "Saved photos are analysed on upload; a photo without a face is refused."
-        return format_html('<img src="{}" alt="face box and 68 landmarks" style="max-width:360px">', uri)
+    def preview_image(self, obj):
+        if not obj.preview:
+            return "The worker finds the face after saving; this page then shows it."
+        return format_html('<img src="{}" alt="first frame with the face box and 68 landmarks" '
+                           'style="max-width:480px">', obj.preview_url())

@@ -1,27 +1,77 @@
+from django.conf import settings
 from django.db import models, transaction
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from generation.uploads import image_upload_to
+from generation.uploads import avatar_upload_to
+
+
+class Kind(models.TextChoices):
+    PHOTO = "photo", _("Photo")
+    VIDEO = "video", _("Video")
+
+
+class AvatarStatus(models.TextChoices):
+    PREPARING = "preparing", _("Preparing")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
 
 
 class AvatarQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
 
+    def shared(self):
+        return self.filter(owner__isnull=True)
+
+    def ready(self):
+        return self.filter(status=AvatarStatus.READY)
+
+    def visible_to(self, user):
+        """Shared active avatars and the user's own (staff see every avatar in the admin, not here)."""
+        return self.filter(Q(owner__isnull=True, is_active=True) | Q(owner=user))
+
+    def usable_by(self, user):
+        """What the user may make videos with: visible, active and prepared."""
+        return self.visible_to(user).active().ready()
+
 
 class Avatar(models.Model):
-    """A photo that speaks, with its face analysis stored so workers never redo it."""
+    """A photo or a short video that speaks; its face analysis is prepared once, in the worker."""
 
     name = models.CharField(max_length=100)
-    image = models.ImageField(upload_to=image_upload_to)
+    kind = models.CharField(max_length=5, choices=Kind.choices, default=Kind.PHOTO)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="avatars", help_text="empty: shared with every user (managed by staff)")
+    source = models.FileField(upload_to=avatar_upload_to, help_text="the photo or video as uploaded")
     is_active = models.BooleanField(default=True)
     is_default = models.BooleanField(default=False, help_text="Preselected on the generate page.")
+
+    status = models.CharField(max_length=10, choices=AvatarStatus.choices, default=AvatarStatus.PREPARING,
+                              db_index=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_params = models.JSONField(default=dict, blank=True)
+    error_detail = models.TextField(blank=True, help_text="for staff and logs only")
+    notes = models.JSONField(default=list, blank=True, help_text="what preparation dropped or noticed")
+    task_id = models.CharField(max_length=64, blank=True)
+
+    # What preparation found: photo -> one face in the JSON fields; video -> per-frame arrays in files
     face_box = models.JSONField(null=True, blank=True, editable=False)
     face_landmarks = models.JSONField(null=True, blank=True, editable=False)
-    image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    analysed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    duration = models.FloatField(null=True, blank=True, editable=False, help_text="seconds of usable video")
+    frame_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    preview = models.FileField(upload_to="avatars/prepared/", blank=True, editable=False,
+                               help_text="first frame with the face box and landmarks")
+    clip_data = models.FileField(upload_to="avatars/prepared/", blank=True, editable=False,
+                                 help_text="per-frame landmarks and boxes (.npz)")
+    clip_frames = models.FileField(upload_to="avatars/prepared/", blank=True, editable=False,
+                                   help_text="the prepared frames (JPEGs, random access)")
+    prepared_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -38,34 +88,63 @@ class Avatar(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def image_url(self) -> str:
-        """Where the picture is served, to those who may see this avatar."""
-        return reverse("avatar-image", args=[self.pk])
+    @property
+    def is_ready(self) -> bool:
+        return self.status == AvatarStatus.READY
+
+    @property
+    def is_shared(self) -> bool:
+        return self.owner_id is None
+
+    def source_url(self) -> str:
+        """Where the uploaded file is served, to those who may see this avatar."""
+        return reverse("avatar-source", args=[self.pk])
+
+    def preview_url(self) -> str:
+        """Where the first frame with the tracked face box is served."""
+        return reverse("avatar-preview", args=[self.pk])
+
+    def thumbnail_url(self) -> str:
+        """The preview once prepared; before that a photo shows itself (a video has nothing to show yet)."""
+        if self.preview:
+            return self.preview_url()
+        return self.source_url() if self.kind == Kind.PHOTO and self.source else ""
+
+    @property
+    def error(self) -> str:
+        """Why preparation failed, for the user, in the active language."""
+        from avatars.messages import error_message
+
+        return error_message(self.error_code, self.error_params) if self.error_code else ""
+
+    def note_messages(self) -> list[str]:
+        """What preparation dropped or noticed, as sentences in the active language."""
+        from avatars.messages import note_message
+
+        return [note_message(note) for note in self.notes or []]
 
     @property
     def has_face(self) -> bool:
         return bool(self.face_box and self.face_landmarks)
 
     def face(self):
-        """The stored analysis as a pipeline `Face`, or None when not analysed."""
+        """A photo's stored analysis as a pipeline `Face`, or None when not analysed."""
         if not self.has_face:
             return None
         from generation.pipeline.types import Face
 
-        return Face.from_dict(
-            {
-                "box": self.face_box,
-                "landmarks": self.face_landmarks,
-                "image_size": [self.image_width, self.image_height],
-            }
-        )
+        return Face.from_dict({"box": self.face_box, "landmarks": self.face_landmarks,
+                               "image_size": [self.width, self.height]})
 
     def set_face(self, face) -> None:
         data = face.to_dict()
         self.face_box = data["box"]
         self.face_landmarks = data["landmarks"]
-        self.image_width, self.image_height = data["image_size"]
-        self.analysed_at = timezone.now()
+        self.width, self.height = data["image_size"]
+
+    def prepared_files(self) -> list:
+        """Files preparation made, to remove when the source changes or the avatar goes."""
+        return [f for f in (self.preview, self.clip_data, self.clip_frames) if f]
 
     def save(self, *args, **kwargs):
         with transaction.atomic():
@@ -74,5 +153,11 @@ class Avatar(models.Model):
             super().save(*args, **kwargs)
 
     @classmethod
-    def default(cls):
-        return cls.objects.active().order_by("-is_default", "id").first()
+    def default(cls, user=None):
+        """The avatar preselected for `user`: the default shared one, else the first usable one."""
+        avatars = cls.objects.usable_by(user) if user is not None else cls.objects.shared().active().ready()
+        return avatars.order_by("-is_default", F("owner_id").asc(nulls_first=True), "id").first()
+
+    def mark_prepared(self) -> None:
+        self.status, self.progress, self.prepared_at = AvatarStatus.READY, 100, timezone.now()
+        self.error_code, self.error_params, self.error_detail = "", {}, ""

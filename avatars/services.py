@@ -1,100 +1,142 @@
-"""Avatar photo checks and face analysis, done once on upload and stored on the avatar."""
+"""Writes on avatars for users and staff: check an upload, create (preparation is queued), delete.
+
+The web process only checks what a file is and how big (headers, never decoding a whole video);
+finding and tracking the face runs in the worker (avatars.preparation).
+"""
 from __future__ import annotations
 
-import base64
 import io
+import logging
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils.translation import gettext as _
 
-ALLOWED_FORMATS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp"}  # Pillow's name -> stored as
-PREVIEW_MAX_SIDE = 360
+from avatars.messages import PHOTO_FORMATS, error_message
+from avatars.models import Avatar, AvatarStatus, Kind
+from generation.models import GenerationRequest
+
+log = logging.getLogger(__name__)
+
+PHOTO_FORMATS_BY_PILLOW = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp"}  # Pillow's name -> stored as
+PREPARE_TASK = "avatars.tasks.prepare_avatar"
 
 
-def read_photo(uploaded) -> "np.ndarray":
-    """Validate an uploaded photo (format, bytes, pixels) and decode it upright as RGB.
+class AvatarInUse(Exception):
+    """The avatar is used by videos still queued or being made."""
 
-    The upload is renamed to its detected format: the client's filename is never stored.
-    """
+
+def _read(uploaded, limit: int) -> bytes:
+    if uploaded.size is not None and uploaded.size > limit:
+        raise ValidationError(_("The file is %(size).1f MB; the limit is %(limit).0f MB.")
+                              % {"size": uploaded.size / 1e6, "limit": limit / 1e6})
+    uploaded.seek(0)
+    data = uploaded.read(limit + 1)
+    uploaded.seek(0)
+    return data
+
+
+def check_photo(data: bytes) -> tuple[str, int, int]:
+    """(extension, width, height) of an acceptable photo (size checked from the header before decoding)."""
     from PIL import Image, UnidentifiedImageError
 
-    from generation.pipeline.images import load_image
-
-    size = getattr(uploaded, "size", None)
-    if size is not None and size > settings.MAX_UPLOAD_BYTES:
-        raise ValidationError(_("The photo is %(size).1f MB; the limit is %(limit).0f MB.")
-                              % {"size": size / 1e6, "limit": settings.MAX_UPLOAD_BYTES / 1e6})
-    uploaded.seek(0)
-    data = uploaded.read()
-    uploaded.seek(0)
     try:
         with Image.open(io.BytesIO(data)) as probe:
-            fmt = probe.format
-            width, height = probe.size
-    except (UnidentifiedImageError, OSError):
-        raise ValidationError(_("The file is not an image (allowed: JPEG, PNG, WebP, BMP)."))
-    if fmt not in ALLOWED_FORMATS:
+            fmt, (width, height) = probe.format, probe.size
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise ValidationError(_("The file is neither a photo (%(photos)s) nor a video (%(videos)s).")
+                              % {"photos": PHOTO_FORMATS, "videos": "MP4, MOV, WebM, MKV"})
+    if fmt not in PHOTO_FORMATS_BY_PILLOW:
         raise ValidationError(_("%(format)s images are not accepted; use JPEG, PNG, WebP or BMP.") % {"format": fmt})
     if width * height > settings.MAX_IMAGE_PIXELS:
         raise ValidationError(
             _("The photo has %(width)s×%(height)s pixels; the limit is %(limit).0f megapixels.")
-            % {"width": width, "height": height, "limit": settings.MAX_IMAGE_PIXELS / 1e6}
-        )
+            % {"width": width, "height": height, "limit": settings.MAX_IMAGE_PIXELS / 1e6})
+    from generation.pipeline.images import load_image  # Pillow only: a full decode, now that the size is safe
+    from generation.pipeline.types import PipelineError
+
     try:
-        image = load_image(data)
-    except Exception:
+        load_image(data)
+    except PipelineError:
         raise ValidationError(_("The image is damaged or truncated and cannot be read."))
-    uploaded.name = f"photo{ALLOWED_FORMATS[fmt]}"
-    return image
+    return PHOTO_FORMATS_BY_PILLOW[fmt], width, height
 
 
-def detect_face(image):
-    """The largest face on the photo, or a ValidationError saying none was found."""
-    from generation.pipeline.faces import analyze_face
-
-    face = analyze_face(image)
-    if face is None:
-        raise ValidationError(
-            _("No face was found on this photo. Use a clear, frontal portrait with the whole face visible.")
-        )
-    return face
+def looks_like_video(data: bytes) -> bool:
+    """The first bytes of an MP4/MOV (ftyp, moov, mdat, free, wide) or a Matroska/WebM (EBML) file."""
+    return data[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip") or data.startswith(b"\x1a\x45\xdf\xa3")
 
 
-def face_preview_data_uri(avatar) -> str | None:
-    """A small PNG of the photo with the detected box and landmarks, for the admin."""
-    import cv2
+def check_upload(uploaded) -> str:
+    """What an uploaded avatar file is ("photo" or "video"), within the limits; renames it to its format."""
+    uploaded.seek(0)
+    head = uploaded.read(16)
+    if looks_like_video(head):
+        from generation.pipeline.video_check import inspect_video
+        from generation.pipeline.types import PipelineError
 
-    from generation.pipeline.images import draw_face_preview, load_image
-
-    face = avatar.face()
-    if face is None or not avatar.image:
-        return None
-    try:
-        image = draw_face_preview(load_image(avatar.image.path), face)
-    except Exception:
-        return None
-    scale = PREVIEW_MAX_SIDE / max(image.shape[:2])
-    if scale < 1:
-        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    ok, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    return "data:image/png;base64," + base64.b64encode(png.tobytes()).decode() if ok else None
+        data = _read(uploaded, settings.MAX_VIDEO_BYTES)
+        try:
+            check = inspect_video(data, max_seconds=settings.MAX_VIDEO_SECONDS, max_side=settings.MAX_VIDEO_SIDE)
+        except PipelineError as exc:
+            raise ValidationError(error_message(exc.code, exc.params))
+        uploaded.name = f"video{check.extension}"
+        return Kind.VIDEO
+    extension, _width, _height = check_photo(_read(uploaded, settings.MAX_UPLOAD_BYTES))
+    uploaded.name = f"photo{extension}"
+    return Kind.PHOTO
 
 
-def create_demo_avatar():
-    """The bundled demo avatar (scikit-image's public-domain astronaut photo, cropped)."""
-    import cv2
-    from django.core.files.base import ContentFile
-
-    from avatars.models import Avatar
-    from generation.pipeline.faces import analyze_face
-    from generation.pipeline.images import demo_avatar_image
-
-    image = demo_avatar_image()
-    face = analyze_face(image)
-    ok, png = cv2.imencode(".png", cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-    avatar = Avatar(name="Астронавт", is_active=True, is_default=not Avatar.objects.filter(is_default=True).exists())
-    avatar.set_face(face)
-    avatar.image.save("demo-astronaut.png", ContentFile(png.tobytes()), save=False)
-    avatar.save()
+def create_avatar(*, name: str, uploaded, owner=None, **fields) -> Avatar:
+    """A new avatar from a checked upload, its preparation queued once the row is committed."""
+    kind = check_upload(uploaded)
+    with transaction.atomic():
+        avatar = Avatar.objects.create(name=name, kind=kind, owner=owner, source=uploaded, **fields)
+        transaction.on_commit(lambda: queue_preparation(avatar))
     return avatar
+
+
+def queue_preparation(avatar: Avatar) -> None:
+    """Hand the avatar to the workers (django-q2); its status stays `preparing` until they finish."""
+    from django_q.tasks import async_task
+
+    task_id = async_task(PREPARE_TASK, avatar.pk, task_name=f"avatar-{avatar.pk}", group="avatars") or ""
+    Avatar.objects.filter(pk=avatar.pk).update(task_id=task_id)
+
+
+def restart_preparation(avatar: Avatar, kind: str) -> None:
+    """The source changed (admin): forget the old analysis and prepare again."""
+    for file in avatar.prepared_files():
+        file.storage.delete(file.name)
+    Avatar.objects.filter(pk=avatar.pk).update(
+        kind=kind, status=AvatarStatus.PREPARING, progress=0, error_code="", error_params={}, error_detail="",
+        notes=[], face_box=None, face_landmarks=None, preview="", clip_data="", clip_frames="", duration=None,
+        frame_count=None, prepared_at=None)
+    transaction.on_commit(lambda: queue_preparation(avatar))
+
+
+def in_use(avatar: Avatar) -> int:
+    """How many videos using the avatar are queued or being made."""
+    return GenerationRequest.objects.unfinished().filter(avatar=avatar).count()
+
+
+def delete_avatar(avatar: Avatar) -> None:
+    """Remove an avatar and its files; refused while videos using it are queued or being made.
+
+    Finished videos keep playing: their rows lose the link to the avatar, not their files.
+    """
+    with transaction.atomic():
+        busy = in_use(avatar)
+        if busy:
+            raise AvatarInUse(_("This avatar is used by %(count)s video(s) still being made; cancel them or wait "
+                                "until they finish, then delete it.") % {"count": busy})
+        files = [avatar.source, *avatar.prepared_files()]
+        avatar.delete()
+    for file in files:
+        if file:
+            file.storage.delete(file.name)
+
+
+def own_count(user) -> int:
+    return Avatar.objects.filter(owner=user).count()

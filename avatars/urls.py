@@ -3,5 +3,8 @@ from django.urls import path
 from avatars import views
 
 urlpatterns = [
-    path("avatars/<int:pk>/image", views.image, name="avatar-image"),
+    path("avatars/", views.own_avatars, name="own-avatars"),
+    path("avatars/<int:pk>/delete/", views.delete, name="avatar-delete"),
+    path("avatars/<int:pk>/source", views.source, name="avatar-source"),
+    path("avatars/<int:pk>/preview", views.preview, name="avatar-preview"),
 ]

@@ -1,17 +1,89 @@
-"""Avatar pictures, served only to those who may see the avatar (there is no public media route)."""
-from django.contrib.auth.decorators import login_required
-from django.http import Http404
-from django.views.decorators.http import require_GET
+"""A user's own avatars (a page to add and delete them), and avatar files served to those who may see them.
 
+There is no public media route: the uploaded file and the preview go out through these views only.
+"""
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_POST
+
+from avatars import services
+from avatars.models import Kind
 from generation import downloads, selectors
+
+VIDEO_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm", ".mkv": "video/x-matroska"}
+
+
+class AvatarUploadForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    file = forms.FileField(label=gettext_lazy("Photo or video"), widget=forms.ClearableFileInput(
+        attrs={"accept": "image/jpeg,image/png,image/webp,image/bmp,video/mp4,video/quicktime,video/webm,"
+                         "video/x-matroska,.mkv"}))
+
+
+def add_own_avatar(user, name: str, uploaded):
+    """Create the user's avatar (preparation queued), within their allowance; ValidationError otherwise."""
+    if services.own_count(user) >= settings.MAX_OWN_AVATARS:
+        raise ValidationError(_("You have %(limit)s avatars already; delete one first.")
+                              % {"limit": settings.MAX_OWN_AVATARS})
+    return services.create_avatar(name=name.strip(), uploaded=uploaded, owner=user)
+
+
+@login_required
+def own_avatars(request):
+    """The user's own avatars: add a photo or a video, see preparation, delete."""
+    form = AvatarUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            add_own_avatar(request.user, form.cleaned_data["name"], form.cleaned_data["file"])
+        except ValidationError as exc:
+            form.add_error("file", exc.messages[0])
+        else:
+            return redirect("own-avatars")
+    status = 400 if form.errors else 200
+    return render(request, "avatars/own.html", {"form": form, "avatars": selectors.own_avatars(request.user),
+                                                "limit": settings.MAX_OWN_AVATARS}, status=status)
+
+
+@login_required
+@require_POST
+def delete(request, pk):
+    avatar = selectors.own_avatar(request.user, pk)
+    try:
+        services.delete_avatar(avatar)
+    except services.AvatarInUse as exc:
+        return render(request, "avatars/own.html", {"form": AvatarUploadForm(), "busy": str(exc),
+                                                    "avatars": selectors.own_avatars(request.user),
+                                                    "limit": settings.MAX_OWN_AVATARS}, status=409)
+    return redirect("own-avatars")
 
 
 @login_required
 @require_GET
-def image(request, pk):
+def source(request, pk):
+    """The uploaded photo or video, typed by what it is (never by its name), as an attachment."""
     avatar = selectors.visible_avatar(request.user, pk)
-    if not avatar.image:
-        raise Http404("This avatar has no picture.")
-    mime = downloads.sniff_image_type(avatar.image)
-    extension = mime.rsplit("/", 1)[-1].replace("jpeg", "jpg") if mime.startswith("image/") else "bin"
-    return downloads.file_response(request, avatar.image, content_type=mime, filename=f"avatar-{pk}.{extension}")
+    if not avatar.source:
+        raise Http404("This avatar has no file.")
+    if avatar.kind == Kind.VIDEO:
+        extension = "." + avatar.source.name.rsplit(".", 1)[-1].lower()
+        mime = VIDEO_TYPES.get(extension, "application/octet-stream")
+    else:
+        mime = downloads.sniff_image_type(avatar.source)
+        extension = "." + (mime.rsplit("/", 1)[-1].replace("jpeg", "jpg") if mime.startswith("image/") else "bin")
+    return downloads.file_response(request, avatar.source, content_type=mime, filename=f"avatar-{pk}{extension}")
+
+
+@login_required
+@require_GET
+def preview(request, pk):
+    """The first frame with the tracked face box and landmarks (PNG), once preparation made it."""
+    avatar = selectors.visible_avatar(request.user, pk)
+    if not avatar.preview:
+        raise Http404("No preview yet.")
+    return downloads.file_response(request, avatar.preview, content_type="image/png", filename=f"avatar-{pk}.png")

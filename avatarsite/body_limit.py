@@ -20,7 +20,9 @@ UPLOAD_ROUTES = (
     (re.compile(r"^/$"), "MAX_AUDIO_BYTES"),
     (re.compile(r"^/api/v1/generations/$"), "MAX_AUDIO_BYTES"),
     (re.compile(r"^/api/generate$"), "MAX_AUDIO_BYTES"),
-    (re.compile(r"^/admin/avatars/avatar/(add|\d+/change)/$"), "MAX_UPLOAD_BYTES"),
+    (re.compile(r"^/admin/avatars/avatar/(add|\d+/change)/$"), "MAX_AVATAR_BYTES"),
+    (re.compile(r"^/api/v1/avatars/$"), "MAX_AVATAR_BYTES"),
+    (re.compile(r"^/avatars/$"), "MAX_AVATAR_BYTES"),
 )
 
 
@@ -32,13 +34,20 @@ def has_valid_token(request) -> bool:
     return scheme.lower() == "token" and 0 < len(key) <= 64 and Token.objects.filter(key=key.strip()).exists()
 
 
+def upload_limit(setting: str) -> int:
+    """The largest file a route takes; an avatar is a photo or a video, whichever limit is larger."""
+    if setting == "MAX_AVATAR_BYTES":
+        return max(settings.MAX_UPLOAD_BYTES, settings.MAX_VIDEO_BYTES)
+    return getattr(settings, setting)
+
+
 def body_limit(request) -> int:
     """The most bytes this request's body may have."""
     if request.content_type == "multipart/form-data":
         for pattern, setting in UPLOAD_ROUTES:
             if pattern.match(request.path_info):
                 if request.user.is_authenticated or has_valid_token(request):
-                    return getattr(settings, setting) + MULTIPART_OVERHEAD
+                    return upload_limit(setting) + MULTIPART_OVERHEAD
                 break
     return settings.MAX_BODY_BYTES
 

@@ -19,15 +19,16 @@ class GenerateForm(forms.Form):
     audio = forms.FileField(label=_("Or your own recording"), required=False,
                             widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}))
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         self.fields["text"].widget.attrs["maxlength"] = settings.MAX_TEXT_LENGTH
 
     def clean(self):
         data = super().clean()
         try:
             self.validated = validate_input(
-                text=data.get("text", ""), language=data.get("language") or self.data.get("language"),
+                user=self.user, text=data.get("text", ""), language=data.get("language") or self.data.get("language"),
                 avatar=data.get("avatar"), voice=data.get("voice", ""), audio=data.get("audio") or None,
             )
         except ValidationError as exc:

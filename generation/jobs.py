@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 from django.conf import settings
-from django.db import close_old_connections, connection, connections, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -108,18 +108,28 @@ def uploaded_speech(request: GenerationRequest):
     return Speech(samples, SAMPLE_RATE)
 
 
+def avatar_inputs(avatar) -> dict:
+    """What the pipeline needs of an avatar: a photo and its face, or a prepared clip's two files."""
+    from avatars.models import AvatarStatus, Kind
+    from generation.pipeline.types import AVATAR_UNREADABLE, PipelineError
+
+    if avatar is None or avatar.status != AvatarStatus.READY:
+        raise PipelineError("The avatar is gone or not prepared.", AVATAR_UNREADABLE)
+    key = (avatar.pk, avatar.prepared_at.isoformat() if avatar.prepared_at else avatar.updated_at.isoformat())
+    if avatar.kind == Kind.VIDEO:
+        return {"clip": (avatar.clip_data.path, avatar.clip_frames.path), "avatar_key": key}
+    return {"image_path": avatar.source.path, "face": avatar.face(), "avatar_key": key}
+
+
 def render(request: GenerationRequest, out_path: Path):
     """Run this worker's pipeline for `request` into `out_path`."""
     from generation import worker
 
-    avatar = request.avatar
     return worker.get_pipeline().run(
         request.text,
         request.language,
         out_path,
-        image_path=avatar.image.path,
-        face=avatar.face(),
-        avatar_key=(avatar.pk, avatar.updated_at.isoformat()),
+        **avatar_inputs(request.avatar),
         voice=request.voice or None,
         engine=request.engine or None,
         seed=request.pk,
@@ -165,7 +175,6 @@ def mark_failed(request: GenerationRequest, code: str, detail: str, queue_second
 
 def process_generation(request_id: int | None = None) -> str:
     """Run the oldest waiting request (normally `request_id`'s turn) through this worker's pipeline."""
-    close_old_connections()
     request = claim_next()
     if request is None:
         return "nothing to do"

@@ -2,7 +2,9 @@
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from avatars.models import Avatar
+from django.db.models import F, Q
+
+from avatars.models import Avatar, AvatarStatus
 from generation.models import GenerationRequest
 
 
@@ -23,11 +25,27 @@ def finished_video(generation: GenerationRequest):
     return video
 
 
-def active_avatars():
-    return Avatar.objects.active()
+def usable_avatars(user):
+    """Avatars the user may make videos with: shared ones first, then their own."""
+    return Avatar.objects.usable_by(user).order_by("-is_default", F("owner_id").asc(nulls_first=True), "name", "id")
+
+
+def own_avatars(user):
+    return Avatar.objects.filter(owner=user).order_by("-created_at", "-id")
+
+
+def listed_avatars(user):
+    """What the API lists: shared ready avatars and all of the user's own."""
+    return (Avatar.objects.filter(Q(owner__isnull=True, is_active=True, status=AvatarStatus.READY) | Q(owner=user))
+            .order_by("-is_default", F("owner_id").asc(nulls_first=True), "name", "id"))
 
 
 def visible_avatar(user, pk) -> Avatar:
-    """An avatar the user may look at (any active one; staff: any), or 404."""
-    avatars = Avatar.objects.all() if user.is_staff else Avatar.objects.active()
+    """An avatar the user may look at (shared active ones and their own; staff: any), or 404."""
+    avatars = Avatar.objects.all() if user.is_staff else Avatar.objects.visible_to(user)
     return get_object_or_404(avatars, pk=pk)
+
+
+def own_avatar(user, pk) -> Avatar:
+    """One of the user's own avatars, or 404 (another user's is indistinguishable from none)."""
+    return get_object_or_404(Avatar.objects.filter(owner=user), pk=pk)

@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 from django.utils import timezone
 
 AUDIO_EXTENSIONS = {".wav", ".mp3", ".ogg", ".flac", ".m4a", ".webm", ".aac"}
-IMAGE_EXTENSIONS = {".jpg", ".png", ".webp", ".bmp"}
+AVATAR_EXTENSIONS = {".jpg", ".png", ".webp", ".bmp", ".mp4", ".mov", ".webm", ".mkv"}
 UNKNOWN_EXTENSION = ".bin"
 
 
@@ -24,6 +24,6 @@ def audio_upload_to(instance, filename: str) -> str:
     return generated_name(timezone.now().strftime("uploads/audio/%Y/%m"), filename, AUDIO_EXTENSIONS)
 
 
-def image_upload_to(instance, filename: str) -> str:
-    """An avatar picture: avatars/<uuid>.<detected format>."""
-    return generated_name("avatars", filename, IMAGE_EXTENSIONS)
+def avatar_upload_to(instance, filename: str) -> str:
+    """An avatar's photo or video: avatars/<uuid>.<detected format>."""
+    return generated_name("avatars", filename, AVATAR_EXTENSIONS)

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from avatars.models import Avatar
+from avatars.models import Avatar, AvatarStatus
 from generation import voices
 from generation.errors import user_message
 from generation.models import LANGUAGES
@@ -74,19 +74,25 @@ def text_errors(text, required: bool) -> str | None:
     return None
 
 
-def resolve_avatar(value):
-    """The avatar a request names (or the default when it names none), or None."""
+def avatar_errors(value, user) -> tuple[Avatar | None, str | None]:
+    """The avatar a request names (the user's default when it names none), or why it cannot be used."""
     if value in (None, ""):
-        return Avatar.default()
-    if isinstance(value, Avatar):
-        return value if value.is_active else None
+        avatar = Avatar.default(user)
+        return avatar, None if avatar else _("No avatar is ready yet; add one or ask staff to.")
     try:
-        return Avatar.objects.active().get(pk=int(value))
+        avatar = Avatar.objects.visible_to(user).active().get(pk=value.pk if isinstance(value, Avatar) else int(value))
     except (Avatar.DoesNotExist, TypeError, ValueError, OverflowError):
-        return None
+        return None, _("Avatar «%(avatar)s» does not exist or is not active.") % {"avatar": value}
+    if avatar.status == AvatarStatus.PREPARING:
+        return None, _("Avatar «%(name)s» is still being prepared (%(progress)s%%); try again when it is ready.") % {
+            "name": avatar.name, "progress": avatar.progress}
+    if avatar.status == AvatarStatus.FAILED:
+        return None, _("Avatar «%(name)s» could not be prepared: %(reason)s") % {"name": avatar.name,
+                                                                                 "reason": avatar.error}
+    return avatar, None
 
 
-def validate_input(*, text, language, avatar=None, voice="", engine="", audio=None) -> GenerationInput:
+def validate_input(*, user, text, language, avatar=None, voice="", engine="", audio=None) -> GenerationInput:
     """Check a generation's input; raises ValidationError({field: message}) naming what is wrong."""
     errors = {}
     text = text.strip() if isinstance(text, str) else ""
@@ -102,10 +108,9 @@ def validate_input(*, text, language, avatar=None, voice="", engine="", audio=No
     if language not in LANGUAGES:
         errors["language"] = _("Unknown language «%(language)s»; choose one of: %(allowed)s.") % {
             "language": language, "allowed": ", ".join(LANGUAGES)}
-    avatar_obj = resolve_avatar(avatar)
-    if avatar_obj is None:
-        errors["avatar"] = (_("No active avatar exists yet; ask staff to add one.") if avatar in (None, "")
-                            else _("Avatar «%(avatar)s» does not exist or is not active.") % {"avatar": avatar})
+    avatar_obj, message = avatar_errors(avatar, user)
+    if message:
+        errors["avatar"] = message
     voice = voice or ""
     if voice and language in LANGUAGES and voice not in voices.voice_ids(language):
         errors["voice"] = _("Unknown voice «%(voice)s» for %(language)s; available: %(available)s.") % {

@@ -35,9 +35,9 @@ def js_strings() -> dict:
 def generate(request):
     wait = page_throttled(request) if request.method == "POST" else None
     if wait is not None:  # the text stays in the form; nothing is validated or decoded
-        form = GenerateForm(initial=request.POST.dict())
+        form = GenerateForm(initial=request.POST.dict(), user=request.user)
     elif request.method == "POST":
-        form = GenerateForm(request.POST, request.FILES)
+        form = GenerateForm(request.POST, request.FILES, user=request.user)
         if form.is_valid():
             try:
                 generation = services.create_generation(request.user, form.validated)
@@ -46,9 +46,11 @@ def generate(request):
             else:
                 return redirect(generation)
     else:
-        form = GenerateForm()
-    avatars = list(selectors.active_avatars())
-    default = next((a for a in avatars if a.is_default), avatars[0] if avatars else None)
+        form = GenerateForm(user=request.user)
+    avatars = list(selectors.usable_avatars(request.user))
+    wanted = request.POST.get("avatar") or request.GET.get("avatar")
+    default = next((a for a in avatars if str(a.pk) == wanted), None) or \
+        next((a for a in avatars if a.is_default), avatars[0] if avatars else None)
     context = {
         "form": form,
         "avatars": avatars,

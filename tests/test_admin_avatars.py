@@ -1,4 +1,4 @@
-"""Staff add avatars in the admin; the face is detected on save, a faceless photo is refused."""
+"""Staff add avatars in the admin; the file is checked on save, the face is found by the worker."""
 import io
 
 import numpy as np
@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from avatars.models import Avatar
+from avatars.preparation import prepare_avatar
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,16 @@ def staff_client(client):
 
 def upload(client, name, data, **extra):
     return client.post("/admin/avatars/avatar/add/", {
-        "name": name, "image": SimpleUploadedFile(name + ".png", data, "image/png"), "is_active": "on", **extra})
+        "name": name, "source": SimpleUploadedFile(name + ".png", data, "image/png"), "is_active": "on", **extra})
+
+
+def prepared(name):
+    """Run the preparation a worker would run for the avatar, and reload it."""
+    avatar = Avatar.objects.get(name=name)
+    assert avatar.status == "preparing"
+    prepare_avatar(avatar.pk)
+    avatar.refresh_from_db()
+    return avatar
 
 
 def png_bytes(array) -> bytes:
@@ -33,20 +43,24 @@ def png_bytes(array) -> bytes:
 def test_upload_with_face_stores_analysis(staff_client, demo_png):
     response = upload(staff_client, "Astro", demo_png, is_default="on")
     assert response.status_code == 302, response.content.decode()[:2000]
-    avatar = Avatar.objects.get(name="Astro")
+    avatar = prepared("Astro")
+    assert avatar.status == "ready" and avatar.kind == "photo" and avatar.owner is None
     face = avatar.face()
     left, top, right, bottom = face.box
-    assert face.landmarks.shape == (68, 2) and avatar.is_default and avatar.analysed_at
+    assert face.landmarks.shape == (68, 2) and avatar.is_default and avatar.prepared_at
     assert left < face.landmarks[30, 0] < right and top < face.landmarks[30, 1] < bottom
     page = staff_client.get(f"/admin/avatars/avatar/{avatar.pk}/change/").content.decode()
-    assert "data:image/png;base64," in page  # the box/landmarks preview
+    assert f'src="/avatars/{avatar.pk}/preview"' in page  # the box/landmarks preview
+    assert staff_client.get(f"/avatars/{avatar.pk}/preview")["Content-Type"] == "image/png"
 
 
-def test_faceless_photo_is_refused_with_a_message(staff_client):
+def test_faceless_photo_fails_with_a_message(staff_client):
     response = upload(staff_client, "Wall", png_bytes(np.full((300, 300, 3), 128, np.uint8)))
-    assert response.status_code == 200
-    assert "На этом фото не найдено лицо" in response.content.decode()  # "No face was found", ru UI
-    assert not Avatar.objects.exists()
+    assert response.status_code == 302
+    avatar = prepared("Wall")
+    assert avatar.status == "failed" and avatar.error_code == "face_not_found"
+    page = staff_client.get(f"/admin/avatars/avatar/{avatar.pk}/change/").content.decode()
+    assert "На этом фото не найдено лицо" in page  # "No face was found", ru UI
 
 
 def test_non_image_is_refused(staff_client):
@@ -56,7 +70,7 @@ def test_non_image_is_refused(staff_client):
 
 
 def test_only_one_default(db, avatar, demo_png):
-    second = Avatar.objects.create(name="Second", image=avatar.image.name, is_default=True)
+    second = Avatar.objects.create(name="Second", source=avatar.source.name, status="ready", is_default=True)
     avatar.refresh_from_db()
     assert second.is_default and not avatar.is_default
     assert Avatar.default() == second
@@ -86,9 +100,9 @@ def test_exif_rotated_photo_is_analysed_upright(staff_client, demo_png):
     buffer = io.BytesIO()
     rotated.save(buffer, "JPEG", exif=exif, quality=95)
     response = staff_client.post("/admin/avatars/avatar/add/", {
-        "name": "Sideways", "image": SimpleUploadedFile("s.jpg", buffer.getvalue(), "image/jpeg"), "is_active": "on"})
+        "name": "Sideways", "source": SimpleUploadedFile("s.jpg", buffer.getvalue(), "image/jpeg"), "is_active": "on"})
     assert response.status_code == 302, response.content.decode()[:1500]
-    face = Avatar.objects.get(name="Sideways").face()
+    face = prepared("Sideways").face()
     eyes_y = face.landmarks[36:48, 1].mean()
     mouth_y = face.landmarks[48:68, 1].mean()
     assert eyes_y < mouth_y  # upright: eyes above the mouth

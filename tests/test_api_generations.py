@@ -85,7 +85,7 @@ def test_token_endpoint(user):
 def test_avatars_lists_active_only(api, avatar):
     from avatars.models import Avatar
 
-    Avatar.objects.create(name="Hidden", image=avatar.image.name, is_active=False)
+    Avatar.objects.create(name="Hidden", source=avatar.source.name, status="ready", is_active=False)
     names = [a["name"] for a in api.get("/api/v1/avatars/").json()]
     assert names == [avatar.name]
 

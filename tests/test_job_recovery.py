@@ -21,7 +21,7 @@ def running(user, avatar, attempts, silent_for, started_ago=600):
 
 
 def create(user, text):
-    return services.create_generation(user, validate_input(text=text, language="en"))
+    return services.create_generation(user, validate_input(user=user, text=text, language="en"))
 
 
 def test_dead_workers_job_is_requeued_once_then_failed(user, avatar, settings):

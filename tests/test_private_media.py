@@ -70,8 +70,8 @@ def traversal_paths(stored: str, absolute: str, avatar_pk: int) -> list[str]:
         f"/static/..%2f..%2fmedia%2f{escaped}",
         f"/static/%2e%2e/%2e%2e/media/{stored}",
         f"/static/../media/{stored}",
-        f"/avatars/{avatar_pk}/image/..%2f..%2f{escaped}",
-        f"/avatars/{avatar_pk}%00/image",
+        f"/avatars/{avatar_pk}/source/..%2f..%2f{escaped}",
+        f"/avatars/{avatar_pk}%00/source",
         f"/avatars/..%2f{escaped}",
         f"/generations/1/../../media/{stored}",
     ]
@@ -123,15 +123,19 @@ def test_video_is_inline_for_the_player_and_attachment_on_download(api, alices_f
 def test_avatar_pictures_only_through_the_checking_view(client, user, other_user, avatar, demo_png):
     from avatars.models import Avatar
 
-    assert client.get(f"/avatars/{avatar.pk}/image").status_code == 302  # nobody logged in: to the login page
+    assert client.get(f"/avatars/{avatar.pk}/source").status_code == 302  # nobody logged in: to the login page
     client.force_login(user)
-    response = client.get(f"/avatars/{avatar.pk}/image")
+    response = client.get(f"/avatars/{avatar.pk}/source")
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert b"".join(response.streaming_content) == avatar.image.read()
-    hidden = Avatar.objects.create(name="Hidden", image=avatar.image.name, is_active=False)
-    assert client.get(f"/avatars/{hidden.pk}/image").status_code == 404  # not offered to users
-    assert client.get("/avatars/999999/image").status_code == 404
+    assert b"".join(response.streaming_content) == avatar.source.read()
+    assert client.get(f"/avatars/{avatar.pk}/preview")["Content-Type"] == "image/png"
+    hidden = Avatar.objects.create(name="Hidden", source=avatar.source.name, is_active=False)
+    bobs = Avatar.objects.create(name="Bob's own", source=avatar.source.name, owner=other_user, status="ready")
+    for other in (hidden, bobs):  # an inactive shared avatar, another user's own: not there for alice
+        for what in ("source", "preview"):
+            assert client.get(f"/avatars/{other.pk}/{what}").status_code == 404
+    assert client.get("/avatars/999999/source").status_code == 404
 
 
 def test_admin_pages_link_stored_files_only_through_checking_views(client, alices_files, avatar):
@@ -143,6 +147,6 @@ def test_admin_pages_link_stored_files_only_through_checking_views(client, alice
                 f"/admin/generation/generationrequest/{alices_files.pk}/change/",
                 f"/admin/generation/video/{video.pk}/change/"):
         html = client.get(url).content.decode()
-        for name in (alices_files.audio.name, video.file.name, avatar.image.name):
+        for name in (alices_files.audio.name, video.file.name, avatar.source.name):
             assert f'href="{name}' not in html and f'href="/{name}' not in html, url
-    assert f'href="/avatars/{avatar.pk}/image"' in client.get(f"/admin/avatars/avatar/{avatar.pk}/change/").content.decode()
+    assert f'href="/avatars/{avatar.pk}/source"' in client.get(f"/admin/avatars/avatar/{avatar.pk}/change/").content.decode()

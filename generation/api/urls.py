@@ -11,7 +11,9 @@ generation_recording = views.GenerationViewSet.as_view({"get": "recording"})
 
 urlpatterns = [
     path("v1/auth/token/", views.obtain_token, name="api-token"),
-    path("v1/avatars/", views.AvatarList.as_view(), name="api-avatars"),
+    path("v1/avatars/", views.AvatarViewSet.as_view({"get": "list", "post": "create"}), name="api-avatars"),
+    path("v1/avatars/<int:pk>/", views.AvatarViewSet.as_view({"get": "retrieve", "delete": "destroy"}),
+         name="api-avatar-detail"),
     path("v1/voices/", views.VoiceList.as_view(), name="api-voices"),
     path("v1/generations/", generation_list, name="api-generation-list"),
     path("v1/generations/<int:pk>/", generation_detail, name="api-generation-detail"),

@@ -1,15 +1,24 @@
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action, api_view, permission_classes, throttle_classes
+from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from avatars import services as avatar_services
+from avatars.models import Avatar
+from avatars.views import add_own_avatar
 from generation import downloads, selectors, services, voices
 from generation.api.serializers import (
+    AvatarCreateSerializer,
     AvatarSerializer,
     GenerationCreateSerializer,
     GenerationSerializer,
@@ -38,14 +47,44 @@ def obtain_token(request):
     return Response({"token": token.key})
 
 
-class AvatarList(generics.ListAPIView):
-    """Active avatars to choose from."""
+class AvatarViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Shared avatars (ready ones) and your own (any status); add photos or videos of your own."""
 
     serializer_class = AvatarSerializer
     pagination_class = None
+    parser_classes = [MultiPartParser, FormParser]
 
     def get_queryset(self):
-        return selectors.active_avatars()
+        return selectors.listed_avatars(self.request.user)
+
+    def get_object(self):
+        return get_object_or_404(Avatar.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
+
+    @extend_schema(request={"multipart/form-data": AvatarCreateSerializer}, responses={202: AvatarSerializer})
+    def create(self, request):
+        """Add your own avatar; it is `preparing` until the worker has found (or tracked) the face."""
+        serializer = AvatarCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            avatar = add_own_avatar(request.user, serializer.validated_data["name"], serializer.validated_data["file"])
+        except DjangoValidationError as exc:
+            raise ValidationError({"file": exc.messages})
+        location = request.build_absolute_uri(reverse("api-avatar-detail", args=[avatar.pk]))
+        body = AvatarSerializer(avatar, context={"request": request}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+
+    @extend_schema(responses={204: None, 403: OpenApiResponse(description="A shared avatar"),
+                              409: OpenApiResponse(description="Videos using it are still being made")})
+    def destroy(self, request, pk=None):
+        """Delete your own avatar and its files (finished videos made with it stay)."""
+        avatar = self.get_object()
+        if avatar.owner_id != request.user.pk:
+            return Response({"detail": _("Shared avatars are managed by staff.")}, status=status.HTTP_403_FORBIDDEN)
+        try:
+            avatar_services.delete_avatar(avatar)
+        except avatar_services.AvatarInUse as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class VoiceList(generics.GenericAPIView):
@@ -121,7 +160,7 @@ def create_from(request):
     """Validate a create request's body and queue (or reuse) the video."""
     serializer = GenerationCreateSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    return services.create_generation(request.user, validate_input(**serializer.validated_data))
+    return services.create_generation(request.user, validate_input(user=request.user, **serializer.validated_data))
 
 
 @extend_schema(

@@ -20,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", default="out.mp4")
 
     def handle(self, *args, **options):
+        from generation.jobs import avatar_inputs
         from generation.worker import get_pipeline
 
         avatar = Avatar.objects.filter(pk=options["avatar"]).first() if options["avatar"] else Avatar.default()
@@ -29,7 +30,7 @@ class Command(BaseCommand):
         try:
             result = pipeline.run(
                 options["text"], options["language"], Path(options["out"]).resolve(),
-                image_path=avatar.image.path, face=avatar.face(), voice=options["voice"], engine=options["engine"],
+                **avatar_inputs(avatar), voice=options["voice"], engine=options["engine"],
             )
         except PipelineError as exc:
             raise CommandError(str(exc))

@@ -37,7 +37,7 @@ class Command(BaseCommand):
             else:
                 speech = get_pipeline().tts.synthesize(options["text"], options["language"])
             audio = audio_stage.prepare(speech)
-            image, face = load_image(avatar.image.path), avatar.face()
+            image, face = load_image(avatar.source.path), avatar.face()
             engine = VisemeEngine()
             times = [float(t) for t in options["times"].split(",")] if options["times"] else None
             left, top, right, bottom = face.box

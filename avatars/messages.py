@@ -1,0 +1,70 @@
+"""What users read about an avatar's preparation: translated messages for error codes and notes.
+
+Times are seconds in the uploaded clip, so a user can find the spot in their own recording.
+"""
+from django.utils.formats import number_format
+from django.utils.translation import gettext_lazy as _
+
+from generation.errors import user_message
+from generation.pipeline import types as pipeline
+
+PHOTO_FORMATS = "JPEG, PNG, WebP, BMP"
+VIDEO_FORMATS = "MP4, MOV, WebM, MKV"
+
+ERRORS = {
+    pipeline.AVATAR_UNREADABLE: _("The file cannot be read as a picture."),
+    pipeline.FACE_NOT_FOUND: _("No face was found on this photo. Use a clear, frontal portrait with the whole "
+                               "face visible."),
+    pipeline.FACE_TOO_SMALL: _("The face is too small for lip sync; use a closer portrait."),
+    pipeline.VIDEO_INVALID: _("The file is not a video we can read (allowed: %(formats)s)."),
+    pipeline.VIDEO_UNSUPPORTED: _("This kind of video is not accepted; use %(formats)s with H.264, H.265, VP8, VP9 "
+                                  "or AV1."),
+    pipeline.VIDEO_TOO_LONG: _("The video is %(seconds)s s long; the limit is %(limit)s s."),
+    pipeline.VIDEO_TOO_LARGE: _("The video is %(width)s×%(height)s; the limit is %(limit)s pixels on the long side."),
+    pipeline.CLIP_NO_FACE: _("No face was found anywhere in the video."),
+}
+STRETCH_REASONS = {
+    "no_face": _("No usable stretch of at least %(minimum)s s: the face is lost at %(at)s s (the longest stretch "
+                 "with a face is %(longest)s s)."),
+    "second_face": _("No usable stretch of at least %(minimum)s s: a second, larger face appears at %(at)s s (the "
+                     "longest stretch without it is %(longest)s s)."),
+    "cut": _("No usable stretch of at least %(minimum)s s: the shot changes at %(at)s s (the longest single shot "
+             "is %(longest)s s)."),
+}
+NOTES = {
+    "dropped_no_face": _("%(start)s–%(end)s s left out: no face there."),
+    "dropped_second_face": _("%(start)s–%(end)s s left out: a second, larger face."),
+    "dropped_cut": _("%(start)s–%(end)s s left out: another shot."),
+    "talking": _("The person talks in this clip; lip sync looks best on a clip of the person listening silently."),
+}
+
+
+def _numbers(params: dict) -> dict:
+    """Seconds and sizes as the active language writes them (one decimal for times)."""
+    return {k: number_format(v, 1) if isinstance(v, float) else v for k, v in (params or {}).items()}
+
+
+def error_message(code: str, params: dict | None = None) -> str:
+    """Why preparing an avatar failed, in the active language."""
+    values = {"formats": VIDEO_FORMATS, **_numbers(params or {})}
+    if code == pipeline.CLIP_NO_USABLE_STRETCH:
+        template = STRETCH_REASONS.get(values.get("reason"), STRETCH_REASONS["no_face"])
+    elif code in ERRORS:
+        template = ERRORS[code]
+    else:
+        return user_message(code)
+    try:
+        return str(template) % values
+    except (KeyError, TypeError, ValueError):  # params from an older release: the sentence without numbers
+        return str(ERRORS.get(code, _("The avatar could not be prepared.")))
+
+
+def note_message(note: dict) -> str:
+    """One note of a prepared avatar (what was left out, what was noticed), in the active language."""
+    template = NOTES.get(note.get("code"))
+    if template is None:
+        return ""
+    try:
+        return str(template) % _numbers({"start": float(note.get("start", 0)), "end": float(note.get("end", 0))})
+    except (TypeError, ValueError):
+        return str(template)
