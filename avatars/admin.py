@@ -37,7 +37,7 @@ class PrivateFileInput(AdminFileWidget):
 class AvatarForm(forms.ModelForm):
     class Meta:
         model = Avatar
-        fields = ["name", "source", "owner", "is_active", "is_default"]
+        fields = ["name", "source", "owner", "is_active", "is_default", "motion"]
         widgets = {"source": PrivateFileInput}
         help_texts = {"source": "A photo (JPEG, PNG, WebP, BMP) or a video of up to a minute (MP4, MOV, WebM, MKV). "
                                 "The face is found (tracked, for a video) by the worker after saving."}
@@ -64,7 +64,7 @@ class AvatarAdmin(admin.ModelAdmin):
     readonly_fields = ["kind", "status_line", "notes_list", "preview_image", "width", "height", "duration",
                        "frame_count", "prepared_at", "error_detail", "created_at", "updated_at"]
     fieldsets = [
-        (None, {"fields": ["name", "source", "owner", "is_active", "is_default"]}),
+        (None, {"fields": ["name", "source", "owner", "is_active", "is_default", "motion"]}),
         ("Preparation", {"fields": ["kind", "status_line", "notes_list", "preview_image", "width", "height",
                                     "duration", "frame_count", "prepared_at", "error_detail"]}),
         ("Times", {"fields": ["created_at", "updated_at"]}),

@@ -5,12 +5,24 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from generation.pipeline.types import DEFAULT_MOTION, MOTION_LEVELS
 from generation.uploads import avatar_upload_to
 
 
 class Kind(models.TextChoices):
     PHOTO = "photo", _("Photo")
     VIDEO = "video", _("Video")
+
+
+class Motion(models.TextChoices):
+    """How much a photo avatar's head moves while it speaks (a video avatar moves as it was filmed)."""
+
+    NONE = "none", _("Still")
+    SUBTLE = "subtle", _("Subtle")
+    LIVELY = "lively", _("Lively")
+
+
+assert tuple(Motion.values) == MOTION_LEVELS, "Motion choices and pipeline.types.MOTION_LEVELS disagree"
 
 
 class AvatarStatus(models.TextChoices):
@@ -48,6 +60,8 @@ class Avatar(models.Model):
     source = models.FileField(upload_to=avatar_upload_to, help_text="the photo or video as uploaded")
     is_active = models.BooleanField(default=True)
     is_default = models.BooleanField(default=False, help_text="Preselected on the generate page.")
+    motion = models.CharField(max_length=6, choices=Motion.choices, default=DEFAULT_MOTION,
+                              help_text="head motion of a photo avatar when a request does not choose")
 
     status = models.CharField(max_length=10, choices=AvatarStatus.choices, default=AvatarStatus.PREPARING,
                               db_index=True)

@@ -3,6 +3,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from avatars.models import Motion
 from generation.models import Language
 from generation.validation import validate_input
 
@@ -16,6 +17,8 @@ class GenerateForm(forms.Form):
                                  widget=forms.RadioSelect)
     avatar = forms.IntegerField(required=False, widget=forms.HiddenInput)
     voice = forms.CharField(required=False)
+    motion = forms.ChoiceField(label=_("Head motion"), required=False,
+                               choices=[("", _("As the avatar is set"))] + Motion.choices)
     audio = forms.FileField(label=_("Or your own recording"), required=False,
                             widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}))
 
@@ -29,7 +32,8 @@ class GenerateForm(forms.Form):
         try:
             self.validated = validate_input(
                 user=self.user, text=data.get("text", ""), language=data.get("language") or self.data.get("language"),
-                avatar=data.get("avatar"), voice=data.get("voice", ""), audio=data.get("audio") or None,
+                avatar=data.get("avatar"), voice=data.get("voice", ""), motion=data.get("motion", ""),
+                audio=data.get("audio") or None,
             )
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():

@@ -108,8 +108,8 @@ def uploaded_speech(request: GenerationRequest):
     return Speech(samples, SAMPLE_RATE)
 
 
-def avatar_inputs(avatar) -> dict:
-    """What the pipeline needs of an avatar: a photo and its face, or a prepared clip's two files."""
+def avatar_inputs(avatar, motion: str = "") -> dict:
+    """What the pipeline needs of an avatar: a photo, its face and head motion, or a prepared clip's files."""
     from avatars.models import AvatarStatus, Kind
     from generation.pipeline.types import AVATAR_UNREADABLE, PipelineError
 
@@ -118,7 +118,8 @@ def avatar_inputs(avatar) -> dict:
     key = (avatar.pk, avatar.prepared_at.isoformat() if avatar.prepared_at else avatar.updated_at.isoformat())
     if avatar.kind == Kind.VIDEO:
         return {"clip": (avatar.clip_data.path, avatar.clip_frames.path), "avatar_key": key}
-    return {"image_path": avatar.source.path, "face": avatar.face(), "avatar_key": key}
+    return {"image_path": avatar.source.path, "face": avatar.face(), "avatar_key": key,
+            "motion": motion or avatar.motion}
 
 
 def render(request: GenerationRequest, out_path: Path):
@@ -129,7 +130,7 @@ def render(request: GenerationRequest, out_path: Path):
         request.text,
         request.language,
         out_path,
-        **avatar_inputs(request.avatar),
+        **avatar_inputs(request.avatar, request.motion),
         voice=request.voice or None,
         engine=request.engine or None,
         seed=request.pk,

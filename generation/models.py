@@ -60,6 +60,7 @@ class GenerationRequest(models.Model):
     language = models.CharField(max_length=2, choices=Language.choices)
     voice = models.CharField(max_length=100, blank=True)
     engine = models.CharField(max_length=20, blank=True)
+    motion = models.CharField(max_length=6, blank=True, help_text="none | subtle | lively (photo avatars)")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)

@@ -36,7 +36,7 @@ def find_reusable(owner, data: GenerationInput) -> GenerationRequest | None:
     return (
         GenerationRequest.objects.owned_by(owner)
         .filter(status=Status.DONE, avatar=data.avatar, text=data.text, language=data.language,
-                voice=voice, engine=data.engine or default_engine(), video__isnull=False,
+                voice=voice, engine=data.engine or default_engine(), motion=data.motion, video__isnull=False,
                 created_at__gt=data.avatar.updated_at)
         .select_related("video").order_by("-created_at").first()
     )

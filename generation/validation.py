@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from avatars.models import Avatar, AvatarStatus
+from avatars.models import Avatar, AvatarStatus, Motion
 from generation import voices
 from generation.errors import user_message
 from generation.models import LANGUAGES
@@ -23,6 +23,7 @@ class GenerationInput:
     avatar: Avatar
     voice: str = ""
     engine: str = ""
+    motion: str = ""  # resolved: the request's choice, else the avatar's default
     audio: object | None = None  # the uploaded file, renamed to its detected format
     audio_format: str = ""  # the demuxer validation detected: the worker forces it when decoding
     audio_sha256: str = ""  # of the validated bytes: the worker decodes exactly these
@@ -30,7 +31,7 @@ class GenerationInput:
     def model_fields(self) -> dict:
         """Keyword arguments for GenerationRequest."""
         fields = {"text": self.text, "language": self.language, "avatar": self.avatar, "voice": self.voice,
-                  "engine": self.engine}
+                  "engine": self.engine, "motion": self.motion}
         if self.audio is not None:
             fields.update(audio=self.audio, audio_format=self.audio_format, audio_sha256=self.audio_sha256)
         return fields
@@ -92,7 +93,7 @@ def avatar_errors(value, user) -> tuple[Avatar | None, str | None]:
     return avatar, None
 
 
-def validate_input(*, user, text, language, avatar=None, voice="", engine="", audio=None) -> GenerationInput:
+def validate_input(*, user, text, language, avatar=None, voice="", engine="", motion="", audio=None) -> GenerationInput:
     """Check a generation's input; raises ValidationError({field: message}) naming what is wrong."""
     errors = {}
     text = text.strip() if isinstance(text, str) else ""
@@ -119,10 +120,14 @@ def validate_input(*, user, text, language, avatar=None, voice="", engine="", au
     if engine and engine not in available_engines():
         errors["engine"] = _("Unknown or unavailable engine «%(engine)s»; available: %(available)s.") % {
             "engine": engine, "available": ", ".join(available_engines())}
+    motion = motion or ""
+    if motion and motion not in Motion.values:
+        errors["motion"] = _("Unknown motion «%(motion)s»; choose one of: %(allowed)s.") % {
+            "motion": motion, "allowed": ", ".join(Motion.values)}
     if errors:
         raise ValidationError(errors)
     return GenerationInput(text=text, language=language, avatar=avatar_obj, voice=voice, engine=engine,
-                           audio=audio, audio_format=audio_format, audio_sha256=audio_sha256)
+                           motion=motion or avatar_obj.motion, audio=audio, audio_format=audio_format, audio_sha256=audio_sha256)
 
 
 def available_engines() -> list[str]:

@@ -22,7 +22,7 @@ def staff_client(client):
 
 def upload(client, name, data, **extra):
     return client.post("/admin/avatars/avatar/add/", {
-        "name": name, "source": SimpleUploadedFile(name + ".png", data, "image/png"), "is_active": "on", **extra})
+        "name": name, "source": SimpleUploadedFile(name + ".png", data, "image/png"), "is_active": "on", "motion": "subtle", **extra})
 
 
 def prepared(name):
@@ -100,7 +100,7 @@ def test_exif_rotated_photo_is_analysed_upright(staff_client, demo_png):
     buffer = io.BytesIO()
     rotated.save(buffer, "JPEG", exif=exif, quality=95)
     response = staff_client.post("/admin/avatars/avatar/add/", {
-        "name": "Sideways", "source": SimpleUploadedFile("s.jpg", buffer.getvalue(), "image/jpeg"), "is_active": "on"})
+        "name": "Sideways", "source": SimpleUploadedFile("s.jpg", buffer.getvalue(), "image/jpeg"), "is_active": "on", "motion": "subtle"})
     assert response.status_code == 302, response.content.decode()[:1500]
     face = prepared("Sideways").face()
     eyes_y = face.landmarks[36:48, 1].mean()

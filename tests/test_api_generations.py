@@ -35,6 +35,7 @@ def test_create_returns_202_with_location_and_queues(api, avatar, django_capture
         ({"avatar": 999999}, "avatar", "does not exist"),
         ({"voice": "no-such-voice"}, "voice", "Unknown voice"),
         ({"engine": "magic"}, "engine", "viseme"),
+        ({"motion": "wild"}, "motion", "wild"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(api, avatar, data, field, words):
@@ -42,6 +43,16 @@ def test_bad_input_is_a_400_naming_the_field(api, avatar, data, field, words):
     assert response.status_code == 400
     assert words in " ".join(response.json()[field])
     assert not GenerationRequest.objects.exists()
+
+
+@pytest.mark.parametrize("asked, avatar_setting, stored", [
+    ("", "subtle", "subtle"), ("", "none", "none"), ("lively", "none", "lively"), ("none", "lively", "none")])
+def test_motion_is_the_requests_choice_else_the_avatars(api, avatar, asked, avatar_setting, stored):
+    avatar.motion = avatar_setting
+    avatar.save()
+    response = create(api, motion=asked)
+    assert response.status_code == 202, response.content
+    assert response.json()["motion"] == stored == GenerationRequest.objects.get().motion
 
 
 def test_inactive_avatar_is_refused(api, avatar):

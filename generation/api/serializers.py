@@ -3,7 +3,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from avatars.models import Avatar
+from avatars.models import Avatar, Motion
 from generation.models import LANGUAGES, TIMING_FIELDS, GenerationRequest, Language, Status
 
 
@@ -25,7 +25,7 @@ class AvatarSerializer(serializers.ModelSerializer):
     class Meta:
         model = Avatar
         fields = ["id", "name", "kind", "status", "status_label", "progress", "error", "error_code", "notes",
-                  "duration", "width", "height", "preview", "source", "shared", "is_default", "created_at"]
+                  "duration", "width", "height", "motion", "preview", "source", "shared", "is_default", "created_at"]
         read_only_fields = fields
 
     def get_notes(self, obj) -> list[str]:
@@ -89,7 +89,7 @@ class GenerationSerializer(serializers.ModelSerializer):
         model = GenerationRequest
         fields = [
             "id", "status", "stage", "stage_label", "progress", "error", "error_code", "text", "language", "avatar",
-            "voice", "engine", "has_audio", "reused", "queue_position", "timings", "video", "created_at", "started_at", "finished_at",
+            "voice", "engine", "motion", "has_audio", "reused", "queue_position", "timings", "video", "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields
 
@@ -131,6 +131,8 @@ class GenerationCreateSerializer(serializers.Serializer):
     avatar = serializers.IntegerField(required=False, allow_null=True)
     voice = serializers.CharField(required=False, allow_blank=True, default="")
     engine = serializers.CharField(required=False, allow_blank=True, default="")
+    motion = serializers.ChoiceField(choices=Motion.choices, required=False, allow_blank=True, default="",
+                                     help_text="a photo avatar's head motion; empty: the avatar's own setting")
     audio = serializers.FileField(required=False, allow_null=True, default=None,
                                   help_text="your own recording (multipart), spoken instead of the text")
 

@@ -1,8 +1,7 @@
-"""Video avatars: check an upload (probe only), prepare a clip once, read prepared frames in any order.
+"""Video avatars, the worker's side: prepare a clip once, read prepared frames in any order.
 
-inspect_video runs in the web process: ffmpeg reads headers under the same hardening as audio
-(private neutrally named copy, `file` protocol only, container and codec allow-lists, CPU/time
-budgets) and nothing is decoded. prepare_clip runs once per avatar in the worker: it decodes at
+video_check.py decides in the web process whether an upload is accepted. prepare_clip runs once
+per avatar in the worker: it checks the bytes again and decodes at
 CLIP_FPS with the demuxer the check detected forced, one frame in memory at a time; every frame
 goes to a JPEG store while tracking.py follows the main face; then the longest usable stretch is
 kept (what was dropped becomes notes), its landmarks smoothed, and the arrays saved as a compressed
@@ -10,9 +9,12 @@ kept (what was dropped becomes notes), its landmarks smoothed, and the arrays sa
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import mmap
 import os
+import queue
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -22,30 +24,16 @@ import numpy as np
 
 from . import ffmpeg
 from .faces import clamp_box
-from .ffmpeg import VIDEO, MediaFormat, media_format
+from .ffmpeg import VIDEO, media_format
 from .tracking import (NO_FACE, OK, SECOND_FACE, FaceTracker, breaks, frame_status, mouth_opening, runs,
                        smooth_landmarks, track_boxes)
-from .types import (CLIP_NO_FACE, CLIP_NO_USABLE_STRETCH, PIPELINE_FAILED, VIDEO_INVALID, VIDEO_TOO_LARGE,
-                    VIDEO_TOO_LONG, VIDEO_UNSUPPORTED, Face, PipelineError)
+from .types import CLIP_NO_FACE, CLIP_NO_USABLE_STRETCH, PIPELINE_FAILED, VIDEO_INVALID, VIDEO_UNSUPPORTED, Face, PipelineError
+from .video_check import (MAX_CLIP_SECONDS, MAX_SOURCE_SIDE, VIDEO_FORMATS, VideoCheck, check_info,  # noqa: F401
+                          inspect_video)
 
 CLIP_FPS = 25
 MAX_CLIP_SIDE = 1280  # prepared frames: enough for a face to stay sharp in a 720p result
-MAX_SOURCE_SIDE = 1920
-MAX_CLIP_SECONDS = 60
 MIN_STRETCH_SECONDS = 2.0  # shorter, the ping-pong turns back so often that it looks like a twitch
-# Codecs of phones (h264, hevc), browsers' recorders (vp8, vp9, av1, h264), webcams and cameras
-# (h264, mpeg4): ffmpeg's most used and most fuzzed decoders. Refused: picture codecs (mjpeg, png,
-# gif, ...: an image sequence in a container, or a decompression bomb), uncompressed and
-# editing codecs (rawvideo, prores, dnxhd: huge files), and the long tail nobody records with.
-VIDEO_CODECS = frozenset({"h264", "hevc", "vp8", "vp9", "av1", "mpeg4"})
-WEBM_CODECS = frozenset({"vp8", "vp9", "av1"})  # what WebM allows; other Matroska is stored as .mkv
-VIDEO_FORMATS: dict[str, MediaFormat] = {f.demuxer: f for f in (
-    MediaFormat("mov", ".mp4", "video/mp4"),  # ffmpeg's "mov,mp4,m4a,3gp,3g2,mj2": MOV and MP4 are one family
-    MediaFormat("matroska", ".webm", "video/webm"),  # ffmpeg's "matroska,webm"
-)}
-MATROSKA = MediaFormat("matroska", ".mkv", "video/x-matroska")
-VIDEO_DEMUXERS = tuple(VIDEO_FORMATS)
-LIMIT_TOLERANCE_SECONDS = 0.1  # container rounding: a clip of exactly the limit stays accepted
 # ffmpeg's budget for decoding and scaling: a 60 s 1080p clip takes ~15 s of one core here (60 fps
 # HEVC about three times that); a decoding bomb is stopped long before it hurts the worker.
 DECODE_CPU_SECONDS = 240
@@ -59,21 +47,6 @@ DATA_NAME = "clip.npz"
 FRAMES_NAME = "clip.frames"
 FORMAT_VERSION = 1
 REASONS = {NO_FACE: "no_face", SECOND_FACE: "second_face", OK: "cut"}  # why a stretch ends at a frame
-
-
-@dataclass(frozen=True)
-class VideoCheck:
-    """An upload that passed inspection. width/height are as coded (a phone's portrait clip may be
-    stored landscape with a rotation); fps is 0.0 where the container does not state it."""
-
-    demuxer: str  # what prepare_clip forces (a VIDEO_FORMATS key)
-    extension: str  # what to store it as: ".mp4", ".webm" or ".mkv"
-    codec: str
-    width: int
-    height: int
-    duration: float
-    fps: float
-    mime: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,52 +71,6 @@ class PreparedClip:
     end: float
     notes: list[ClipNote] = field(default_factory=list)
     detections: int = 0  # detector runs (for the bench)
-
-
-def video_format(demuxer: str | None, codec: str | None = None) -> MediaFormat | None:
-    """How an accepted container is stored and served (Matroska as .webm only with WebM's codecs)."""
-    fmt = media_format(demuxer, VIDEO_FORMATS)
-    if fmt is not None and fmt.demuxer == "matroska" and codec not in WEBM_CODECS:
-        return MATROSKA
-    return fmt
-
-
-def check_info(info: ffmpeg.MediaInfo, path, max_seconds: float, max_side: int) -> VideoCheck:
-    """Refuse what is not an accepted video within the limits; `path` is read again only for a length
-    the header does not state."""
-    fmt = media_format(info.demuxer, VIDEO_FORMATS)
-    if fmt is None:
-        raise PipelineError(f"The data is in a format that is not accepted ({info.demuxer}).", VIDEO_UNSUPPORTED)
-    stream = info.video
-    if stream is None or not stream.codec:
-        raise PipelineError(f"The {fmt.demuxer} file holds no video stream.", VIDEO_INVALID)
-    if stream.codec not in VIDEO_CODECS:
-        raise PipelineError(f"Video codec {stream.codec!r} is not accepted.", VIDEO_UNSUPPORTED,
-                            {"codec": stream.codec})
-    if not stream.width or not stream.height:
-        raise PipelineError(f"The {stream.codec} stream states no picture size.", VIDEO_INVALID)
-    if max(stream.width, stream.height) > max_side:
-        raise PipelineError(f"The video is {stream.width}x{stream.height}, over {max_side} px.", VIDEO_TOO_LARGE,
-                            {"width": stream.width, "height": stream.height, "limit": max_side})
-    duration = info.duration or ffmpeg.packets_end(path, fmt.demuxer, (fmt.demuxer,))
-    if not duration or duration <= 0:
-        raise PipelineError("The video's length cannot be read.", VIDEO_INVALID)
-    if duration > max_seconds + LIMIT_TOLERANCE_SECONDS:
-        raise PipelineError(f"The video is {duration:.1f} s long, over {max_seconds:g} s.", VIDEO_TOO_LONG,
-                            {"seconds": round(duration, 1), "limit": max_seconds})
-    stored = video_format(fmt.demuxer, stream.codec)
-    return VideoCheck(fmt.demuxer, stored.extension, stream.codec, stream.width, stream.height, duration,
-                      float(stream.fps or 0.0), stored.mime)
-
-
-def inspect_video(data: bytes, max_seconds: float = MAX_CLIP_SECONDS, max_side: int = MAX_SOURCE_SIDE) -> VideoCheck:
-    """Probe an upload without decoding it: an accepted container and codec within the limits, or a
-    PipelineError with VIDEO_INVALID, VIDEO_UNSUPPORTED, VIDEO_TOO_LONG {seconds, limit} or
-    VIDEO_TOO_LARGE {width, height, limit}."""
-    if not data:
-        raise PipelineError("The data is empty.", VIDEO_INVALID)
-    with ffmpeg.private_file(bytes(data)) as path:
-        return check_info(ffmpeg.probe_path(path, VIDEO_DEMUXERS, expect=VIDEO), path, max_seconds, max_side)
 
 
 # ---- the frame store: JPEGs one after another, and where each starts ----
@@ -261,19 +188,64 @@ class _Progress:
             self._callback(value)
 
 
+FRAME_QUEUE = 12  # decoded frames the reader may be ahead of the tracker (~33 MB at 1280x720)
+_POLL_SECONDS = 0.1  # how often a reader blocked on a full queue looks whether the tracker gave up
+
+
+def _read_and_store(frames, writer: FrameWriter, handoff: queue.Queue, stop: threading.Event) -> None:
+    """The reader thread: every decoded frame into the JPEG store, then to the tracker through `handoff`;
+    None at the end, or the exception that ended it. Stops (closing ffmpeg) once `stop` is set."""
+    def hand(item) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=_POLL_SECONDS)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    try:
+        with contextlib.closing(frames):
+            for frame in frames:
+                writer.add(frame)
+                if not hand(frame):
+                    return
+        hand(None)
+    except BaseException as exc:  # noqa: BLE001 - raised again in the tracking thread
+        hand(exc)
+
+
 def _decode_and_track(path, check: VideoCheck, analyzer, max_seconds: float, frames_path: Path,
                       progress: _Progress):
-    """Stream the frames into the JPEG store and the face tracker; (observations, offsets, size, detections)."""
+    """Stream the frames into the JPEG store and the face tracker; (observations, offsets, size, detections).
+
+    A reader thread takes ffmpeg's frames off the pipe and stores them as JPEGs while this thread
+    tracks: reading, JPEG encoding and dlib all release the GIL, so ffmpeg, the store and the tracker
+    use both cores, the reader at most FRAME_QUEUE frames ahead. The reader's error (too long, cut
+    short, over budget) is raised here after the frames before it, as a plain loop would.
+    """
     expected = max(1.0, check.duration * CLIP_FPS)
     tracker = FaceTracker(analyzer)
     frames = ffmpeg.read_frames(path, check.demuxer, (check.demuxer,), fps=CLIP_FPS, max_side=MAX_CLIP_SIDE,
                                 max_seconds=max_seconds, cpu_seconds=DECODE_CPU_SECONDS,
                                 timeout=DECODE_TIMEOUT_SECONDS)
+    handoff: queue.Queue = queue.Queue(FRAME_QUEUE)
+    stop = threading.Event()
     with FrameWriter(frames_path) as writer:
-        for count, frame in enumerate(frames, 1):
-            writer.add(frame)
-            tracker.add(frame)
-            progress(min(DECODE_PROGRESS - 1, DECODE_PROGRESS * count / expected))
+        reader = threading.Thread(target=_read_and_store, args=(frames, writer, handoff, stop),
+                                  name="clip-reader", daemon=True)
+        reader.start()
+        try:
+            count = 0
+            while (item := handoff.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                count += 1
+                tracker.add(item)
+                progress(min(DECODE_PROGRESS - 1, DECODE_PROGRESS * count / expected))
+        finally:
+            stop.set()
+            reader.join()
     return tracker.finish(), np.array(writer.offsets, np.int64), writer.size, tracker.detections
 
 

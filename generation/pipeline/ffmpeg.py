@@ -526,12 +526,18 @@ def _ppm_header(run: LimitedRun, max_side: int) -> tuple[bytes, int, int] | None
     return magic + dims + b"255\n", width, height
 
 
+# what the demuxers log (at error level) where a file's data stops before its index says: an upload
+# cut short decodes "successfully" up to there, and would quietly become a shorter avatar
+CUT_SHORT_MARKERS = ("partial file", "ended prematurely")
+
+
 def read_frames(path: str | os.PathLike, demuxer: str, demuxers, *, fps: int, max_side: int, max_seconds: float,
                 cpu_seconds: float, timeout: float) -> Iterator[np.ndarray]:
     """Decode a private file's first video stream with `demuxer` forced: RGB uint8 (H, W, 3) frames at `fps`.
 
     One frame is in memory at a time (each its own array, read straight from the pipe). More than `max_seconds`
-    raises VIDEO_TOO_LONG; a stream that changes size midway VIDEO_UNSUPPORTED; budgets as for audio.
+    raises VIDEO_TOO_LONG; a stream that changes size midway VIDEO_UNSUPPORTED; a file cut short VIDEO_INVALID
+    (after the frames before the cut); budgets as for audio.
     """
     if demuxer not in demuxers:
         raise PipelineError(f"Demuxer {demuxer!r} is not one we decode.", VIDEO_UNSUPPORTED)
@@ -568,6 +574,8 @@ def read_frames(path: str | os.PathLike, demuxer: str, demuxers, *, fps: int, ma
         raise PipelineError(f"The data does not decode as video: {_last_line(result.log)}", VIDEO_INVALID)
     if count == 0:
         raise PipelineError("The data does not decode as video: it holds no frames.", VIDEO_INVALID)
+    if any(marker in result.log for marker in CUT_SHORT_MARKERS):
+        raise PipelineError(f"The video file is cut short: {_last_line(result.log)}", VIDEO_INVALID)
 
 
 def packets_end(path: str | os.PathLike, demuxer: str, demuxers, *, cpu_seconds: float = PROBE_CPU_SECONDS,

@@ -25,7 +25,7 @@ ProgressCallback = Callable[[str, int], None]
 # Share of the progress bar each stage ends at; lip-sync and encoding run together.
 STAGE_END_PERCENT = {"tts": 15, "audio": 20, "face": 25, "lipsync": 95, "encode": 100}
 PROGRESS_STEP = 5  # report lip-sync progress in steps of this many percent
-PREPARED_CACHE_SIZE = 16  # avatars whose engine state stays in memory
+PREPARED_CACHE_SIZE = 16  # avatars whose engine state stays in memory (a clip's: its arrays and an open frame store)
 
 
 @dataclass
@@ -123,15 +123,34 @@ class Pipeline:
         return name, self.engines[name]
 
     def prepared(self, engine_name: str, engine, image: np.ndarray, face: Face, key):
-        """Engine state for an avatar, computed once and reused while `key` stays the same."""
+        """Engine state for a photo avatar, computed once and reused while `key` stays the same."""
+        return self._cached(engine_name, engine, key, lambda: engine.prepare(image, face))
+
+    def prepared_clip(self, engine_name: str, engine, clip: tuple, key):
+        """Engine state for a video avatar (clip = (data_path, frames_path) from clip.prepare_clip), cached like a photo's."""
+        from .clip import ClipReader
+
+        def make():
+            reader = ClipReader(*clip)
+            try:
+                return engine.prepare_clip(reader)
+            except BaseException:
+                reader.close()
+                raise
+
+        return self._cached(engine_name, engine, key, make)
+
+    def _cached(self, engine_name: str, engine, key, make):
+        """The state under (engine_name, key), made now if absent; the oldest state beyond the cache size is closed."""
         cache_key = (engine_name, key) if key is not None else None
         if cache_key is not None and cache_key in self._prepared:
-            return self._prepared[cache_key]
-        state = engine.prepare(image, face)
+            return self._prepared[cache_key][1]
+        state = make()
         if cache_key is not None:
             if len(self._prepared) >= PREPARED_CACHE_SIZE:
-                self._prepared.pop(next(iter(self._prepared)))
-            self._prepared[cache_key] = state
+                old_engine, old_state = self._prepared.pop(next(iter(self._prepared)))
+                old_engine.close_state(old_state)
+            self._prepared[cache_key] = (engine, state)
         return state
 
     def run(
@@ -143,6 +162,7 @@ class Pipeline:
         image: np.ndarray | None = None,
         image_path: str | Path | None = None,
         face: Face | None = None,
+        clip: tuple | None = None,
         avatar_key=None,
         voice: str | None = None,
         engine: str | None = None,
@@ -151,12 +171,19 @@ class Pipeline:
         fps: int = FPS,
         progress: ProgressCallback = _noop,
     ) -> Result:
-        """Make one MP4; `speech` (a types.Speech) skips TTS, e.g. for uploaded audio."""
+        """Make one MP4; `speech` (a types.Speech) skips TTS, e.g. for uploaded audio.
+
+        The avatar is a photo (`image` or `image_path`, with its `face` or analysed now) or a video
+        avatar, `clip` = (data_path, frames_path) of clip.prepare_clip: its frames play ping-pong
+        under the speech, whose audio replaces the clip's own, at the clip's prepared size (an odd
+        side loses its last pixel row or column in the encoder). Engine state is cached per
+        (engine, avatar_key); with no key it is made for this run and released after it.
+        """
         with self._lock:  # one job at a time per process: espeak and the engines are not re-entrant
-            return self._run(text, language, Path(out_path), image, image_path, face, avatar_key,
+            return self._run(text, language, Path(out_path), image, image_path, face, clip, avatar_key,
                              voice, engine, speech, seed, fps, progress)
 
-    def _run(self, text, language, out_path, image, image_path, face, avatar_key, voice, engine,
+    def _run(self, text, language, out_path, image, image_path, face, clip, avatar_key, voice, engine,
              speech, seed, fps, progress) -> Result:
         timings = Timings()
         started = time.perf_counter()
@@ -177,31 +204,43 @@ class Pipeline:
 
         progress("face", STAGE_END_PERCENT["audio"])
         t = time.perf_counter()
-        if image is None:
-            if image_path is None:
-                raise PipelineError("No avatar image given.", AVATAR_UNREADABLE)
-            from .images import load_image
-
-            image = load_image(image_path)
-        if face is None:
-            face = self.analyzer().analyze(image)
+        if clip is not None:
+            state = self.prepared_clip(engine_name, lipsync, tuple(clip), avatar_key)
+        else:
+            image = self._photo(image, image_path)
             if face is None:
-                raise PipelineError("No face found on the avatar photo.", FACE_NOT_FOUND)
-        state = self.prepared(engine_name, lipsync, image, face, avatar_key)
+                face = self.analyzer().analyze(image)
+                if face is None:
+                    raise PipelineError("No face found on the avatar photo.", FACE_NOT_FOUND)
+            state = self.prepared(engine_name, lipsync, image, face, avatar_key)
         timings.face = time.perf_counter() - t
 
-        progress("lipsync", STAGE_END_PERCENT["face"])
-        total_frames = frame_count(len(audio.samples), fps)
-        frames = _TimedFrames(iter(lipsync.render(state, audio, fps=fps, seed=seed)), total_frames, progress)
-        t = time.perf_counter()
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        info = video_stage.encode_mp4(frames, audio.samples, out_path, fps=fps)
+        try:
+            progress("lipsync", STAGE_END_PERCENT["face"])
+            total_frames = frame_count(len(audio.samples), fps)
+            frames = _TimedFrames(iter(lipsync.render(state, audio, fps=fps, seed=seed)), total_frames, progress)
+            t = time.perf_counter()
+            out_path.parent.mkdir(parents=True, exist_ok=True)
+            info = video_stage.encode_mp4(frames, audio.samples, out_path, fps=fps)
+        finally:
+            if avatar_key is None:  # not cached: nobody else will close it
+                lipsync.close_state(state)
         progress("encode", STAGE_END_PERCENT["encode"])
         timings.lipsync = frames.seconds
         timings.encode = time.perf_counter() - t - frames.seconds
         timings.total = time.perf_counter() - started
         return Result(video=info, timings=timings, engine=engine_name, voice=voice_used,
                       audio_duration=audio.duration)
+
+    def _photo(self, image, image_path) -> np.ndarray:
+        """The avatar photo: given, or read from `image_path`."""
+        if image is not None:
+            return image
+        if image_path is None:
+            raise PipelineError("No avatar image given.", AVATAR_UNREADABLE)
+        from .images import load_image
+
+        return load_image(image_path)
 
 
 def build_engines(config: PipelineConfig) -> tuple[dict, str]:

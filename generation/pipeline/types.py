@@ -8,6 +8,8 @@ import numpy as np
 SAMPLE_RATE = 16000  # every stage after `audio` works on 16 kHz mono float32
 FPS = 25
 LANGUAGES = ("ru", "kk", "en")  # what users may ask for, in the order pages and errors list them
+MOTION_LEVELS = ("none", "subtle", "lively")  # a photo avatar's head motion (motion.py), stillest first
+DEFAULT_MOTION = "subtle"
 
 
 # What went wrong, as a stable code: the web side maps each to a translated message for users, the

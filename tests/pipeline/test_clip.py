@@ -1,5 +1,7 @@
 """Video avatars end to end on real ffmpeg and real dlib: inspection, preparation, notes, reading back."""
 import subprocess
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -78,9 +80,14 @@ def test_inspect_reads_the_length_a_browser_recording_does_not_state():
     assert (check.extension, check.codec) == (".webm", "vp8") and check.duration == pytest.approx(3.0, abs=0.1)
 
 
-def test_inspect_refuses_long_clips_saying_the_limit():
+@pytest.fixture(scope="module")
+def two_minutes() -> bytes:
+    return media.long_clip(120, size=(128, 72)).data
+
+
+def test_inspect_refuses_long_clips_saying_the_limit(two_minutes):
     with pytest.raises(PipelineError) as err:
-        inspect_video(media.long_clip(120, size=(128, 72)).data)  # two minutes
+        inspect_video(two_minutes)
     assert err.value.code == VIDEO_TOO_LONG and err.value.params == {"seconds": 120.0, "limit": 60}
     with pytest.raises(PipelineError) as err:
         inspect_video(tiny("h264", "mp4", seconds=2.0), max_seconds=1.5)
@@ -242,6 +249,81 @@ def test_prepare_checks_the_bytes_again(analyzer, tmp_path, moving):
         prepare_clip(moving.data, "mov", tmp_path, analyzer, max_seconds=2)
     assert err.value.code == VIDEO_TOO_LONG
     assert list(tmp_path.iterdir()) == []
+
+
+def cut_short(data: bytes, keep: float) -> bytes:
+    """The MP4 remuxed with its index first (as phones and editors write it), then only `keep` of it."""
+    with ffmpeg.private_file(data) as path:
+        target = path.with_name("indexed.mp4")
+        run(["-f", "mov", "-i", f"file:{path}", "-c", "copy", "-movflags", "+faststart", f"file:{target}"])
+        whole = target.read_bytes()
+    return whole[:int(len(whole) * keep)]
+
+
+def hostile_to_prepare() -> dict:
+    """Uploads that must be refused by the worker too, before any decoding or where decoding fails."""
+    picture = ["-f", "lavfi", "-i", "testsrc=size=32x32:rate=10:duration=1"]
+    empty_moov = ["-movflags", "frag_keyframe+empty_moov", "pipe:1"]
+    faststart = cut_short(tiny("h264", "mp4", seconds=3.0), 1.0)
+    return {
+        "a picture renamed .mp4": (media.not_a_video(), VIDEO_INVALID, None),
+        # 8K declared (and real: a decoder would allocate for it): refused from the header
+        "8K": (run(["-f", "lavfi", "-i", "color=c=gray:s=7680x4320:d=0.04", "-c:v", "libx264", "-preset",
+                    "ultrafast", "-f", "mp4", *empty_moov]), VIDEO_TOO_LARGE, {"width": 7680, "height": 4320,
+                                                                                 "limit": 1920}),
+        "JPEGs in an MP4": (run([*picture, "-c:v", "mjpeg", "-f", "mp4", *empty_moov]), VIDEO_UNSUPPORTED,
+                            {"codec": "mjpeg"}),
+        "PNGs in an MP4": (run([*picture, "-c:v", "png", "-f", "mp4", *empty_moov]), VIDEO_UNSUPPORTED,
+                           {"codec": "png"}),
+        "PNGs in a MOV": (run([*picture, "-c:v", "png", "-f", "mov", *empty_moov]), VIDEO_UNSUPPORTED,
+                          {"codec": "png"}),
+        # the index is whole (inspection accepts it), the frames stop: never a shorter avatar in silence
+        "an MP4 cut short": (faststart[:int(len(faststart) * 0.6)], VIDEO_INVALID, None),
+        "an MP4 with only its index": (faststart[:1500], VIDEO_INVALID, None),
+        # what a decoder makes of noise varies (errors, or grey concealment with no face in it)
+        "an MP4 whose frames are noise": (faststart[:len(faststart) // 3] + bytes(range(256)) * 300,
+                                          (VIDEO_INVALID, CLIP_NO_FACE), None),
+    }
+
+
+def test_prepare_refuses_hostile_uploads_quickly(analyzer, tmp_path, two_minutes):
+    cases = {**hostile_to_prepare(), "two minutes": (two_minutes, VIDEO_TOO_LONG, {"seconds": 120.0, "limit": 60})}
+    for name, (data, code, params) in cases.items():
+        out = tmp_path / name.replace(" ", "_")
+        started = time.monotonic()
+        with pytest.raises(PipelineError) as err:
+            prepare_clip(data, "mov", out, analyzer)
+        assert time.monotonic() - started < 10, name  # refused, not decoded for long (budgets are the backstop)
+        assert err.value.code in (code if isinstance(code, tuple) else (code,)), (name, err.value)
+        assert params is None or err.value.params == params, name
+        assert not out.exists() or list(out.iterdir()) == [], name
+
+
+def test_a_file_cut_short_is_accepted_by_inspection_and_refused_by_preparation(analyzer, tmp_path, moving):
+    data = cut_short(moving.data, 0.7)
+    assert inspect_video(data).duration == pytest.approx(4.0)  # the index says 4 s: only decoding can tell
+    with pytest.raises(PipelineError) as err:
+        prepare(data, analyzer, tmp_path)
+    assert err.value.code == VIDEO_INVALID and "cut short" in str(err.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_tracker_failure_stops_the_decoding_and_leaves_nothing(analyzer, tmp_path, moving, monkeypatch):
+    calls = []
+
+    def failing(image, box):
+        calls.append(box)
+        if len(calls) > 30:
+            raise PipelineError("Landmark model returned 0 points, expected 68.", "pipeline_failed")
+        return FaceAnalyzer.landmarks(analyzer, image, box)
+
+    monkeypatch.setattr(analyzer, "landmarks", failing)
+    threads = threading.active_count()
+    started = time.monotonic()
+    with pytest.raises(PipelineError) as err:
+        prepare(moving.data, analyzer, tmp_path)
+    assert err.value.code == "pipeline_failed" and time.monotonic() - started < 30
+    assert list(tmp_path.iterdir()) == [] and threading.active_count() == threads
 
 
 def test_pingpong_goes_forward_then_back_without_a_jump():

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from avatars.models import Avatar
 from generation.models import Language
-from generation.pipeline.types import PipelineError
+from generation.pipeline.types import MOTION_LEVELS, PipelineError
 
 
 class Command(BaseCommand):
@@ -17,6 +17,8 @@ class Command(BaseCommand):
         parser.add_argument("--avatar", type=int, help="avatar id (default: the default avatar)")
         parser.add_argument("--voice", default=None)
         parser.add_argument("--engine", default=None, help="viseme or wav2lip (default: LIPSYNC_ENGINE)")
+        parser.add_argument("--motion", default="", choices=["", *MOTION_LEVELS],
+                            help="a photo avatar's head motion (default: the avatar's setting)")
         parser.add_argument("--out", default="out.mp4")
 
     def handle(self, *args, **options):
@@ -30,7 +32,7 @@ class Command(BaseCommand):
         try:
             result = pipeline.run(
                 options["text"], options["language"], Path(options["out"]).resolve(),
-                **avatar_inputs(avatar), voice=options["voice"], engine=options["engine"],
+                **avatar_inputs(avatar, options["motion"]), voice=options["voice"], engine=options["engine"],
             )
         except PipelineError as exc:
             raise CommandError(str(exc))

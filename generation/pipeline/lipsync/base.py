@@ -1,4 +1,4 @@
-"""The lip-sync engine contract: per-avatar `prepare` once, then `render` frames per request."""
+"""The lip-sync engine contract: per-avatar `prepare` (photo) or `prepare_clip` (video) once, then `render`."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -10,7 +10,7 @@ from ..types import FPS, Audio, Face
 
 
 class LipSyncEngine(ABC):
-    """Turns one still photo plus 16 kHz audio into full RGB frames, one per 1/fps seconds."""
+    """Turns an avatar (a still photo or a prepared clip) plus 16 kHz audio into full RGB frames, one per 1/fps s."""
 
     name: str = ""
 
@@ -19,5 +19,21 @@ class LipSyncEngine(ABC):
         """Per-avatar work on an RGB uint8 (H, W, 3) image; the caller caches the result."""
 
     @abstractmethod
+    def prepare_clip(self, reader) -> Any:
+        """Per-avatar work on a prepared clip (a clip.ClipReader, which the state keeps open and owns).
+
+        The caller caches the result and calls `close_state` on it when it is dropped.
+        """
+
+    @abstractmethod
     def render(self, state: Any, audio: Audio, fps: int = FPS, seed: int = 0) -> Iterator[np.ndarray]:
-        """Yield exactly `types.frame_count(len(audio.samples), fps)` RGB uint8 frames of the image's size."""
+        """Yield exactly `types.frame_count(len(audio.samples), fps)` RGB uint8 frames of the avatar's size.
+
+        For a clip, output frame i is prepared frame clip.pingpong(i, n) with the mouth drawn for the audio.
+        """
+
+    def close_state(self, state: Any) -> None:
+        """Release what a state holds open (a clip's frame store); a photo's state holds nothing."""
+        close = getattr(state, "close", None)
+        if close is not None:
+            close()

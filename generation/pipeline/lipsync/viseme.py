@@ -1,4 +1,12 @@
-"""The default lip-sync engine: no weights, phoneme/audio driven mouth shapes on a warped photo."""
+"""The default lip-sync engine: no weights, phoneme/audio driven mouth shapes on a warped photo or clip.
+
+A clip (video avatar) is played ping-pong; every output frame warps its own clip frame by a mouth
+mesh built on that frame's tracked landmarks. The mesh's rest displacement first settles the clip's
+own mouth (its inner-lip gap closed, the jaw brought up with it), and the track's opening is added
+on top of that closed shape: in silence the output mouth is closed whatever the person in the clip
+was doing, in speech it opens as the track says. The clip's eyes are real and blink by themselves,
+so no blinks are drawn on a clip.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,7 +14,8 @@ from typing import Iterator
 
 import numpy as np
 
-from ..landmarks import INNER_LIPS, NUM_LANDMARKS
+from ..clip import ClipReader, pingpong
+from ..landmarks import INNER_LIPS, MOUTH_CORNERS, NUM_LANDMARKS
 from ..types import AVATAR_UNREADABLE, FACE_TOO_SMALL, FPS, Audio, Face, PipelineError
 from . import viseme_mesh as mesh_
 from . import viseme_render as render_
@@ -15,6 +24,7 @@ from .viseme_track import MouthTrack, mouth_track
 
 PARAM_EPS = 1e-3  # frames whose parameters differ less than this reuse the previous warp
 BLINK_EPS = 0.02  # eyelid closure below this is drawn as open eyes
+MIN_MOUTH_WIDTH = 6.0  # px: a narrower mouth has no room for lips, teeth and cavity
 
 
 @dataclass
@@ -27,6 +37,18 @@ class VisemeState:
     mouth_width: float
     down: np.ndarray  # unit vector from upper to lower lip
     inner_idx: np.ndarray  # mesh vertex indices of landmarks 60..67
+
+
+@dataclass
+class VisemeClipState:
+    """A video avatar: its prepared clip and the one mouth triangulation used on all of its frames."""
+
+    reader: ClipReader
+    triangles: np.ndarray
+    inner_idx: np.ndarray  # mesh vertex indices of landmarks 60..67
+
+    def close(self) -> None:
+        self.reader.close()
 
 
 class VisemeEngine(LipSyncEngine):
@@ -46,12 +68,38 @@ class VisemeEngine(LipSyncEngine):
             # stored analysis of a differently sized copy of the same photo: rescale the points
             lm = lm * (w / face.image_size[0], h / face.image_size[1])
         mouth, mw = mesh_.mouth_mesh(lm, w, h)
-        if mw < 6:
+        if mw < MIN_MOUTH_WIDTH:
             raise PipelineError("The face is too small for lip-sync (mouth under 6 pixels wide).", FACE_TOO_SMALL)
         eyes = mesh_.eye_mesh(lm, w, h)
         _, _, v, _ = mesh_.mouth_frame(lm)
         inner_idx = np.array([mesh_.lip_vertex(i) for i in INNER_LIPS])
         return VisemeState(image, mouth, eyes, mw, v, inner_idx)
+
+    def prepare_clip(self, reader: ClipReader) -> VisemeClipState:
+        """Choose the clip's mouth triangulation, on its most closed frame (what the mesh is laid out for)."""
+        if reader.frame_count < 1:
+            raise PipelineError("The prepared clip has no frames.", AVATAR_UNREADABLE)
+        lm = np.asarray(reader.landmarks, np.float64)
+        widths = np.linalg.norm(lm[:, MOUTH_CORNERS[1]] - lm[:, MOUTH_CORNERS[0]], axis=1)
+        if float(np.median(widths)) < MIN_MOUTH_WIDTH:
+            raise PipelineError("The face is too small for lip-sync (mouth under 6 pixels wide).", FACE_TOO_SMALL)
+        closed = int(np.argmin(reader.mouth_open))
+        inner_idx = np.array([mesh_.lip_vertex(i) for i in INNER_LIPS])
+        return VisemeClipState(reader, mesh_.mouth_triangles(lm[closed]), inner_idx)
+
+    def draw_clip(self, state: VisemeClipState, k: int, weights: np.ndarray) -> np.ndarray:
+        """Clip frame k with its own mouth settled closed, then opened by basis weights (open, spread, round)."""
+        reader = state.reader
+        frame = reader.frame(k)
+        lm = np.asarray(reader.landmarks[k], np.float64)
+        mesh, mw = mesh_.mouth_mesh(lm, reader.width, reader.height, state.triangles)
+        if mw < MIN_MOUTH_WIDTH:  # the face turned away for a moment: show the frame as it is
+            return frame
+        dst = mesh.displaced(weights)
+        render_.warp_roi(frame, frame, mesh, dst)  # warp_roi remaps into a new array before writing
+        _, _, v, _ = mesh_.mouth_frame(lm)
+        render_.draw_mouth(frame, dst[state.inner_idx], mw, v)
+        return frame
 
     def track(self, audio: Audio, fps: int = FPS, seed: int = 0) -> MouthTrack:
         """Per-frame mouth parameters and blinks (what `render` draws)."""
@@ -78,6 +126,10 @@ class VisemeEngine(LipSyncEngine):
     def render(self, state: VisemeState, audio: Audio, fps: int = FPS, seed: int = 0) -> Iterator[np.ndarray]:
         """Yield one RGB frame per 1/fps s of audio, deterministic for (state, audio, fps, seed)."""
         track = self.track(audio, fps, seed)
+        if isinstance(state, VisemeClipState):
+            for i in range(len(track)):  # every clip frame differs: nothing to reuse
+                yield self.draw_clip(state, pingpong(i, state.reader.frame_count), self.mouth_weights(track, i))
+            return
         last_key, last = None, None
         for i in range(len(track)):
             weights = self.mouth_weights(track, i)

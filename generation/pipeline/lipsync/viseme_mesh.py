@@ -255,17 +255,36 @@ def below_nose(grid: np.ndarray, lm, v, mw) -> np.ndarray:
     return (keep * keep * (3 - 2 * keep))[..., None].astype(np.float32)
 
 
-def mouth_mesh(lm: np.ndarray, width: int, height: int) -> tuple[Mesh, float]:
-    """Lower-face mesh with open/spread/round bases; also returns the mouth width in px."""
+def mouth_triangles(lm: np.ndarray) -> np.ndarray:
+    """The mouth mesh's triangles for landmarks `lm` (a clip reuses one frame's on all of its frames)."""
     lm = lm.astype(np.float64)
     centre, u, v, mw = mouth_frame(lm)
+    points, _ = mouth_vertices(lm, centre, u, v, mw)
+    return triangulate(points, lips_apart(points, centre, u, v, mw))
+
+
+def mouth_vertices(lm, centre, u, v, mw) -> tuple[np.ndarray, np.ndarray]:
+    """(V, 2) vertex positions and (3, V, 2) bases of the mouth mesh; the order depends on nothing else."""
     vs = _Vertices()
     add_landmarks(vs, lm, centre, u, v, mw)
     add_skin_helpers(vs, lm, u, v, mw)
     add_anchors(vs, lm, mw)
-    points, bases = vs.arrays()
+    return vs.arrays()
+
+
+def mouth_mesh(lm: np.ndarray, width: int, height: int, triangles: np.ndarray | None = None) -> tuple[Mesh, float]:
+    """Lower-face mesh with open/spread/round bases; also returns the mouth width in px.
+
+    Its rest displacement closes lips parted in `lm`: a clip frame whose person talks is settled
+    to a closed mouth the same way as a toothy photo. `triangles` (from `mouth_triangles` of another
+    frame of the same face) keeps a clip's triangulation the same on every frame, so the warp
+    cannot flip between two nearly equal triangulations from one frame to the next.
+    """
+    lm = lm.astype(np.float64)
+    centre, u, v, mw = mouth_frame(lm)
+    points, bases = mouth_vertices(lm, centre, u, v, mw)
     rest = rest_pose(lm, points, bases[0], v, mw)
-    tris = triangulate(points, lips_apart(points, centre, u, v, mw))
+    tris = triangulate(points, lips_apart(points, centre, u, v, mw)) if triangles is None else triangles
     roi = make_roi(np.vstack([points, points + bases[0] + rest]), width, height)
     grid = pixel_grid(roi)
     return Mesh(points, tris, bases, rest, roi, grid, below_nose(grid, lm, v, mw)), mw

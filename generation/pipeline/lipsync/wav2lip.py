@@ -7,6 +7,11 @@ zeroed + crop, mel windows of 16 columns at int(i * 80 / fps). What differs is s
     avatar (`prepare`) and only the audio-dependent part runs per frame (see `StillFaceDecoder`);
   * the generated face is blended into the photo through a feathered lower-face mask instead of
     pasting the whole 96x96 box, so no box edge shows and eyes, brows and forehead stay the photo's.
+A clip (video avatar) is played ping-pong: each clip frame gets its crop from the clip's tracked,
+smoothed box (padded as above; no detector runs per frame, the tracking did that work ahead), its
+face terms from the encoder run in batches over the frames a decoder batch needs, kept in a bounded
+LRU keyed by clip frame (ping-pong comes back to the frames near its turning points), and its own
+lower-face mask from its landmarks.
 Torch is imported here: only the worker process imports this module.
 """
 from __future__ import annotations
@@ -21,12 +26,14 @@ import cv2
 import numpy as np
 import torch
 
+from ..clip import ClipReader
 from ..landmarks import LOWER_JAW, NOSE_BASE_RIGHT_TO_LEFT, NUM_LANDMARKS
 from ..mel import MEL_STEP, N_MELS, mel_chunks, melspectrogram
 from ..types import (AVATAR_UNREADABLE, CHECKPOINT_INVALID, ENGINE_UNAVAILABLE, FACE_TOO_SMALL, FPS, Audio, Face,
                      PipelineError, frame_count)
 from .base import LipSyncEngine
-from .wav2lip_model import FACE_SIZE, Wav2Lip, StillFaceDecoder
+from .frames import LRU, clip_indices
+from .wav2lip_model import FACE_SIZE, FaceEncoder, StillFaceDecoder, Wav2Lip
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +47,10 @@ MASK_MARGIN = 0.06  # lower-face polygon grown by this fraction of the crop widt
 FEATHER = 0.10  # width of the mask's fade from its border inwards, fraction of the crop width
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}  # bf16: ~2x faster on CPUs with AVX512-BF16/AMX
 S3FD_WEIGHTS = "s3fd-619a316812.pth"  # face-alignment's S3FD detector, the one the official code uses
+# Clip frames whose face terms (3.3 MB each in fp32) stay cached, for all clips together: ping-pong
+# revisits frame n-1-j 2j output frames later, so this covers the 16 frames at each turning point
+# (all of a clip of up to 32 frames) for ~100 MB; caching a whole minute would take 5 GB.
+CLIP_CACHE_FRAMES = 32
 
 
 def set_torch_threads(threads: int | None = None) -> int:
@@ -117,6 +128,28 @@ class Wav2LipState:
     mask_box: tuple[int, int, int, int]  # that bounding box (x1, y1, x2, y2) inside the crop
 
 
+@dataclass
+class Wav2LipClipState:
+    """A video avatar: its prepared clip, and a key naming its frames in the engine's face-terms cache."""
+
+    reader: ClipReader
+    key: int
+
+    def close(self) -> None:
+        self.reader.close()
+
+
+@dataclass
+class ClipFace:
+    """What one clip frame needs besides its pixels: crop box, face terms, paste mask (the photo's fields)."""
+
+    box: tuple[int, int, int, int]
+    face96: np.ndarray
+    terms: list  # torch tensors, batch 1
+    mask: np.ndarray
+    mask_box: tuple[int, int, int, int]
+
+
 def padded_box(box, width: int, height: int, pads=PADS) -> tuple[int, int, int, int]:
     """(x1, y1, x2, y2) of the official crop: box (left, top, right, bottom) grown by pads, clamped."""
     left, top, right, bottom = box
@@ -161,6 +194,17 @@ def lower_face_mask(landmarks: np.ndarray, box, first_row: int = FIRST_ROW) -> n
     return (ramp * ramp * (3.0 - 2.0 * ramp)).astype(np.float32)  # smoothstep: no visible ramp ends
 
 
+def paste_mask(landmarks: np.ndarray, box) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The lower-face mask cut to where it is non-zero, (h, w, 1), and that box inside the crop."""
+    mask = lower_face_mask(landmarks, box)
+    ys, xs = np.nonzero(mask > 1e-3)
+    if ys.size == 0:
+        raise PipelineError("The face is too small or too far off the box for Wav2Lip's mouth region.",
+                            FACE_TOO_SMALL)
+    mb = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    return mask[mb[1]:mb[3], mb[0]:mb[2], None].copy(), mb
+
+
 def s3fd_box(image: np.ndarray, weights_dir) -> tuple[int, int, int, int] | None:
     """The official detector's box (face-alignment's S3FD) when its package and weights are there, else None."""
     weights = Path(weights_dir) / S3FD_WEIGHTS if weights_dir else None
@@ -200,7 +244,9 @@ class Wav2LipEngine(LipSyncEngine):
         decoder = StillFaceDecoder(model, FIRST_ROW).eval()  # folds BatchNorm in place
         # channels-last suits oneDNN's CPU convolutions (~10% here); converted one tensor at a time
         self.decoder = decoder.to(memory_format=torch.channels_last).to(self.dtype)
-        self.model = model  # only its face encoder is left: the decoder took the rest
+        self.encoder = FaceEncoder(model).eval().to(memory_format=torch.channels_last).to(self.dtype)
+        self._clip_faces = LRU(CLIP_CACHE_FRAMES)  # (state key, clip frame) -> ClipFace
+        self._clip_keys = 0
 
     def warm_up(self) -> None:
         """One batch through the decoder now: oneDNN builds its kernels here, not in the first job."""
@@ -208,11 +254,12 @@ class Wav2LipEngine(LipSyncEngine):
         self._decode(terms, np.zeros((self.batch_size, N_MELS, MEL_STEP), np.float32))
 
     def face_terms(self, face6: np.ndarray) -> list[torch.Tensor]:
-        """The decoder's per-avatar constants for one (6, 96, 96) face input, in the decoder's precision."""
+        """The decoder's per-avatar constants for (6, 96, 96) face inputs (or a (B, 6, 96, 96) batch)."""
+        faces = torch.from_numpy(np.ascontiguousarray(face6, dtype=np.float32))
+        faces = faces[None] if faces.ndim == 3 else faces
         with torch.inference_mode():
-            # the encoder itself stays fp32: it runs once per avatar
-            feats = [f.to(self.dtype) for f in self.model.encode_face(torch.from_numpy(face6)[None])]
-            return [t.to(memory_format=torch.channels_last) for t in self.decoder.face_terms(feats)]
+            feats = self.encoder(faces.to(self.dtype).contiguous(memory_format=torch.channels_last))
+            return [t.contiguous(memory_format=torch.channels_last) for t in self.decoder.face_terms(feats)]
 
     def prepare(self, image: np.ndarray, face: Face) -> Wav2LipState:
         """Crop, face-encoder features and paste mask of one avatar (the caller caches the result)."""
@@ -229,14 +276,40 @@ class Wav2LipEngine(LipSyncEngine):
         x1, y1, x2, y2 = box
         crop = cv2.resize(np.ascontiguousarray(image[y1:y2, x1:x2, ::-1]), (FACE_SIZE, FACE_SIZE))
         terms = self.face_terms(face_input(crop))
-        mask = lower_face_mask(landmarks, box)
-        ys, xs = np.nonzero(mask > 1e-3)
-        if ys.size == 0:
-            raise PipelineError("The face is too small or too far off the box for Wav2Lip's mouth region.",
-                                FACE_TOO_SMALL)
-        mb = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        mask, mb = paste_mask(landmarks, box)
         return Wav2LipState(image=image, box=box, face96=crop.astype(np.float32) / 255.0, terms=terms,
-                            mask=mask[mb[1]:mb[3], mb[0]:mb[2], None].copy(), mask_box=mb)
+                            mask=mask, mask_box=mb)
+
+    def prepare_clip(self, reader: ClipReader) -> Wav2LipClipState:
+        """Check the clip's boxes suit the crop; per-frame work happens while rendering, cached per frame."""
+        if reader.frame_count < 1:
+            raise PipelineError("The prepared clip has no frames.", AVATAR_UNREADABLE)
+        for k in {0, reader.frame_count // 2, reader.frame_count - 1}:
+            paste_mask(reader.landmarks[k], padded_box(reader.face(k).box, reader.width, reader.height))
+        self._clip_keys += 1
+        return Wav2LipClipState(reader, self._clip_keys)
+
+    def close_state(self, state) -> None:
+        """Forget a clip's cached frames and close its frame store."""
+        if isinstance(state, Wav2LipClipState):
+            self._clip_faces.drop(lambda key: key[0] == state.key)
+        super().close_state(state)
+
+    def clip_faces(self, state: Wav2LipClipState, frames: dict[int, np.ndarray]) -> dict[int, ClipFace]:
+        """ClipFace of each clip frame given (index -> RGB frame): cached ones reused, the rest encoded as one batch."""
+        found = {k: self._clip_faces.get((state.key, k)) for k in frames}
+        missing = [k for k, face in found.items() if face is None]
+        if missing:
+            reader = state.reader
+            boxes = [padded_box(reader.face(k).box, reader.width, reader.height) for k in missing]
+            crops = [cv2.resize(np.ascontiguousarray(frames[k][y1:y2, x1:x2, ::-1]), (FACE_SIZE, FACE_SIZE))
+                     for k, (x1, y1, x2, y2) in zip(missing, boxes)]
+            terms = self.face_terms(np.stack([face_input(c) for c in crops]))
+            for j, (k, box, crop) in enumerate(zip(missing, boxes, crops)):
+                mask, mb = paste_mask(reader.landmarks[k], box)
+                found[k] = ClipFace(box, crop.astype(np.float32) / 255.0, [t[j:j + 1] for t in terms], mask, mb)
+                self._clip_faces.put((state.key, k), found[k])
+        return found
 
     def generate(self, state: Wav2LipState, mels: np.ndarray) -> np.ndarray:
         """(B, 80, 16) mel windows -> (B, 96 - FIRST_ROW, 96, 3) BGR float32 generator rows."""
@@ -248,26 +321,45 @@ class Wav2LipEngine(LipSyncEngine):
             out = self.decoder(mel.to(self.dtype).to(memory_format=torch.channels_last), *terms)
         return out.float().permute(0, 2, 3, 1).numpy()
 
-    def paste(self, state: Wav2LipState, rows: np.ndarray) -> np.ndarray:
-        """One full RGB frame: generator rows resized to the crop and blended through the mask."""
+    def paste(self, state: Wav2LipState | ClipFace, rows: np.ndarray, frame: np.ndarray | None = None) -> np.ndarray:
+        """One full RGB frame: generator rows resized to the crop and blended through the mask.
+
+        `frame` (a clip frame, changed in place) defaults to a copy of the photo.
+        """
         x1, y1, x2, y2 = state.box
         face = state.face96.copy()
         face[FIRST_ROW:] = rows
         big = cv2.resize(face, (x2 - x1, y2 - y1))  # bilinear, as the official paste
         mx1, my1, mx2, my2 = state.mask_box
         gen = big[my1:my2, mx1:mx2, ::-1]  # BGR -> RGB
-        frame = state.image.copy()
+        frame = state.image.copy() if frame is None else frame
         region = frame[y1 + my1:y1 + my2, x1 + mx1:x1 + mx2]
         blended = region + state.mask * (gen * 255.0 - region)
         region[:] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
         return frame
 
-    def render(self, state: Wav2LipState, audio: Audio, fps: int = FPS, seed: int = 0) -> Iterator[np.ndarray]:
+    def render(self, state, audio: Audio, fps: int = FPS, seed: int = 0) -> Iterator[np.ndarray]:
         """Exactly frame_count(len(audio.samples), fps) frames; frame i uses the official mel window i."""
         n_frames = frame_count(len(audio.samples), fps)
         chunks = mel_chunks(melspectrogram(audio.samples), fps, n_frames)
+        if isinstance(state, Wav2LipClipState):
+            yield from self._render_clip(state, chunks, n_frames)
+            return
         # No producer thread: ffmpeg encodes in its own process while we compute the next batch,
         # and a second thread's malloc arena cost ~50 MB of peak memory for no measurable speed.
         for i in range(0, n_frames, self.batch_size):
             for rows in self.generate(state, chunks[i:i + self.batch_size]):
                 yield self.paste(state, rows)
+
+    def _render_clip(self, state: Wav2LipClipState, chunks: np.ndarray, n_frames: int) -> Iterator[np.ndarray]:
+        """Clip frames ping-pong, a batch at a time: only that batch's frames are decoded and held."""
+        for i in range(0, n_frames, self.batch_size):
+            ks = clip_indices(i, min(n_frames, i + self.batch_size), state.reader.frame_count)
+            frames = {k: state.reader.frame(k) for k in dict.fromkeys(ks)}
+            faces = self.clip_faces(state, frames)
+            terms = [torch.cat([faces[k].terms[level] for k in ks]).contiguous(memory_format=torch.channels_last)
+                     for level in range(len(faces[ks[0]].terms))]
+            for k, rows in zip(ks, self._decode(terms, chunks[i:i + len(ks)])):
+                # a frame shown twice in one batch (a clip of 1-2 frames) must not be pasted twice
+                frame = frames.pop(k) if ks.count(k) == 1 else frames[k].copy()
+                yield self.paste(faces[k], rows, frame)

@@ -182,6 +182,29 @@ class SplitUp(nn.Module):
         return self.rest(up.add_(skip_term).relu_())
 
 
+class FaceEncoder(nn.Module):
+    """`model`'s face encoder with BatchNorm folded in place: (B, 6, 96, 96) -> features at every scale.
+
+    A still photo runs it once; a clip runs it on every clip frame, batched, so the fold (one
+    convolution per layer instead of conv + BatchNorm) is worth having there.
+    """
+
+    def __init__(self, model: Wav2Lip):
+        super().__init__()
+        model.eval()
+        self.blocks = nn.ModuleList([nn.Sequential(*[FusedConv(layer) for layer in block])
+                                     for block in model.face_encoder_blocks])
+        model.face_encoder_blocks = None  # now folded: unusable there
+
+    def forward(self, faces: torch.Tensor) -> list[torch.Tensor]:
+        """Outputs of each of the 7 blocks, 96 px first (as `Wav2Lip.encode_face`)."""
+        feats, x = [], faces
+        for block in self.blocks:
+            x = block(x)
+            feats.append(x)
+        return feats
+
+
 class StillFaceDecoder(nn.Module):
     """Per-frame Wav2Lip for one fixed face: mel (B, 1, 80, 16) + per-avatar terms -> rows >= first_row.
 
@@ -213,8 +236,14 @@ class StillFaceDecoder(nn.Module):
         terms = []
         for i, step in enumerate(self.steps):  # step i+1 sees feats[6 - i]
             start = 2 * self.rows[i - 1] if i >= 1 else 0  # step 1 (1 -> 3 px) is computed whole
-            terms.append(step.skip_term(feats[6 - i])[:, :, start:].contiguous())
-        head = F.conv2d(feats[0], self.head_skip, self.head_bias, 1, 1)[:, :, 2 * self.rows[-1]:]
+            # output row 2a + j of the stride-2 transposed conv reads input rows >= a only: feeding
+            # rows a.. gives exactly output rows 2a.. (half the work at the large scales, per clip frame)
+            terms.append(step.skip_term(feats[6 - i][:, :, start // 2:]).contiguous())
+        top = 2 * self.rows[-1]
+        if top > 0:  # the 3x3 conv reads one row above: start there and drop the row its padding spoils
+            head = F.conv2d(feats[0][:, :, top - 1:], self.head_skip, self.head_bias, 1, 1)[:, :, 1:]
+        else:
+            head = F.conv2d(feats[0], self.head_skip, self.head_bias, 1, 1)
         return terms + [head.contiguous()]
 
     def forward(self, mel: torch.Tensor, *terms: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,198 @@
+"""Video avatars: render time with a clip against a photo, per engine, and the worker's peak memory.
+
+Run: .venv/bin/python bench/video_avatar.py [--seconds 10] [--threads 2] [--skip-memory]
+Targets: a video avatar renders 10 s of speech in <= 1.5x the photo avatar's time (same engine,
+same run); a worker with Wav2Lip loaded that renders with a 60 s 1080p avatar (prepared frames
+1280 px on the long side) peaks at <= 800 MB RSS.
+
+Photo: the demo avatar. Video: a 10 s 1280x720 clip of a real face moving along a known path
+(tests/media.py), encoded by ffmpeg and prepared by clip.prepare_clip (not timed). Wav2Lip runs a
+random-weight checkpoint of the official shape at fp32 (bench/wav2lip.py does the same). Photo and
+clip runs alternate and the best of REPEATS is kept, so load from other processes on the machine
+hurts both sides alike. Frames are consumed and dropped, as the encoder pipe does; ffmpeg's
+encoding is in its own process and timed on neither side.
+The memory check runs in a child process (resource.getrusage of that child alone): load Wav2Lip,
+open the prepared 60 s clip, prepare it for the engine, render SECONDS of speech.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+SECONDS = 10.0
+THREADS = 2
+REPEATS = 2  # best of: the machine may be shared
+RATIO_TARGET = 1.5
+RSS_TARGET_MB = 800
+CLIP_SIZE = (1280, 720)
+LONG_SIZE = (1920, 1080)  # prepared at clip.MAX_CLIP_SIDE = 1280 on the long side
+LONG_SECONDS = 60.0
+TEXT = "The quick brown fox jumps over the lazy dog. Many people spoke about the moon, the sea and blue skies."
+
+
+def cpu_line() -> str:
+    """The CPU model and whether the flags that matter for torch's CPU kernels are there."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        out = ""
+    fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
+    flags = set(fields.get("Flags", "").split())
+    have = {name: name in flags for name in ("avx2", "avx512_bf16", "amx_tile", "amx_bf16")}
+    return (f"CPU: {fields.get('Model name', '?').strip()}, {os.cpu_count()} cores here; "
+            + ", ".join(f"{k}={'yes' if v else 'no'}" for k, v in have.items()))
+
+
+def speech(seconds: float):
+    """Real espeak speech repeated to `seconds`, as a types.Audio."""
+    from generation.pipeline.audio import prepare
+    from generation.pipeline.tts.espeak import EspeakBackend
+    from generation.pipeline.types import SAMPLE_RATE, Audio
+
+    one = prepare(EspeakBackend().synthesize(TEXT, "en")).samples
+    n = int(seconds * SAMPLE_RATE)
+    return Audio(np.tile(one, int(np.ceil(n / len(one))))[:n].astype(np.float32))
+
+
+def make_clip(seconds: float, size: tuple[int, int], folder: Path) -> tuple[Path, Path]:
+    """A prepared clip of the astronaut moving for `seconds` at `size` (reused when already in `folder`)."""
+    from generation.pipeline.clip import DATA_NAME, FRAMES_NAME, inspect_video, prepare_clip
+    from generation.pipeline.faces import FaceAnalyzer
+    from tests import media
+
+    data, frames = folder / DATA_NAME, folder / FRAMES_NAME
+    if not (data.is_file() and frames.is_file()):
+        t = time.perf_counter()
+        made = media.moving_face(seconds, size=size, width=0.22, seed=3)
+        prepare_clip(made.data, inspect_video(made.data).demuxer, folder, FaceAnalyzer())
+        print(f"  made and prepared a {seconds:g} s {size[0]}x{size[1]} clip in {time.perf_counter() - t:.0f} s",
+              flush=True)
+    return data, frames
+
+
+def random_checkpoint(folder: Path) -> Path:
+    """An official-format checkpoint of random weights."""
+    from generation.pipeline.lipsync.wav2lip_model import random_wav2lip, save_as_official
+
+    path = folder / "wav2lip_gan.pth"
+    if not path.is_file():
+        save_as_official(random_wav2lip(seed=0), path)
+    return path
+
+
+def build_engine(name: str, checkpoint: Path, threads: int):
+    """A warmed-up engine, as the worker holds it."""
+    if name == "viseme":
+        from generation.pipeline.lipsync.viseme import VisemeEngine
+
+        return VisemeEngine()
+    from generation.pipeline.lipsync.wav2lip import Wav2LipEngine
+
+    engine = Wav2LipEngine(checkpoint, threads=threads, precision="fp32")
+    engine.warm_up()
+    return engine
+
+
+def timed_render(engine, state, audio) -> float:
+    """Seconds to produce every frame (each dropped at once)."""
+    t = time.perf_counter()
+    count = sum(1 for _ in engine.render(state, audio))
+    assert count == round(audio.duration * 25)
+    return time.perf_counter() - t
+
+
+def compare(name: str, checkpoint: Path, clip: tuple[Path, Path], seconds: float, threads: int) -> float:
+    """Print photo and clip render times of one engine; the ratio."""
+    from generation.pipeline.clip import ClipReader
+    from generation.pipeline.faces import FaceAnalyzer
+    from generation.pipeline.images import demo_avatar_image
+
+    engine = build_engine(name, checkpoint, threads)
+    image = demo_avatar_image()
+    photo_state = engine.prepare(image, FaceAnalyzer().analyze(image))
+    reader = ClipReader(*clip)
+    t = time.perf_counter()
+    clip_state = engine.prepare_clip(reader)
+    prep = time.perf_counter() - t
+    audio = speech(seconds)
+    photo, video = [], []
+    for _ in range(REPEATS):
+        photo.append(timed_render(engine, photo_state, audio))
+        engine.close_state(clip_state)  # each clip run starts with nothing cached, like a new avatar
+        clip_state = engine.prepare_clip(ClipReader(*clip))
+        video.append(timed_render(engine, clip_state, audio))
+    engine.close_state(clip_state)
+    ratio = min(video) / min(photo)
+    print(f"{name:8s} photo {image.shape[1]}x{image.shape[0]}: {min(photo):6.2f} s   "
+          f"video {reader.width}x{reader.height}: {min(video):6.2f} s (prepare_clip {prep * 1000:.0f} ms)   "
+          f"ratio {ratio:.2f}x (target <= {RATIO_TARGET}x)  [{seconds:g} s of speech; runs: "
+          f"photo {', '.join(f'{v:.2f}' for v in photo)}; video {', '.join(f'{v:.2f}' for v in video)}]", flush=True)
+    return ratio
+
+
+def memory_child(checkpoint: str, data: str, frames: str, seconds: float, threads: int) -> None:
+    """In a fresh process: Wav2Lip loaded, the long clip prepared for it and rendered; print peak RSS."""
+    import resource
+
+    from generation.pipeline.clip import ClipReader
+
+    engine = build_engine("wav2lip", Path(checkpoint), threads)
+    loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    reader = ClipReader(data, frames)
+    state = engine.prepare_clip(reader)
+    count = sum(1 for _ in engine.render(state, speech(seconds)))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"loaded_mb": loaded, "peak_mb": peak, "frames": count, "clip_frames": reader.frame_count,
+                      "clip_size": [reader.width, reader.height]}))
+
+
+def memory(checkpoint: Path, clip: tuple[Path, Path], seconds: float, threads: int) -> None:
+    """Run memory_child in its own process and print what it measured."""
+    cmd = [sys.executable, __file__, "--child-memory", str(checkpoint), str(clip[0]), str(clip[1]),
+           "--seconds", str(seconds), "--threads", str(threads)]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+    got = json.loads(out)
+    w, h = got["clip_size"]
+    print(f"worker peak RSS: {got['peak_mb']:.0f} MB (target <= {RSS_TARGET_MB} MB): Wav2Lip loaded "
+          f"{got['loaded_mb']:.0f} MB, then a {got['clip_frames'] / 25:g} s avatar prepared at {w}x{h} and "
+          f"{got['frames']} frames rendered", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=SECONDS)
+    parser.add_argument("--threads", type=int, default=THREADS)
+    parser.add_argument("--engines", default="viseme,wav2lip")
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--keep", default="", help="folder to keep the made clips in between runs")
+    parser.add_argument("--child-memory", nargs=3, metavar=("CHECKPOINT", "DATA", "FRAMES"))
+    args = parser.parse_args()
+    if args.child_memory:
+        memory_child(*args.child_memory, args.seconds, args.threads)
+        return
+    print(cpu_line())
+    print("reproduce: .venv/bin/python bench/video_avatar.py " + " ".join(sys.argv[1:]), flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-video-") as tmp:
+        base = Path(args.keep or tmp)
+        base.mkdir(parents=True, exist_ok=True)
+        checkpoint = random_checkpoint(base)
+        clip = make_clip(SECONDS, CLIP_SIZE, base / "clip10")
+        for name in args.engines.split(","):
+            compare(name, checkpoint, clip, args.seconds, args.threads)
+        if not args.skip_memory:
+            memory(checkpoint, make_clip(LONG_SECONDS, LONG_SIZE, base / "clip60"), args.seconds, args.threads)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+"""Plays a motion plan (motion.py) on a photo: a smooth warp field that moves the head and neck only.
+
+The field, as where each output pixel samples the photo, is
+    head:   w_head(x) * (A_inv(x) - x)   A: the frame's roll/shift/nod about a pivot under the chin
+    breath: w_body(x) * breath           the shoulders (and the head on them) rise a pixel or two
+    brows:  w_brow(x) * brow lift        forehead skin above the eyes, the eyes themselves stay
+with masks computed once from the landmarks in the face's own axes; they are 1 on the head, fall off
+smoothly over about half a face width, and are forced to 0 well before the image borders, so the
+background and the borders never move. The field is evaluated on a grid STEP px apart inside the
+masks' bounding box (ROI) only, upsampled bilinearly (exact where it is affine) and applied with one
+cv2.remap. Landmarks move through the same field (solved by fixed-point iteration), so lip-sync
+engines draw on the moved face.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from .faces import clamp_box
+from .landmarks import NUM_LANDMARKS
+from .types import Face
+
+if TYPE_CHECKING:
+    from .motion import MotionPlan
+
+STEP = 4  # px between field samples (the field is smooth over tens of px)
+HEAD_HALF_WIDTH = 0.68  # face widths from the face's midline to the edge of the moving head (ears, hair)
+HEAD_TOP = 0.95  # face widths above the eyes (hair)
+HEAD_FALLOFF = 0.55  # the head mask falls from 1 to 0 over this share of its radii
+NECK_HALF_WIDTH = 0.38  # fw
+NECK_LENGTH = 0.6  # fw under the chin over which the neck's share of the motion goes to 0
+PIVOT_BELOW_CHIN = 0.3  # fw: the head turns about a point in the neck
+BODY_CENTRE = 1.0  # fw under the chin: the middle of the shoulders and chest
+BODY_RADII = (1.4, 0.8)  # fw
+BROW_SIGMA = (0.1, 0.06, 0.16)  # fw: along the brow, down towards the eyes, up into the forehead
+BORDER_KEEP = 0.025  # share of the shorter image side kept still at every border, at least 4 px
+BORDER_RAMP = 0.4  # fw over which the field may grow from the still border band
+MIN_WEIGHT = 1e-3
+FIXED_POINT_STEPS = 5
+BREATH_EPS = 0.1  # px: frames breathing less than this warp the head region only
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+class FaceGeometry:
+    """The face's axes, size and the three weight masks as functions of image position."""
+
+    def __init__(self, landmarks: np.ndarray, width: int, height: int):
+        lm = np.asarray(landmarks, np.float64).reshape(NUM_LANDMARKS, 2)
+        self.width, self.height = width, height
+        self.fw = max(float(np.hypot(*(lm[16] - lm[0]))), 4.0)
+        eyes = lm[36:42].mean(axis=0), lm[42:48].mean(axis=0)
+        ex = (eyes[1] - eyes[0]) / max(float(np.hypot(*(eyes[1] - eyes[0]))), 1e-6)
+        self.ex, self.ey = ex, np.array([-ex[1], ex[0]])  # along the eyes, and down the face
+        self.origin = (eyes[0] + eyes[1]) / 2
+        uv = self.to_face(lm[:, 0], lm[:, 1])
+        self.mid_u = float((uv[0][27:31].mean() + uv[0][[0, 16]].mean()) / 2)  # midline: nose bridge and jaw
+        self.chin_v = float(uv[1][8])
+        self.pivot = self.origin + self.ey * (self.chin_v + PIVOT_BELOW_CHIN) * self.fw + self.ex * self.mid_u * self.fw
+        self.brows = np.stack([uv[0][17:27], uv[1][17:27]], axis=1)
+        self.lid_v = float(uv[1][[37, 38, 43, 44]].mean())
+        self.border = max(4.0, BORDER_KEEP * min(width, height))
+
+    def to_face(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Image px -> face coordinates (u right, v down) in face widths from the eyes' midpoint."""
+        dx, dy = x - self.origin[0], y - self.origin[1]
+        return (dx * self.ex[0] + dy * self.ex[1]) / self.fw, (dx * self.ey[0] + dy * self.ey[1]) / self.fw
+
+    def weights(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(head, body, brow) weights in [0, 1] at image positions."""
+        u, v = self.to_face(x, y)
+        u = u - self.mid_u
+        top, bottom = -HEAD_TOP, self.chin_v + 0.05
+        centre, half_h = (top + bottom) / 2, (bottom - top) / 2
+        r = np.sqrt((u / HEAD_HALF_WIDTH) ** 2 + ((v - centre) / half_h) ** 2)
+        head = 1 - _smoothstep((r - 1) / HEAD_FALLOFF)
+        below = (v - self.chin_v) / NECK_LENGTH
+        neck = (1 - _smoothstep(below)) * (1 - _smoothstep((np.abs(u) - NECK_HALF_WIDTH) / 0.3)) * (below > -0.5)
+        head = np.maximum(head, neck)
+        rb = np.sqrt((u / BODY_RADII[0]) ** 2 + ((v - self.chin_v - BODY_CENTRE) / BODY_RADII[1]) ** 2)
+        body = np.maximum(1 - _smoothstep((rb - 0.35) / 0.75), head)
+        brow = np.zeros_like(u)
+        for bu, bv in self.brows:
+            du, dv = (u + self.mid_u - bu) / BROW_SIGMA[0], v - bv
+            dv = np.where(dv > 0, dv / BROW_SIGMA[1], dv / BROW_SIGMA[2])
+            brow = np.maximum(brow, np.exp(-0.5 * (du * du + dv * dv)))
+        lid_gap = max(float(self.brows[:, 1].mean()) - self.lid_v, -0.5)  # negative: brows above lids
+        brow *= _smoothstep((self.lid_v - v) / max(-lid_gap, 0.02))  # nothing at the upper lids and below
+        edge = np.minimum(np.minimum(x, self.width - 1 - x), np.minimum(y, self.height - 1 - y))
+        keep = _smoothstep((edge - self.border) / max(BORDER_RAMP * self.fw, 8.0))
+        return head * keep, body * keep, np.minimum(brow, head) * keep
+
+
+class _Layer:
+    """One warp region: its ROI (whole STEPs), the masks sampled every STEP px, the ROI's pixel grid."""
+
+    def __init__(self, g: FaceGeometry, width: int, height: int, with_body: bool):
+        self.roi = x0, y0, x1, y1 = self._find_roi(g, width, height, with_body)
+        gx = x0 + np.arange((x1 - x0) // STEP) * STEP + (STEP - 1) / 2  # cv2.resize puts sample j here
+        gy = y0 + np.arange((y1 - y0) // STEP) * STEP + (STEP - 1) / 2
+        sx, sy = np.meshgrid(gx, gy)
+        head, body, brow = g.weights(sx, sy)
+        px, py = sx - g.pivot[0], sy - g.pivot[1]
+        self.coarse = [a.astype(np.float32) for a in (head * px, head * py, head)] + [
+            body.astype(np.float32) if with_body else None, brow.astype(np.float32)]
+        bx, by = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+        self.base = np.dstack([bx, by])
+
+    @staticmethod
+    def _find_roi(g: FaceGeometry, width: int, height: int, with_body: bool) -> tuple[int, int, int, int]:
+        """The bounding box of every pixel the masks move, in whole STEPs, inside the image."""
+        xs, ys = np.arange(0, width, STEP, dtype=np.float64), np.arange(0, height, STEP, dtype=np.float64)
+        head, body, brow = g.weights(*np.meshgrid(xs, ys))
+        moved = np.maximum(np.maximum(head, brow), body if with_body else 0) > MIN_WEIGHT
+        if not moved.any():
+            return 0, 0, 0, 0
+        rows, cols = np.flatnonzero(moved.any(axis=1)), np.flatnonzero(moved.any(axis=0))
+        x0, x1 = max(0, int(xs[cols[0]]) - STEP), min(width, int(xs[cols[-1]]) + STEP + 1)
+        y0, y1 = max(0, int(ys[rows[0]]) - STEP), min(height, int(ys[rows[-1]]) + STEP + 1)
+
+        def fit(a: int, b: int, limit: int) -> tuple[int, int]:  # whole steps, moved back inside the image
+            size = min(-(-(b - a) // STEP) * STEP, limit // STEP * STEP)
+            a = max(0, min(a, limit - size))
+            return a, a + size
+
+        (x0, x1), (y0, y1) = fit(x0, x1, width), fit(y0, y1, height)
+        return x0, y0, x1, y1
+
+
+class MotionSource:
+    """A photo moving along a MotionPlan, read like clip.ClipReader: frame(i), face(i), frame_count,
+    width, height, fps, landmarks (n, 68, 2), boxes (n, 4), plus blink (n,) and brow (n,).
+
+    Frames are warped on demand (about a millisecond at 512x512); only the masks of the ROI are kept.
+    """
+
+    def __init__(self, image: np.ndarray, face: Face, plan: "MotionPlan"):
+        self.image = np.ascontiguousarray(image)
+        self.height, self.width = self.image.shape[:2]
+        self.plan = plan
+        self.fps = int(plan.fps)
+        self.frame_count = len(plan)
+        self.blink = np.asarray(plan.blink, np.float64)
+        self.brow = np.asarray(plan.brow, np.float64)
+        lm = np.asarray(face.landmarks, np.float64).reshape(NUM_LANDMARKS, 2)
+        if tuple(face.image_size) != (self.width, self.height):  # analysed on a resized copy
+            lm = lm * (self.width / face.image_size[0], self.height / face.image_size[1])
+        self.geometry = g = FaceGeometry(lm, self.width, self.height)
+        self._still = plan.still
+        self._matrices = self._head_matrices()
+        self._breath_px = np.asarray(plan.breath, np.float64) * g.fw
+        # two warp regions: the head alone, and head plus shoulders for frames that breathe
+        self._layers = [] if self._still else [_Layer(g, self.width, self.height, body) for body in (False, True)]
+        box = np.asarray(face.box, np.float64) * np.tile(np.array([self.width, self.height]) / face.image_size, 2)
+        self.landmarks = self._move_points(lm).astype(np.float32)
+        self.boxes = box + np.tile((self.landmarks - lm).mean(axis=1), 2)
+
+    # ---- the per-frame transform ----
+
+    def _head_matrices(self) -> np.ndarray:
+        """(n, 2, 3): for each frame, sample offset = C @ [x - pivot, y - pivot, 1] inside the head."""
+        p, g = self.plan, self.geometry
+        a = np.deg2rad(np.asarray(p.roll, np.float64))
+        cos, sin = np.cos(a), np.sin(a)
+        rot = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], -2)  # (n, 2, 2)
+        axes = np.stack([g.ex, g.ey], axis=1)  # columns: face axes in image coordinates
+        scale = np.einsum("ij,nj,kj->nik", axes, np.stack([np.ones_like(a), 1 - np.asarray(p.squash)], -1), axes)
+        m = rot @ scale  # forward: p -> pivot + m (p - pivot) + t
+        shift = np.asarray(p.shift, np.float64).reshape(-1, 2)
+        t = (shift[:, :1] * g.ex + shift[:, 1:] * g.ey) * g.fw
+        inv = np.linalg.inv(m)
+        out = np.empty((len(a), 2, 3))
+        out[:, :, :2] = inv - np.eye(2)
+        out[:, :, 2] = -np.einsum("nij,nj->ni", inv, t)
+        return out
+
+    def _offsets(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where output positions (x, y), (n, k) for all n frames, sample the photo, minus (x, y)."""
+        g, c, p = self.geometry, self._matrices, self.plan
+        head, body, brow = g.weights(x, y)
+        px, py = x - g.pivot[0], y - g.pivot[1]
+        lift = (np.asarray(p.brow, np.float64) * float(p.brow_lift) * g.fw)[:, None]
+        breath = self._breath_px[:, None]
+        dx = head * (c[:, 0, 0, None] * px + c[:, 0, 1, None] * py + c[:, 0, 2, None]) + brow * lift * g.ey[0]
+        dy = head * (c[:, 1, 0, None] * px + c[:, 1, 1, None] * py + c[:, 1, 2, None]) + brow * lift * g.ey[1] \
+            + body * breath
+        return dx, dy
+
+    def _move_points(self, points: np.ndarray) -> np.ndarray:
+        """(n, k, 2): where photo points appear in each frame (x with x + offset(x) = point)."""
+        px = np.repeat(points[None, :, 0].astype(np.float64), self.frame_count, axis=0)
+        py = np.repeat(points[None, :, 1].astype(np.float64), self.frame_count, axis=0)
+        x, y = px.copy(), py.copy()
+        if not self._still:
+            for _ in range(FIXED_POINT_STEPS):
+                dx, dy = self._offsets(x, y)
+                x, y = px - dx, py - dy
+        return np.stack([x, y], axis=-1)
+
+    # ---- the ClipReader interface ----
+
+    def frame(self, i: int) -> np.ndarray:
+        """Output frame i as RGB uint8 (H, W, 3): the photo with the head where the plan puts it."""
+        if not 0 <= i < self.frame_count:
+            raise IndexError(f"frame {i} of {self.frame_count}")
+        out = self.image.copy()
+        if self._still:
+            return out
+        p, g = self.plan, self.geometry
+        breath = float(self._breath_px[i])
+        layer = self._layers[abs(breath) > BREATH_EPS]
+        x0, y0, x1, y1 = layer.roi
+        if x1 <= x0 or y1 <= y0:
+            return out
+        c = self._matrices[i].tolist()
+        hx, hy, head, body, brow = layer.coarse
+        lift = float(p.brow[i]) * float(p.brow_lift) * g.fw
+        dx = c[0][0] * hx + c[0][1] * hy + c[0][2] * head
+        dy = c[1][0] * hx + c[1][1] * hy + c[1][2] * head
+        if lift:
+            dx += (lift * g.ey[0]) * brow
+            dy += (lift * g.ey[1]) * brow
+        if body is not None:
+            dy += breath * body
+        field = cv2.resize(np.dstack([dx, dy]), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+        field += layer.base
+        out[y0:y1, x0:x1] = cv2.remap(self.image, field, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return out
+
+    def face(self, i: int) -> Face:
+        """The face of output frame i: the photo's landmarks moved by the same warp."""
+        return Face(box=clamp_box(*self.boxes[i], self.width, self.height), landmarks=self.landmarks[i].copy(),
+                    image_size=(self.width, self.height))
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "MotionSource":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
