@@ -82,6 +82,9 @@ def test_head_motion_follows_the_request(api, avatar, cluster):
     assert all(r.status == Status.DONE for r in done.values()), cluster.output()
     still, lively = (decoded_frames(done[m].video.file.path) for m in ("none", "lively"))
     h, w = still.shape[1:3]
-    top = (slice(0, h // 3), slice(w // 4, 3 * w // 4))  # hair and forehead: only head motion changes them
-    assert np.ptp(still[:, top[0], top[1]].astype(np.int16), axis=0).mean() < 1.0  # a still head
-    assert np.abs(lively[:, top[0], top[1]].astype(np.int16) - still[0, top[0], top[1]]).mean(axis=(1, 2, 3)).max() > 2
+    top = (slice(0, h // 4), slice(w // 4, 3 * w // 4))  # hair: only head motion changes it
+
+    def away(frames):  # the largest mean |difference| from the still video's first frame
+        return np.abs(frames[:, top[0], top[1]].astype(np.int16) - still[0, top[0], top[1]]).mean(axis=(1, 2, 3)).max()
+
+    assert away(lively) > 3 * away(still) + 1, (away(lively), away(still))  # the codec's noise alone vs a moving head

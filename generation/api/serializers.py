@@ -33,10 +33,11 @@ class AvatarSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_preview(self, obj):
-        return absolute(self, obj.preview_url()) if obj.preview else None
+        # the API's own route: a token works there, the page's route wants a session
+        return absolute(self, reverse("api-avatar-preview", args=[obj.pk])) if obj.preview else None
 
     def get_source(self, obj) -> str:
-        return absolute(self, obj.source_url())
+        return absolute(self, reverse("api-avatar-source", args=[obj.pk]))
 
 
 class AvatarCreateSerializer(serializers.Serializer):

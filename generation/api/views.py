@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from avatars import services as avatar_services
 from avatars.models import Avatar
-from avatars.views import add_own_avatar
+from avatars.views import add_own_avatar, preview_response, source_response
 from generation import downloads, selectors, services, voices
 from generation.api.serializers import (
     AvatarCreateSerializer,
@@ -85,6 +85,21 @@ class AvatarViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         except avatar_services.AvatarInUse as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+    @extend_schema(responses={(200, "image/png"): OpenApiResponse(description="The preview PNG"),
+                              404: OpenApiResponse(description="Not yours, or not prepared yet")})
+    @action(detail=True, methods=["get"], url_path="preview")
+    def preview(self, request, pk=None):
+        """The first frame with the tracked face box and landmarks, once prepared."""
+        return preview_response(request, self.get_object())
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The uploaded file"),
+                              404: OpenApiResponse(description="Not an avatar you may see")})
+    @action(detail=True, methods=["get"], url_path="source")
+    def source(self, request, pk=None):
+        """The photo or video as uploaded, as an attachment typed by what it is."""
+        return source_response(request, self.get_object())
 
 
 class VoiceList(generics.GenericAPIView):
