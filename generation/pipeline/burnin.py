@@ -75,6 +75,17 @@ def _font(path: Path, size: int):
     return ImageFont.truetype(str(path), size)
 
 
+def _rewrap(lines: tuple[str, ...], font, room: float, measure) -> tuple[str, ...]:
+    """Lines re-cut at words to fit `room` pixels (a frame too narrow even for the smallest letters)."""
+    out: list[str] = []
+    for word in " ".join(lines).split():
+        if out and measure(f"{out[-1]} {word}", font=font) <= room:
+            out[-1] = f"{out[-1]} {word}"
+        else:
+            out.append(word)
+    return tuple(out)
+
+
 def render(lines: tuple[str, ...], width: int, height: int, font_path: Path | None = None) -> Overlay:
     """The overlay for `lines` on a width×height frame: centred near the bottom, sized to the frame."""
     from PIL import Image, ImageDraw
@@ -88,6 +99,9 @@ def render(lines: tuple[str, ...], width: int, height: int, font_path: Path | No
     if widest > room and size > MIN_FONT_PX:  # a narrow (portrait) frame: smaller letters, never cut ones
         size = max(MIN_FONT_PX, int(size * room / widest))
         font = _font(font_path, size)
+        widest = max(probe.textlength(line, font=font) for line in lines)
+    if widest > room:
+        lines = _rewrap(lines, font, room, probe.textlength)
         widest = max(probe.textlength(line, font=font) for line in lines)
     pad, stroke = round(PAD_SHARE * size), max(1, round(STROKE_SHARE * size))
     pitch = round(LINE_SPACING * size)
