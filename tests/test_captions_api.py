@@ -164,3 +164,16 @@ def test_schema_documents_the_captions_endpoints(api):
     create = schema["components"]["schemas"]["GenerationCreate"]["properties"]["subtitles"]
     assert "none" in str(create) and "burn" in str(create)
     assert "captions" in schema["components"]["schemas"]["Video"]["properties"]
+
+
+@pytest.mark.parametrize("language, label, option", [("ru", "Субтитры", "Вшитые в изображение"),
+                                                     ("kk", "Субтитрлер", "Суретке енгізілген"),
+                                                     ("en", "Subtitles", "Burned into the picture")])
+def test_subtitle_words_are_translated(client, user, done, settings, language, label, option):
+    client.force_login(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    assert label in client.get(f"/generations/{done.pk}/").content.decode()
+    page = client.get("/").content.decode()
+    assert label in page and option in page
+    refused = client.post("/", {"text": "Привет!", "language": "ru", "subtitles": "x"})
+    assert refused.status_code == 400 and refused.context["form"].errors["subtitles"]
