@@ -177,3 +177,12 @@ def test_subtitle_words_are_translated(client, user, done, settings, language, l
     assert label in page and option in page
     refused = client.post("/", {"text": "Привет!", "language": "ru", "subtitles": "x"})
     assert refused.status_code == 400 and refused.context["form"].errors["subtitles"]
+
+
+def test_admin_shows_the_subtitles_choice_and_the_captions(client, done, django_user_model):
+    staff = django_user_model.objects.create_superuser("root", password="root-password-1")
+    client.force_login(staff)
+    page = client.get(f"/admin/generation/generationrequest/{done.pk}/change/")
+    assert page.status_code == 200 and 'name="subtitles"' in page.content.decode()
+    video = client.get(f"/admin/generation/video/{done.video.pk}/change/")
+    assert video.status_code == 200 and "Сәлеметсіз бе!" in video.content.decode()
