@@ -125,3 +125,46 @@ def test_no_text_gives_an_empty_but_valid_file():
     audio = audio_stage.Audio(np.zeros(SAMPLE_RATE, np.float32))
     assert captions.cues_for("", audio) == []
     assert len(webvtt.from_string(captions.to_webvtt([]))) == 0 and captions.to_srt([]) == ""
+
+
+@pytest.fixture
+def remote_tts(tts):
+    """A speech service on 127.0.0.1 that answers {text, lang} with a WAV of espeak saying it (no word events)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Speaker(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):
+            asked = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            speech = tts.synthesize(asked["text"], asked["lang"])
+            data = audio_stage.wav_bytes(speech.samples, speech.sample_rate)
+            self.send_response(200)
+            self.send_header("Content-Type", "audio/wav")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Speaker)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/tts"
+    server.shutdown()
+    server.server_close()
+
+
+def test_remote_tts_captions_come_from_the_pauses(remote_tts):
+    from generation.pipeline.tts.remote import RemoteBackend
+
+    text = "Да. Это гораздо более длинное второе предложение про субтитры. Нет."
+    audio = audio_stage.prepare(synthesize_text(RemoteBackend(remote_tts, backoff=0.01), text, "ru"))
+    assert audio.words is None  # a WAV carries no word timings
+    parsed = webvtt.from_string(captions.to_webvtt(captions.cues_for(text, audio)))
+    assert parsed[0].text == "Да." and parsed[-1].text == "Нет." and len(parsed) >= 3
+    onsets = onsets_after_pauses(audio.samples)
+    assert len(onsets) == 3
+    assert abs(seconds(parsed[0].start) - onsets[0]) <= ONSET_TOLERANCE
+    assert abs(seconds(parsed[1].start) - onsets[1]) <= ONSET_TOLERANCE  # not at 2/68 of the way, where "Да." ends by length
+    assert abs(seconds(parsed[-1].start) - onsets[2]) <= ONSET_TOLERANCE
