@@ -12,6 +12,7 @@ that looks like a tag, and "<3" or "a<b>c" in the user's text must stay as typed
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ import numpy as np
 from .audio import frame_rms
 from .tts.text import split_text
 from .types import SAMPLE_RATE, Audio, Word
+
+log = logging.getLogger(__name__)
 
 # hyper-parameters
 MAX_LINE_CHARS = 42  # the broadcast rule of thumb for one subtitle line
@@ -177,6 +180,7 @@ def _sentence_spans(sentences: list[list[tuple[str, bool]]], clock: _VoicedClock
             continue
         after = min(options, key=lambda g: abs(gaps[g][0] - want) - PAUSE_LENGTH_BONUS * gaps[g][1])
         bounds.append(gaps[after][0])
+    bounds = np.maximum.accumulate(bounds).tolist() if bounds else []  # a guessed end never before a matched one
     edges = [0.0] + bounds + [clock.total]
     return [(edges[i], edges[i + 1]) for i in range(len(sentences))]
 
@@ -261,8 +265,16 @@ def build_cues(words: list[TimedWord], duration: float | None = None) -> list[Cu
 
 
 def cues_for(text: str, audio: Audio) -> list[Cue]:
-    """The captions of one video: the user's `text` timed against its prepared `audio`."""
-    return build_cues(timed_words(text, audio), audio.duration)
+    """The captions of one video: the user's `text` timed against its prepared `audio`.
+
+    Captions come with every video but are not what it is for: a failure here is logged and the
+    video is made without them rather than failing the user's request.
+    """
+    try:
+        return build_cues(timed_words(text, audio), audio.duration)
+    except Exception:
+        log.exception("Captions could not be made; the video goes without them")
+        return []
 
 
 # --- files ---------------------------------------------------------------------------------------

@@ -168,3 +168,15 @@ def test_remote_tts_captions_come_from_the_pauses(remote_tts):
     assert abs(seconds(parsed[0].start) - onsets[0]) <= ONSET_TOLERANCE
     assert abs(seconds(parsed[1].start) - onsets[1]) <= ONSET_TOLERANCE  # not at 2/68 of the way, where "Да." ends by length
     assert abs(seconds(parsed[-1].start) - onsets[2]) <= ONSET_TOLERANCE
+
+
+def test_more_sentences_than_pauses_still_gives_ordered_cues():
+    rate, tone = SAMPLE_RATE, lambda s: 0.3 * np.sin(np.arange(int(s * SAMPLE_RATE)) * 0.05).astype(np.float32)
+    silence = lambda s: np.zeros(int(s * rate), np.float32)
+    samples = np.concatenate([tone(1.0), silence(0.4), tone(0.5), silence(0.4), tone(2.0)])
+    audio = audio_stage.Audio(samples)
+    cues = captions.cues_for("Один. Два. Три. Четыре. Пять и шесть.", audio)
+    assert [c.text for c in cues] == ["Один.", "Два.", "Три.", "Четыре.", "Пять и шесть."]
+    assert all(b.start >= a.start for a, b in zip(cues, cues[1:])) and all(c.end > c.start for c in cues)
+    assert cues[0].start < 0.05 and cues[-1].end <= audio.duration + 1e-3
+    assert abs(cues[1].start - 1.4) < 0.05 or abs(cues[2].start - 1.4) < 0.05  # a sentence starts after the first pause
