@@ -108,8 +108,10 @@ def test_detail_page_has_a_default_track_that_works_with_the_session(client, use
     assert f'/generations/{done.pk}/captions.srt' in html and f'/generations/{done.pk}/captions.vtt?download=1' in html
     history = client.get("/history/").content.decode()
     assert f'/generations/{done.pk}/captions.srt' in history and 'kind="subtitles"' in history
+    assert client.get(vtt_url(done.pk)).status_code == 200  # generate.js's track uses the API's URL, by session too
     client.force_login(other_user)
     assert client.get(track.group(1)).status_code == 404
+    assert client.get(vtt_url(done.pk)).status_code == 404
     assert client.get(f"/generations/{done.pk}/captions.srt").status_code == 404
 
 
