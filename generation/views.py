@@ -25,6 +25,7 @@ def js_strings() -> dict:
         "seconds": _("%(n)s s"),
         "decimal": formats.get_format("DECIMAL_SEPARATOR"),  # as the server writes numbers, whatever ICU the browser has
         "queue_position": _("You are number %(n)s in the queue"),
+        "subtitles": _("Subtitles"),
         "failed": _("The video could not be made."),
         "offline": _("The server cannot be reached. Please try again."),
         "server_error": _("Something went wrong on the server. Please try again later."),
@@ -98,6 +99,15 @@ def poster(request, pk):
         raise Http404("This video has no poster.")
     return downloads.file_response(request, video.poster, content_type="image/jpeg",
                                    filename=f"avatar-{pk}.jpg")
+
+
+@login_required
+@require_GET
+def captions(request, pk, fmt):
+    """The owner's captions for the page's <track> (WebVTT, inline) and the download links."""
+    generation = selectors.user_generation(request.user, pk)
+    return downloads.captions_response(generation, selectors.finished_video(generation), fmt,
+                                       download=request.GET.get("download") == "1")
 
 
 @login_required

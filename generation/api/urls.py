@@ -8,6 +8,8 @@ generation_detail = views.GenerationViewSet.as_view({"get": "retrieve", "delete"
 generation_cancel = views.GenerationViewSet.as_view({"post": "cancel"})
 generation_video = views.GenerationViewSet.as_view({"get": "video"})
 generation_recording = views.GenerationViewSet.as_view({"get": "recording"})
+captions_vtt = views.GenerationViewSet.as_view({"get": "captions_vtt"}, content_negotiation_class=views.AnyAcceptNegotiation)
+captions_srt = views.GenerationViewSet.as_view({"get": "captions_srt"}, content_negotiation_class=views.AnyAcceptNegotiation)
 
 urlpatterns = [
     path("v1/auth/token/", views.obtain_token, name="api-token"),
@@ -22,6 +24,8 @@ urlpatterns = [
     path("v1/generations/<int:pk>/cancel/", generation_cancel, name="api-generation-cancel"),
     path("v1/generations/<int:pk>/video", generation_video, name="api-generation-video"),
     path("v1/generations/<int:pk>/recording", generation_recording, name="api-generation-recording"),
+    path("v1/generations/<int:pk>/captions.vtt", captions_vtt, name="api-generation-captions-vtt"),
+    path("v1/generations/<int:pk>/captions.srt", captions_srt, name="api-generation-captions-srt"),
     path("v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("generate", views.generate_sync, name="api-generate"),
