@@ -37,7 +37,8 @@ def test_worker_makes_captions_and_burns_them(api, avatar, cluster, tmp_path):
     from generation.pipeline.tts.espeak import EspeakBackend
     from generation.pipeline.video import extract_frame
 
-    burn = api.post("/api/v1/generations/", {"text": KK, "language": "kk", "subtitles": "burn"}, format="json")
+    burn = api.post("/api/v1/generations/", {"text": KK, "language": "kk", "subtitles": "burn", "motion": "none"},
+                    format="json")  # a still head: only the subtitles may change the picture's top
     assert burn.status_code == 202
     # a recording with its text: no word events, so the captions come from the recording's pauses
     speech = EspeakBackend().synthesize("Бір. Екі үш төрт бес алты.", "kk")
