@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import formats
 from django.utils.translation import gettext as _
@@ -34,6 +34,7 @@ def js_strings() -> dict:
 @login_required
 def generate(request):
     wait = page_throttled(request) if request.method == "POST" else None
+    quota_wait = None
     if wait is not None:  # the text stays in the form; nothing is validated or decoded
         form = GenerateForm(initial=request.POST.dict(), user=request.user)
     elif request.method == "POST":
@@ -43,6 +44,9 @@ def generate(request):
                 generation = services.create_generation(request.user, form.validated)
             except services.TooManyActive as exc:
                 form.add_error(None, str(exc))
+            except services.QuotaExceeded as exc:
+                form.add_error(None, str(exc))
+                quota_wait = exc.retry_after
             else:
                 return redirect(generation)
     else:
@@ -62,8 +66,11 @@ def generate(request):
         "recent": selectors.user_generations(request.user)[:5],
         "throttled": _("Too many videos requested; try again in %(seconds)s s.") % {"seconds": wait} if wait else "",
     }
-    status = 429 if wait is not None else 400 if form.errors else 200
-    return render(request, "generation/generate.html", context, status=status)
+    status = 429 if wait is not None or quota_wait is not None else 400 if form.errors else 200
+    response = render(request, "generation/generate.html", context, status=status)
+    if quota_wait is not None:
+        response["Retry-After"] = str(quota_wait)
+    return response
 
 
 @login_required
@@ -80,11 +87,18 @@ def detail(request, pk):
     return render(request, "generation/detail.html", {"generation": generation})
 
 
+def gone(exc) -> JsonResponse:
+    return JsonResponse({"detail": str(exc), "expired": True}, status=410)
+
+
 @login_required
 @require_GET
 def video(request, pk):
     generation = selectors.user_generation(request.user, pk)
-    video = selectors.finished_video(generation)
+    try:
+        video = selectors.finished_video(generation)
+    except selectors.ResultExpired as exc:
+        return gone(exc)
     return downloads.file_response(request, video.file, content_type="video/mp4", filename=f"avatar-{generation.pk}.mp4",
                                    inline=request.GET.get("download") != "1")
 
@@ -93,7 +107,10 @@ def video(request, pk):
 @require_GET
 def poster(request, pk):
     """The JPEG the worker made of the video's first frame."""
-    video = selectors.finished_video(selectors.user_generation(request.user, pk))
+    try:
+        video = selectors.finished_video(selectors.user_generation(request.user, pk))
+    except selectors.ResultExpired as exc:
+        return gone(exc)
     if not video.poster:
         raise Http404("This video has no poster.")
     return downloads.file_response(request, video.poster, content_type="image/jpeg",
