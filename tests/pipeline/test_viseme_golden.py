@@ -35,6 +35,8 @@ WEIGHTS = ((0.0, 0.0, 0.0, 0.0), (1.0, 0.0, 0.0, 0.0), (0.45, 0.9, 0.0, 0.0), (0
 TILT_DEGREES, TILT_SCALE = 11.0, 0.8
 PARTED = 0.12  # lower lip and chin moved down by this share of the mouth width
 MESH_FIELDS = ("points", "triangles", "bases", "rest")
+FLOAT_TOLERANCE = 1e-9  # px: summation order differs between numpy releases by ~1e-15
+KEEP_DECIMALS = 4
 
 
 def digest(array: np.ndarray) -> str:
@@ -70,7 +72,8 @@ def observe(demo_landmarks: np.ndarray) -> dict[str, np.ndarray]:
             out[f"{name}.{field}"] = getattr(mesh, field)
         out[f"{name}.roi"] = np.array(mesh.roi)
         out[f"{name}.mouth_width"] = np.array(mw)
-        out[f"{name}.keep"] = np.array(digest(mesh.keep))
+        # rounded: numpy releases differ in the last bits of float32 arithmetic, and pixels cannot see them
+        out[f"{name}.keep"] = np.array(digest(np.round(mesh.keep, KEEP_DECIMALS)))
         eyes = M.eye_mesh(lm.astype(np.float64), w, h)
         out[f"{name}.eyes"] = np.array(digest(np.concatenate([eyes.points.ravel(), eyes.bases.ravel()])))
         state = engine.prepare(image, Face(box=(0, 0, w, h), landmarks=lm, image_size=(w, h)))
@@ -94,7 +97,10 @@ def test_mouth_mesh_unchanged(golden, observed, name):
     for field in (*MESH_FIELDS, "roi", "mouth_width", "keep", "eyes"):
         key = f"{name}.{field}"
         assert observed[key].shape == golden[key].shape, key
-        assert np.array_equal(observed[key], golden[key]), key
+        if observed[key].dtype.kind == "f":
+            assert np.allclose(observed[key], golden[key], rtol=0, atol=FLOAT_TOLERANCE), key
+        else:
+            assert np.array_equal(observed[key], golden[key]), key
 
 
 @pytest.mark.parametrize("name", ["demo", "tilted", "parted"])
