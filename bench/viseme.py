@@ -1,6 +1,7 @@
-"""Viseme engine speed: frames/s and per-step ms for a 512x512 avatar and 10 s of speech.
+"""Viseme engine speed: frames/s and per-step ms for a 512x512 avatar and 10 s of speech, with the
+still head (the baseline) and with each head-motion level, in the same run.
 
-Run: .venv/bin/python bench/viseme.py   (target: >= 150 frames/s on 2 cores)
+Run: .venv/bin/python bench/viseme.py   (target: >= 150 frames/s on 2 cores, with motion too)
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from generation.pipeline.audio import prepare  # noqa: E402
 from generation.pipeline.faces import FaceAnalyzer  # noqa: E402
 from generation.pipeline.lipsync import viseme_render as vr  # noqa: E402
 from generation.pipeline.lipsync.viseme import VisemeEngine  # noqa: E402
+from generation.pipeline.motion import LIVELY, SUBTLE, MotionSource, plan_motion  # noqa: E402
 from generation.pipeline.tts.espeak import EspeakBackend  # noqa: E402
 from generation.pipeline.types import SAMPLE_RATE, Audio, Phoneme  # noqa: E402
 
@@ -81,6 +83,15 @@ def main() -> None:
     print("per frame, ms: " + ", ".join(f"{k} {v / n:.3f}" for k, v in steps.items()) + f" (blink on {int((track.blink > 0.02).sum())} frames)")
     x0, y0, x1, y1 = state.mouth.roi
     print(f"mouth ROI {x1 - x0}x{y1 - y0} px, {len(state.mouth.triangles)} triangles")
+
+    still_fps = count / total
+    for level in (SUBTLE, LIVELY):
+        t = time.perf_counter()  # the plan and the warp's masks are per request: counted in
+        source = MotionSource(image, face, plan_motion(audio, face, level, seed=0, fps=FPS))
+        moved = sum(1 for _ in engine.render(state, audio, FPS, 0, motion=source))
+        fps = moved / (time.perf_counter() - t)
+        print(f"render with motion {level}: {fps:.1f} frames/s ({1000 / fps:.2f} ms/frame, incl. plan), "
+              f"{fps / still_fps:.2f}x the still head")
 
 
 if __name__ == "__main__":

@@ -206,9 +206,13 @@ class MotionSource:
 
     def frame(self, i: int) -> np.ndarray:
         """Output frame i as RGB uint8 (H, W, 3): the photo with the head where the plan puts it."""
+        return self.warp(self.image, i)
+
+    def warp(self, image: np.ndarray, i: int) -> np.ndarray:
+        """`image` (the photo, or the photo with a mouth drawn on it) moved as output frame i; a new array."""
         if not 0 <= i < self.frame_count:
             raise IndexError(f"frame {i} of {self.frame_count}")
-        out = self.image.copy()
+        out = image.copy()
         if self._still:
             return out
         p, g = self.plan, self.geometry
@@ -229,7 +233,7 @@ class MotionSource:
             dy += breath * body
         field = cv2.resize(np.dstack([dx, dy]), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
         field += layer.base
-        out[y0:y1, x0:x1] = cv2.remap(self.image, field, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        out[y0:y1, x0:x1] = cv2.remap(image, field, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return out
 
     def face(self, i: int) -> Face:

@@ -14,8 +14,8 @@ import numpy as np
 from . import audio as audio_stage
 from . import video as video_stage
 from .tts.text import synthesize_text
-from .types import (AVATAR_UNREADABLE, ENGINE_UNAVAILABLE, FACE_NOT_FOUND, FPS, Face, PipelineError, Timings,
-                    VideoInfo, frame_count)
+from .types import (AVATAR_UNREADABLE, ENGINE_UNAVAILABLE, FACE_NOT_FOUND, FPS, PIPELINE_FAILED, Face, PipelineError,
+                    Timings, VideoInfo, frame_count)
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +170,7 @@ class Pipeline:
         seed: int = 0,
         fps: int = FPS,
         progress: ProgressCallback = _noop,
+        motion: str | None = None,
     ) -> Result:
         """Make one MP4; `speech` (a types.Speech) skips TTS, e.g. for uploaded audio.
 
@@ -178,13 +179,15 @@ class Pipeline:
         under the speech, whose audio replaces the clip's own, at the clip's prepared size (an odd
         side loses its last pixel row or column in the encoder). Engine state is cached per
         (engine, avatar_key); with no key it is made for this run and released after it.
+        `motion` (motion.MOTION_LEVELS; None = still) moves a photo avatar's head with the speech,
+        deterministically for `seed`; a clip moves as it was filmed and ignores it.
         """
         with self._lock:  # one job at a time per process: espeak and the engines are not re-entrant
             return self._run(text, language, Path(out_path), image, image_path, face, clip, avatar_key,
-                             voice, engine, speech, seed, fps, progress)
+                             voice, engine, speech, seed, fps, progress, motion=motion)
 
     def _run(self, text, language, out_path, image, image_path, face, clip, avatar_key, voice, engine,
-             speech, seed, fps, progress) -> Result:
+             speech, seed, fps, progress, motion=None) -> Result:
         timings = Timings()
         started = time.perf_counter()
         engine_name, lipsync = self.engine(engine)
@@ -213,12 +216,13 @@ class Pipeline:
                 if face is None:
                     raise PipelineError("No face found on the avatar photo.", FACE_NOT_FOUND)
             state = self.prepared(engine_name, lipsync, image, face, avatar_key)
+        moving = None if clip is not None else moving_photo(image, face, audio, motion, seed, fps)
         timings.face = time.perf_counter() - t
 
         try:
             progress("lipsync", STAGE_END_PERCENT["face"])
             total_frames = frame_count(len(audio.samples), fps)
-            frames = _TimedFrames(iter(lipsync.render(state, audio, fps=fps, seed=seed)), total_frames, progress)
+            frames = _TimedFrames(iter(lipsync.render(state, audio, fps=fps, seed=seed, motion=moving)), total_frames, progress)
             t = time.perf_counter()
             out_path.parent.mkdir(parents=True, exist_ok=True)
             info = video_stage.encode_mp4(frames, audio.samples, out_path, fps=fps)
@@ -241,6 +245,19 @@ class Pipeline:
         from .images import load_image
 
         return load_image(image_path)
+
+
+def moving_photo(image: np.ndarray, face: Face, audio, motion: str | None, seed: int, fps: int):
+    """The photo moving with the speech (a motion_warp.MotionSource), or None for a still head."""
+    from .motion import NONE, MotionSource, plan_motion
+
+    if not motion or motion == NONE:
+        return None
+    try:
+        plan = plan_motion(audio, face, motion, seed=seed, fps=fps)
+    except ValueError as exc:
+        raise PipelineError(str(exc), PIPELINE_FAILED) from exc
+    return MotionSource(image, face, plan)
 
 
 def build_engines(config: PipelineConfig) -> tuple[dict, str]:

@@ -26,10 +26,13 @@ class LipSyncEngine(ABC):
         """
 
     @abstractmethod
-    def render(self, state: Any, audio: Audio, fps: int = FPS, seed: int = 0) -> Iterator[np.ndarray]:
+    def render(self, state: Any, audio: Audio, fps: int = FPS, seed: int = 0,
+               motion=None) -> Iterator[np.ndarray]:
         """Yield exactly `types.frame_count(len(audio.samples), fps)` RGB uint8 frames of the avatar's size.
 
         For a clip, output frame i is prepared frame clip.pingpong(i, n) with the mouth drawn for the audio.
+        `motion` (a photo's motion_warp.MotionSource, one frame per output frame) moves the head: the
+        mouth is drawn on the moved face and the blinks are the motion plan's.
         """
 
     def close_state(self, state: Any) -> None:

@@ -123,20 +123,27 @@ class VisemeEngine(LipSyncEngine):
             render_.warp_roi(state.image, frame, state.eyes, state.eyes.displaced(np.array([blink])))
         return frame
 
-    def render(self, state: VisemeState, audio: Audio, fps: int = FPS, seed: int = 0) -> Iterator[np.ndarray]:
-        """Yield one RGB frame per 1/fps s of audio, deterministic for (state, audio, fps, seed)."""
+    def render(self, state: VisemeState, audio: Audio, fps: int = FPS, seed: int = 0,
+               motion=None) -> Iterator[np.ndarray]:
+        """Yield one RGB frame per 1/fps s of audio, deterministic for (state, audio, fps, seed, motion).
+
+        With `motion` the mouth and blinks are drawn on the still photo and the result is then moved
+        by the motion's warp: the warp is smooth over the lower face, so the drawn mouth moves with
+        the jaw it belongs to, and the photo path's per-avatar mesh and frame reuse stay as they are.
+        """
         track = self.track(audio, fps, seed)
         if isinstance(state, VisemeClipState):
             for i in range(len(track)):  # every clip frame differs: nothing to reuse
                 yield self.draw_clip(state, pingpong(i, state.reader.frame_count), self.mouth_weights(track, i))
             return
+        blinks = track.blink if motion is None else motion.blink
         last_key, last = None, None
         for i in range(len(track)):
             weights = self.mouth_weights(track, i)
-            blink = float(track.blink[i])
+            blink = float(blinks[i])
             key = (tuple(np.round(weights / PARAM_EPS).astype(int)), round(blink / PARAM_EPS) if blink > BLINK_EPS else 0)
             if key != last_key:
                 last, last_key = self.draw(state, weights, blink), key
-                yield last
+                yield last if motion is None else motion.warp(last, i)
             else:
-                yield last.copy()
+                yield last.copy() if motion is None else motion.warp(last, i)

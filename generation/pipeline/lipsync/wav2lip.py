@@ -338,10 +338,22 @@ class Wav2LipEngine(LipSyncEngine):
         region[:] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
         return frame
 
-    def render(self, state, audio: Audio, fps: int = FPS, seed: int = 0) -> Iterator[np.ndarray]:
-        """Exactly frame_count(len(audio.samples), fps) frames; frame i uses the official mel window i."""
+    def render(self, state, audio: Audio, fps: int = FPS, seed: int = 0, motion=None) -> Iterator[np.ndarray]:
+        """Exactly frame_count(len(audio.samples), fps) frames; frame i uses the official mel window i.
+
+        With `motion` the moving photo is rendered like a clip: every frame is cropped where the head
+        is and encoded anew, so the mouth is generated on the moved face, not pasted on a still one.
+        """
         n_frames = frame_count(len(audio.samples), fps)
         chunks = mel_chunks(melspectrogram(audio.samples), fps, n_frames)
+        if motion is not None and not isinstance(state, Wav2LipClipState):
+            self._clip_keys += 1
+            moving = Wav2LipClipState(motion, self._clip_keys)
+            try:
+                yield from self._render_clip(moving, chunks, n_frames)
+            finally:  # one request's frames: never asked for again
+                self._clip_faces.drop(lambda key: key[0] == moving.key)
+            return
         if isinstance(state, Wav2LipClipState):
             yield from self._render_clip(state, chunks, n_frames)
             return
