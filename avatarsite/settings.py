@@ -163,28 +163,10 @@ S3_TIMEOUT_SECONDS = env_int("S3_TIMEOUT_SECONDS", 10)  # connect/read timeout: 
 STORAGE_CACHE_DIR = Path(os.environ.get("STORAGE_CACHE_DIR", "") or Path(tempfile.gettempdir()) / "avatar-storage-cache")
 STORAGE_CACHE_MB = env_int("STORAGE_CACHE_MB", 4096)  # beyond it, least recently used copies go
 if S3_BUCKET:
-    from botocore.config import Config as _BotoConfig
+    from avatarsite.s3 import storage_config
 
-    STORAGES["default"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": S3_BUCKET,
-            "endpoint_url": S3_ENDPOINT_URL or None,
-            "region_name": S3_REGION or None,
-            "access_key": os.environ.get("AWS_ACCESS_KEY_ID") or None,
-            "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
-            "default_acl": S3_ACL or None,
-            "querystring_auth": True,  # every URL is signed; nothing is public-read
-            "querystring_expire": S3_PRESIGN_SECONDS,
-            "file_overwrite": False,  # generated names, and never one user's file over another's
-            "signature_version": "s3v4",
-            "client_config": _BotoConfig(
-                signature_version="s3v4", connect_timeout=S3_TIMEOUT_SECONDS, read_timeout=S3_TIMEOUT_SECONDS,
-                retries={"max_attempts": 2, "mode": "standard"},
-                # MinIO, Ceph and friends rarely have per-bucket DNS names
-                s3={"addressing_style": "path" if S3_ENDPOINT_URL else "auto"}),
-        },
-    }
+    STORAGES["default"] = storage_config(bucket=S3_BUCKET, endpoint_url=S3_ENDPOINT_URL, region=S3_REGION, acl=S3_ACL,
+                                         presign_seconds=S3_PRESIGN_SECONDS, timeout=S3_TIMEOUT_SECONDS)
 
 # Retention and quotas (0 = off).
 RESULT_RETENTION_DAYS = env_int("RESULT_RETENTION_DAYS", 0)  # result files older than this are removed

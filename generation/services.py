@@ -30,11 +30,11 @@ class QuotaExceeded(Exception):
     def __init__(self, resets_at):
         self.resets_at = resets_at
         self.retry_after = max(1, int((resets_at - timezone.now()).total_seconds()))
-        limit = settings.USER_DAILY_SECONDS
+        limit, minutes = settings.USER_DAILY_SECONDS, -(-self.retry_after // 60)  # rounded up
         super().__init__(_("You have used today's %(limit)s s of video. The limit resets at %(time)s UTC "
                            "(in %(hours)s h %(minutes)s min).")
-                         % {"limit": limit, "time": resets_at.strftime("%H:%M"), "hours": self.retry_after // 3600,
-                            "minutes": self.retry_after % 3600 // 60})
+                         % {"limit": limit, "time": resets_at.strftime("%H:%M"), "hours": minutes // 60,
+                            "minutes": minutes % 60})
 
 
 class TooManyWaiting(Exception):
