@@ -63,9 +63,9 @@ def _disposition(filename: str, inline: bool) -> str:
     return f'{"inline" if inline else "attachment"}; filename="{filename}"'
 
 
-def _bucket_response(request, field, content_type: str, filename: str, inline: bool):
+def _bucket_response(request, field, content_type: str, filename: str, inline: bool, redirect: bool):
     """A file in the bucket: a redirect to a short-lived signed URL, or (S3_PROXY_DOWNLOADS) streamed here."""
-    if not settings.S3_PROXY_DOWNLOADS:
+    if redirect and not settings.S3_PROXY_DOWNLOADS:
         # signing is local arithmetic: no call to the bucket, so this answers even while it is down;
         # the bucket itself honours Range on the signed URL
         response = HttpResponseRedirect(storage.presigned_url(
@@ -73,10 +73,7 @@ def _bucket_response(request, field, content_type: str, filename: str, inline: b
         response["Cache-Control"] = "private, no-store"  # the link expires: never cache the redirect
         response["Referrer-Policy"] = "no-referrer"
         return response
-    try:
-        size = field.storage.size(field.name)
-    except FileNotFoundError:
-        raise Http404("The file is missing.")
+    size = field.storage.size(field.name)
     wanted = parse_range(request.headers.get("Range", ""), size)
     if wanted == "unsatisfiable":
         response = HttpResponse(status=416)
@@ -92,15 +89,19 @@ def _bucket_response(request, field, content_type: str, filename: str, inline: b
     return _harden(response, content_type, filename, inline)
 
 
-def file_response(request, field, *, content_type: str, filename: str, inline: bool = False):
+def file_response(request, field, *, content_type: str, filename: str, inline: bool = False, redirect: bool = True):
     """The stored file behind `field` (a FieldFile), with Range support; 404 when it is gone.
 
-    With a bucket, StorageUnavailable when it cannot be reached (the views answer 503).
+    With a bucket: a redirect to a signed URL, or the bytes themselves when `redirect` is False or
+    S3_PROXY_DOWNLOADS is set; StorageUnavailable when it cannot be reached (the views answer 503).
     """
     storage_, name = field.storage, field.name
     if not storage.is_local(storage_):
-        with storage.guard("download"):
-            return _bucket_response(request, field, content_type, filename, inline)
+        try:
+            with storage.guard("download"):
+                return _bucket_response(request, field, content_type, filename, inline, redirect)
+        except FileNotFoundError:  # the guard's word for the bucket's 404
+            raise Http404("The file is missing.")
     try:
         size = storage_.size(name)
         handle = storage_.open(name, "rb")

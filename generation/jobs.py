@@ -110,6 +110,16 @@ def uploaded_speech(request: GenerationRequest):
     return Speech(samples, SAMPLE_RATE)
 
 
+def _local(field, version: str) -> str:
+    """A local path of an avatar's stored file (see generation.storage.local_copy); gone = unreadable avatar."""
+    from generation.pipeline.types import AVATAR_UNREADABLE, PipelineError
+
+    try:
+        return str(storage.local_copy(field, version))
+    except FileNotFoundError:
+        raise PipelineError(f"{field.name} is not in the storage.", AVATAR_UNREADABLE)
+
+
 def avatar_inputs(avatar, motion: str = "") -> dict:
     """What the pipeline needs of an avatar: a photo, its face and head motion, or a prepared clip's files."""
     from avatars.models import AvatarStatus, Kind
@@ -121,9 +131,8 @@ def avatar_inputs(avatar, motion: str = "") -> dict:
     # local paths: MEDIA_ROOT's own, or this worker's cached copies of the bucket's objects
     version = key[1]
     if avatar.kind == Kind.VIDEO:
-        return {"clip": (str(storage.local_copy(avatar.clip_data, version)),
-                         str(storage.local_copy(avatar.clip_frames, version))), "avatar_key": key}
-    return {"image_path": str(storage.local_copy(avatar.source, version)), "face": avatar.face(), "avatar_key": key,
+        return {"clip": (_local(avatar.clip_data, version), _local(avatar.clip_frames, version)), "avatar_key": key}
+    return {"image_path": _local(avatar.source, version), "face": avatar.face(), "avatar_key": key,
             "motion": motion or avatar.motion}
 
 

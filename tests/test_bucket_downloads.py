@@ -114,3 +114,26 @@ def test_the_cache_drops_least_recently_used_copies_beyond_its_size(bucket, user
     first = storage.local_copy(one.video.file)
     second = storage.local_copy(two.video.file)
     assert second.exists() and not first.exists()
+
+
+def test_the_synchronous_endpoint_gets_the_bytes_not_a_redirect(bucket, user, rf):
+    from generation.downloads import file_response
+
+    request = done_request(user)
+    answer = file_response(rf.get("/", HTTP_RANGE="bytes=0-9"), request.video.file, content_type="video/mp4",
+                           filename="a.mp4", inline=True, redirect=False)
+    assert answer.status_code == 206 and b"".join(answer.streaming_content) == BYTES[:10]
+
+
+def test_an_object_missing_from_the_bucket_is_404_for_the_views_and_unreadable_for_the_worker(bucket, api, user,
+                                                                                              settings):
+    from generation import jobs
+    from generation.pipeline.types import AVATAR_UNREADABLE, PipelineError
+
+    request = done_request(user)
+    default_storage.delete(request.video.file.name)
+    settings.S3_PROXY_DOWNLOADS = True
+    assert api.get(f"/api/v1/generations/{request.pk}/video").status_code == 404
+    with pytest.raises(PipelineError) as failure:
+        jobs._local(request.video.file, "")
+    assert failure.value.code == AVATAR_UNREADABLE

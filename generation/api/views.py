@@ -187,8 +187,9 @@ def generate_sync(request):
         generation = create_from(request)
         generation = services.wait_until_finished(generation, timeout=settings.SYNC_GENERATE_TIMEOUT)
     if generation.status == Status.DONE:
+        # the reference's clients expect the MP4 in this very answer: from a bucket too, never a redirect
         return downloads.file_response(request, generation.video.file, content_type="video/mp4",
-                                       filename=f"avatar-{generation.pk}.mp4", inline=True)
+                                       filename=f"avatar-{generation.pk}.mp4", inline=True, redirect=False)
     if generation.status in (Status.FAILED, Status.CANCELLED):
         return Response({"detail": generation.error, "error_code": generation.error_code, "id": generation.pk},
                         status=status.HTTP_422_UNPROCESSABLE_ENTITY)
