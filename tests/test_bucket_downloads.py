@@ -137,3 +137,21 @@ def test_an_object_missing_from_the_bucket_is_404_for_the_views_and_unreadable_f
     with pytest.raises(PipelineError) as failure:
         jobs._local(request.video.file, "")
     assert failure.value.code == AVATAR_UNREADABLE
+
+
+def test_a_prepared_clip_is_read_from_the_bucket_into_local_files_once(bucket, user):
+    from django.utils import timezone
+
+    from avatars.models import Avatar, AvatarStatus, Kind
+    from generation import jobs
+
+    clip = Avatar(name="clip", kind=Kind.VIDEO, owner=user, status=AvatarStatus.READY, prepared_at=timezone.now())
+    clip.source.save("v.mp4", ContentFile(b"source"), save=False)
+    clip.clip_data.save("1-clip.npz", ContentFile(b"arrays"), save=False)
+    clip.clip_frames.save("1-clip.frames", ContentFile(BYTES), save=True)
+    assert {clip.clip_data.name, clip.clip_frames.name} <= bucket.keys(BUCKET)
+    data, frames = jobs.avatar_inputs(clip)["clip"]
+    assert open(data, "rb").read() == b"arrays" and open(frames, "rb").read() == BYTES
+    assert jobs.avatar_inputs(clip)["clip"] == (data, frames)
+    clip.prepared_at = timezone.now()  # prepared again under the same names: fetched anew
+    assert jobs.avatar_inputs(clip)["clip"][1] != frames

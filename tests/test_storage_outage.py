@@ -47,7 +47,8 @@ def test_pages_and_api_answer_clearly_while_the_bucket_is_down(settings, api, cl
 
     client.force_login(user)
     page = client.post("/avatars/", {"name": "Me", "file": ContentFile(demo_png, name="me.png")})
-    assert page.status_code == 503 and "хранилищ" in shown(page)  # the Russian UI's sentence
+    assert page.status_code == 503 and "хранилищ" in shown(page)  # the Russian UI's sentence, on the form
+    assert 'value="Me"' in shown(page) and not Avatar.objects.exists()
     for path in ("/", "/history/", f"/generations/{done.pk}/", "/avatars/"):
         answer = client.get(path)
         assert answer.status_code == 200, path
@@ -96,3 +97,19 @@ def test_a_job_that_meets_a_dead_bucket_fails_saying_so_and_runs_again_once_it_i
     assert jobs.process_generation(request.pk) == f"#{request.pk} done"
     request.refresh_from_db()
     assert request.status == Status.DONE and request.video.file.name in moto.keys(BUCKET)
+
+
+def test_the_generate_form_keeps_its_text_when_a_recording_cannot_be_stored(settings, client, user, avatar):
+    import numpy as np
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from generation.pipeline import audio as audio_stage
+
+    tone = (0.3 * np.sin(np.arange(16000) * 2 * np.pi * 220 / 16000)).astype(np.float32)
+    bucket_down(settings)
+    client.force_login(user)
+    page = client.post("/", {"text": "мои слова", "language": "ru", "avatar": avatar.pk,
+                             "audio": SimpleUploadedFile("me.wav", audio_stage.wav_bytes(tone, 16000), "audio/wav")})
+    assert page.status_code == 503 and page["Retry-After"] == "30"
+    assert "хранилищ" in shown(page) and "мои слова" in shown(page)
+    assert not any(leak in shown(page) for leak in LEAKS) and not GenerationRequest.objects.exists()
