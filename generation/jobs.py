@@ -195,7 +195,7 @@ def store_results(video_path: Path, poster_path: Path, name: str) -> tuple[str, 
     try:
         return stored, storage.save_file(stored + ".jpg", poster_path)
     except Exception:
-        storage.delete(default_storage, stored)
+        discard([stored])  # the video alone is no result
         raise
 
 
