@@ -74,7 +74,19 @@ def delete(request, pk):
 @require_GET
 def source(request, pk):
     """The uploaded photo or video, typed by what it is (never by its name), as an attachment."""
-    avatar = selectors.visible_avatar(request.user, pk)
+    return source_response(request, selectors.visible_avatar(request.user, pk))
+
+
+@login_required
+@require_GET
+def preview(request, pk):
+    """The first frame with the tracked face box and landmarks (PNG), once preparation made it."""
+    return preview_response(request, selectors.visible_avatar(request.user, pk))
+
+
+def source_response(request, avatar):
+    """The avatar's uploaded file as an attachment (the page and the API serve it alike)."""
+    pk = avatar.pk
     if not avatar.source:
         raise Http404("This avatar has no file.")
     if avatar.kind == Kind.VIDEO:
@@ -86,11 +98,9 @@ def source(request, pk):
     return downloads.file_response(request, avatar.source, content_type=mime, filename=f"avatar-{pk}{extension}")
 
 
-@login_required
-@require_GET
-def preview(request, pk):
-    """The first frame with the tracked face box and landmarks (PNG), once preparation made it."""
-    avatar = selectors.visible_avatar(request.user, pk)
+def preview_response(request, avatar):
+    """The avatar's preview PNG (the page and the API serve it alike)."""
     if not avatar.preview:
         raise Http404("No preview yet.")
-    return downloads.file_response(request, avatar.preview, content_type="image/png", filename=f"avatar-{pk}.png")
+    return downloads.file_response(request, avatar.preview, content_type="image/png",
+                                   filename=f"avatar-{avatar.pk}.png")

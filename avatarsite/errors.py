@@ -23,7 +23,10 @@ STORAGE_RETRY_AFTER_SECONDS = 30
 
 
 class StorageUnavailableMiddleware:
-    """The bucket cannot be reached: 503 with Retry-After and a sentence, never a 500 (any view, the admin too)."""
+    """The bucket cannot be reached: 503 with Retry-After and a sentence, never a 500 (any view, the admin too).
+
+    Also a result that retention removed: 410 with a JSON detail, from whichever view reached for it.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -32,8 +35,11 @@ class StorageUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
+        from generation.selectors import ResultExpired
         from generation.storage import is_unavailable
 
+        if isinstance(exception, ResultExpired):
+            return JsonResponse({"detail": str(exception), "expired": True}, status=410)
         if not is_unavailable(exception):  # ours, or botocore's own from a save deep inside Django
             return None
         message = storage_unavailable_message()

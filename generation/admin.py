@@ -35,7 +35,7 @@ class GenerationRequestAdmin(admin.ModelAdmin):
                        "face_seconds", "lipsync_seconds", "encode_seconds", "total_seconds", "queue_seconds",
                        "created_at", "started_at", "finished_at", "video_link"]
     fieldsets = [
-        (None, {"fields": ["owner", "avatar", "text", "language", "voice", "engine"]}),
+        (None, {"fields": ["owner", "avatar", "text", "language", "voice", "engine", "subtitles"]}),
         ("State", {"fields": ["status", "stage", "progress", "error_code", "error_detail", "task_id", "worker",
                               "attempts", "heartbeat_at", "video_link"]}),
         ("Uploaded recording", {"fields": ["recording", "audio_format", "audio_sha256"]}),
@@ -67,7 +67,7 @@ class VideoAdmin(admin.ModelAdmin):
     search_fields = ["request__text", "request__owner__username"]
     list_filter = ["created_at"]
     fields = readonly_fields = ["request", "file_name", "poster_name", "duration", "fps", "width", "height", "size",
-                                "created_at"]
+                                "captions_vtt", "created_at"]
 
     @admin.display(description="File")
     def file_name(self, obj):

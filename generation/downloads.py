@@ -154,3 +154,17 @@ def recording_response(request, generation):
     mime, extension = (known.mime, known.extension) if known else ("application/octet-stream", ".bin")
     return file_response(request, generation.audio, content_type=mime,
                          filename=f"recording-{generation.pk}{extension}")
+
+
+# format -> (content type, Video field); SRT is never shown inline (browsers would only print it)
+CAPTION_FORMATS = {"vtt": ("text/vtt; charset=utf-8", "captions_vtt"), "srt": ("application/x-subrip", "captions_srt")}
+
+
+def captions_response(generation, video, fmt: str, *, download: bool):
+    """A finished video's captions as WebVTT or SRT (UTF-8); 404 for videos made before captions existed."""
+    content_type, field = CAPTION_FORMATS[fmt]
+    if not video.has_captions:
+        raise Http404("This video has no captions.")
+    response = HttpResponse(getattr(video, field).encode("utf-8"))
+    return _harden(response, content_type, f"avatar-{generation.pk}.{generation.language}.{fmt}",
+                   inline=fmt == "vtt" and not download)

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from avatars.models import Motion
-from generation.models import Language
+from generation.models import Language, Subtitles
 from generation.validation import validate_input
 
 
@@ -19,6 +19,8 @@ class GenerateForm(forms.Form):
     voice = forms.CharField(required=False)
     motion = forms.ChoiceField(label=_("Head motion"), required=False,
                                choices=[("", _("As the avatar is set"))] + Motion.choices)
+    subtitles = forms.ChoiceField(label=_("Subtitles"), required=False, choices=Subtitles.choices,
+                                  initial=Subtitles.NONE)
     audio = forms.FileField(label=_("Or your own recording"), required=False,
                             widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}))
 
@@ -33,6 +35,7 @@ class GenerateForm(forms.Form):
             self.validated = validate_input(
                 user=self.user, text=data.get("text", ""), language=data.get("language") or self.data.get("language"),
                 avatar=data.get("avatar"), voice=data.get("voice", ""), motion=data.get("motion", ""),
+                subtitles=data.get("subtitles", ""),
                 audio=data.get("audio") or None,
             )
         except ValidationError as exc:

@@ -150,6 +150,7 @@ def render(request: GenerationRequest, out_path: Path):
         seed=request.pk,
         speech=uploaded_speech(request) if request.audio else None,
         progress=progress_writer(request),
+        subtitles=request.subtitles,
     )
 
 
@@ -164,8 +165,17 @@ def make_poster(video_path: Path) -> Path:
     return poster
 
 
+def caption_files(result) -> dict:
+    """The run's captions as the Video's WebVTT and SRT fields."""
+    from generation.pipeline.captions import to_srt, to_webvtt
+
+    cues = getattr(result, "captions", None) or []
+    return {"captions_vtt": to_webvtt(cues), "captions_srt": to_srt(cues)}
+
+
 def record_done(request: GenerationRequest, result, relative: Path, poster: str, queue_seconds: float) -> bool:
     """Mark the run done with its timings and Video row; False if it was cancelled or taken over meanwhile."""
+    captions = caption_files(result)
     with transaction.atomic():
         updated = this_run(request).update(
             status=Status.DONE, stage=Stage.DONE, progress=100, finished_at=timezone.now(),
@@ -175,7 +185,7 @@ def record_done(request: GenerationRequest, result, relative: Path, poster: str,
         if updated:
             info = result.video
             Video.objects.create(request_id=request.pk, file=str(relative), poster=poster, duration=info.duration,
-                                 fps=info.fps, width=info.width, height=info.height, size=info.size)
+                                 fps=info.fps, width=info.width, height=info.height, size=info.size, **captions)
             quotas.add_seconds(request.owner_id, info.duration)
     return bool(updated)
 

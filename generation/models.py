@@ -3,7 +3,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from generation.pipeline.types import LANGUAGES
+from generation.pipeline.types import LANGUAGES, SUBTITLE_MODES
 from generation.uploads import audio_upload_to
 
 # Seconds spent per pipeline stage (what the worker measures), then the whole run and the wait before it.
@@ -19,6 +19,14 @@ class Language(models.TextChoices):
 
 # the pipeline's list is the one truth; the choices only add the translated names
 assert tuple(Language.values) == LANGUAGES, "Language choices and pipeline.types.LANGUAGES disagree"
+
+
+class Subtitles(models.TextChoices):
+    NONE = "none", _("As a separate track only")
+    BURN = "burn", _("Burned into the picture")
+
+
+assert tuple(Subtitles.values) == SUBTITLE_MODES, "Subtitles choices and pipeline.types.SUBTITLE_MODES disagree"
 
 
 class Status(models.TextChoices):
@@ -61,6 +69,8 @@ class GenerationRequest(models.Model):
     voice = models.CharField(max_length=100, blank=True)
     engine = models.CharField(max_length=20, blank=True)
     motion = models.CharField(max_length=6, blank=True, help_text="none | subtle | lively (photo avatars)")
+    subtitles = models.CharField(max_length=4, choices=Subtitles.choices, default=Subtitles.NONE,
+                                 help_text="burn: the captions are also drawn into the video's frames")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
@@ -130,10 +140,17 @@ class Video(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     size = models.PositiveBigIntegerField(help_text="bytes")
+    # A few kilobytes at most (the text is capped), so fields rather than files: they go and come with the row.
+    captions_vtt = models.TextField(blank=True, help_text="WebVTT; empty for videos made before captions existed")
+    captions_srt = models.TextField(blank=True, help_text="the same cues as SubRip")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
         return f"{self.file.name} ({self.duration:.1f}s)"
+
+    @property
+    def has_captions(self) -> bool:
+        return bool(self.captions_vtt)
 
 
 class SyncWait(models.Model):

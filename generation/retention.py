@@ -21,7 +21,7 @@ BATCH = 200  # requests per pass: a backlog is worked off over a few passes, nev
 
 
 def result_files(video: Video) -> list:
-    """Every stored file of a finished video: the MP4, its poster and whatever else (captions) it holds."""
+    """Every stored file of a finished video: the MP4 and its poster (captions are text on the row, gone with it)."""
     return [getattr(video, f.name) for f in Video._meta.get_fields()
             if isinstance(f, models.FileField) and getattr(video, f.name)]
 

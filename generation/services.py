@@ -48,7 +48,8 @@ def find_reusable(owner, data: GenerationInput) -> GenerationRequest | None:
     return (
         GenerationRequest.objects.owned_by(owner)
         .filter(status=Status.DONE, avatar=data.avatar, text=data.text, language=data.language,
-                voice=voice, engine=data.engine or default_engine(), motion=data.motion, video__isnull=False,
+                voice=voice, engine=data.engine or default_engine(), motion=data.motion, subtitles=data.subtitles,
+                video__isnull=False,
                 created_at__gt=data.avatar.updated_at)
         .select_related("video").order_by("-created_at").first()
     )
@@ -71,7 +72,8 @@ def reuse_generation(owner, data: GenerationInput, source: GenerationRequest) ->
     )
     v = source.video
     Video.objects.create(request=request, file=relative, poster=poster, duration=v.duration, fps=v.fps,
-                         width=v.width, height=v.height, size=v.size)
+                         width=v.width, height=v.height, size=v.size, captions_vtt=v.captions_vtt,
+                         captions_srt=v.captions_srt)
     return request
 
 

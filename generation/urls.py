@@ -10,6 +10,8 @@ urlpatterns = [
     path("generations/<int:pk>/video", views.video, name="generation-video"),
     path("generations/<int:pk>/poster.jpg", views.poster, name="generation-poster"),
     path("generations/<int:pk>/recording", views.recording, name="generation-recording"),
+    path("generations/<int:pk>/captions.vtt", views.captions, {"fmt": "vtt"}, name="generation-captions-vtt"),
+    path("generations/<int:pk>/captions.srt", views.captions, {"fmt": "srt"}, name="generation-captions-srt"),
     path("generations/<int:pk>/delete/", views.delete, name="generation-delete"),
     path("generations/<int:pk>/cancel/", views.cancel, name="generation-cancel"),
 ]

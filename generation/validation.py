@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from avatars.models import Avatar, AvatarStatus, Motion
 from generation import voices
 from generation.errors import user_message
-from generation.models import LANGUAGES
+from generation.models import LANGUAGES, Subtitles
 
 
 @dataclass
@@ -24,6 +24,7 @@ class GenerationInput:
     voice: str = ""
     engine: str = ""
     motion: str = ""  # resolved: the request's choice, else the avatar's default
+    subtitles: str = Subtitles.NONE  # "burn": captions drawn into the frames too
     audio: object | None = None  # the uploaded file, renamed to its detected format
     audio_format: str = ""  # the demuxer validation detected: the worker forces it when decoding
     audio_sha256: str = ""  # of the validated bytes: the worker decodes exactly these
@@ -31,7 +32,7 @@ class GenerationInput:
     def model_fields(self) -> dict:
         """Keyword arguments for GenerationRequest."""
         fields = {"text": self.text, "language": self.language, "avatar": self.avatar, "voice": self.voice,
-                  "engine": self.engine, "motion": self.motion}
+                  "engine": self.engine, "motion": self.motion, "subtitles": self.subtitles}
         if self.audio is not None:
             fields.update(audio=self.audio, audio_format=self.audio_format, audio_sha256=self.audio_sha256)
         return fields
@@ -93,7 +94,8 @@ def avatar_errors(value, user) -> tuple[Avatar | None, str | None]:
     return avatar, None
 
 
-def validate_input(*, user, text, language, avatar=None, voice="", engine="", motion="", audio=None) -> GenerationInput:
+def validate_input(*, user, text, language, avatar=None, voice="", engine="", motion="", subtitles="",
+                   audio=None) -> GenerationInput:
     """Check a generation's input; raises ValidationError({field: message}) naming what is wrong."""
     errors = {}
     text = text.strip() if isinstance(text, str) else ""
@@ -124,10 +126,14 @@ def validate_input(*, user, text, language, avatar=None, voice="", engine="", mo
     if motion and motion not in Motion.values:
         errors["motion"] = _("Unknown motion «%(motion)s»; choose one of: %(allowed)s.") % {
             "motion": motion, "allowed": ", ".join(Motion.values)}
+    subtitles = subtitles or Subtitles.NONE
+    if subtitles not in Subtitles.values:
+        errors["subtitles"] = _("Unknown subtitles «%(subtitles)s»; choose one of: %(allowed)s.") % {
+            "subtitles": subtitles, "allowed": ", ".join(Subtitles.values)}
     if errors:
         raise ValidationError(errors)
     return GenerationInput(text=text, language=language, avatar=avatar_obj, voice=voice, engine=engine,
-                           motion=motion or avatar_obj.motion, audio=audio, audio_format=audio_format, audio_sha256=audio_sha256)
+                           motion=motion or avatar_obj.motion, subtitles=subtitles, audio=audio, audio_format=audio_format, audio_sha256=audio_sha256)
 
 
 def available_engines() -> list[str]:

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import formats
 from django.utils.translation import gettext as _
@@ -26,6 +26,7 @@ def js_strings() -> dict:
         "seconds": _("%(n)s s"),
         "decimal": formats.get_format("DECIMAL_SEPARATOR"),  # as the server writes numbers, whatever ICU the browser has
         "queue_position": _("You are number %(n)s in the queue"),
+        "subtitles": _("Subtitles"),
         "failed": _("The video could not be made."),
         "offline": _("The server cannot be reached. Please try again."),
         "server_error": _("Something went wrong on the server. Please try again later."),
@@ -93,18 +94,11 @@ def detail(request, pk):
     return render(request, "generation/detail.html", {"generation": generation})
 
 
-def gone(exc) -> JsonResponse:
-    return JsonResponse({"detail": str(exc), "expired": True}, status=410)
-
-
 @login_required
 @require_GET
 def video(request, pk):
     generation = selectors.user_generation(request.user, pk)
-    try:
-        video = selectors.finished_video(generation)
-    except selectors.ResultExpired as exc:
-        return gone(exc)
+    video = selectors.finished_video(generation)  # expired: 410 (avatarsite.errors)
     return downloads.file_response(request, video.file, content_type="video/mp4", filename=f"avatar-{generation.pk}.mp4",
                                    inline=request.GET.get("download") != "1")
 
@@ -113,14 +107,20 @@ def video(request, pk):
 @require_GET
 def poster(request, pk):
     """The JPEG the worker made of the video's first frame."""
-    try:
-        video = selectors.finished_video(selectors.user_generation(request.user, pk))
-    except selectors.ResultExpired as exc:
-        return gone(exc)
+    video = selectors.finished_video(selectors.user_generation(request.user, pk))
     if not video.poster:
         raise Http404("This video has no poster.")
     return downloads.file_response(request, video.poster, content_type="image/jpeg",
                                    filename=f"avatar-{pk}.jpg")
+
+
+@login_required
+@require_GET
+def captions(request, pk, fmt):
+    """The owner's captions for the page's <track> (WebVTT, inline) and the download links."""
+    generation = selectors.user_generation(request.user, pk)
+    return downloads.captions_response(generation, selectors.finished_video(generation), fmt,
+                                       download=request.GET.get("download") == "1")
 
 
 @login_required

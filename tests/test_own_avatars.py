@@ -3,6 +3,7 @@ import os
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
 
 from avatars.models import Avatar
 from avatars.preparation import prepare_avatar
@@ -31,6 +32,12 @@ def test_api_adds_a_private_photo_avatar_that_the_worker_prepares(api, other_api
     prepare_avatar(mine.pk)  # what the worker's task runs
     ready = api.get(f"/api/v1/avatars/{mine.pk}/").json()
     assert ready["status"] == "ready" and ready["width"] == 352 and ready["preview"].endswith("/preview")
+    # an API client fetches the preview and the upload with its token; nobody else can
+    for url, kind in ((ready["preview"], "image/png"), (ready["source"], "image/png")):
+        got = api.get(url)
+        assert got.status_code == 200 and got["Content-Type"] == kind, url
+        assert other_api.get(url).status_code == 404
+        assert APIClient().get(url).status_code in (401, 403)
     listed = {a["id"]: a["shared"] for a in api.get("/api/v1/avatars/").json()}
     assert listed == {avatar.pk: True, mine.pk: False}
     made = api.post("/api/v1/generations/", {"text": "Привет", "language": "ru", "avatar": mine.pk}, format="json")

@@ -49,7 +49,9 @@ def test_retention_removes_old_files_and_marks_their_requests_expired(settings, 
     gone = api.get(f"/api/v1/generations/{old.pk}/video", HTTP_ACCEPT_LANGUAGE="en")
     assert gone.status_code == 410 and "retention" in gone.json()["detail"]
     client.force_login(user)
-    for path in (f"/generations/{old.pk}/video", f"/generations/{old.pk}/poster.jpg"):
+    assert api.get(f"/api/v1/generations/{old.pk}/captions.vtt").status_code == 410
+    for path in (f"/generations/{old.pk}/video", f"/generations/{old.pk}/poster.jpg",
+                 f"/generations/{old.pk}/captions.vtt"):
         answer = client.get(path)
         assert answer.status_code == 410 and answer.json()["expired"] is True
     assert "Истёк" in client.get("/history/").content.decode()

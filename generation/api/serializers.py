@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from avatars.models import Avatar, Motion
-from generation.models import LANGUAGES, TIMING_FIELDS, GenerationRequest, Language, Status
+from generation.models import LANGUAGES, TIMING_FIELDS, GenerationRequest, Language, Status, Subtitles
 
 
 def absolute(serializer, url: str) -> str:
@@ -33,10 +33,11 @@ class AvatarSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_preview(self, obj):
-        return absolute(self, obj.preview_url()) if obj.preview else None
+        # the API's own route: a token works there, the page's route wants a session
+        return absolute(self, reverse("api-avatar-preview", args=[obj.pk])) if obj.preview else None
 
     def get_source(self, obj) -> str:
-        return absolute(self, obj.source_url())
+        return absolute(self, reverse("api-avatar-source", args=[obj.pk]))
 
 
 class AvatarCreateSerializer(serializers.Serializer):
@@ -52,6 +53,12 @@ class VoiceSerializer(serializers.Serializer):
     backend = serializers.CharField()
 
 
+class CaptionsSerializer(serializers.Serializer):
+    vtt = serializers.URLField(help_text="WebVTT (text/vtt), for a <track> or a player")
+    srt = serializers.URLField(help_text="SubRip (application/x-subrip), as a download")
+    language = serializers.ChoiceField(choices=Language.choices, help_text="the request's language")
+
+
 class VideoSerializer(serializers.Serializer):
     url = serializers.CharField()
     duration = serializers.FloatField()
@@ -59,6 +66,7 @@ class VideoSerializer(serializers.Serializer):
     height = serializers.IntegerField()
     fps = serializers.IntegerField()
     size = serializers.IntegerField()
+    captions = CaptionsSerializer(allow_null=True, help_text="null only for videos made before captions existed")
 
 
 class TimingsSerializer(serializers.Serializer):
@@ -92,7 +100,8 @@ class GenerationSerializer(serializers.ModelSerializer):
         model = GenerationRequest
         fields = [
             "id", "status", "stage", "stage_label", "progress", "error", "error_code", "text", "language", "avatar",
-            "voice", "engine", "motion", "has_audio", "reused", "queue_position", "timings", "video", "expired", "created_at", "started_at", "finished_at",
+            "voice", "engine", "motion", "subtitles", "has_audio", "reused", "queue_position", "timings", "video",
+            "expired", "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields
 
@@ -121,10 +130,15 @@ class GenerationSerializer(serializers.ModelSerializer):
         video = obj.video_or_none
         if video is None:
             return None
+        captions = None
+        if video.has_captions:
+            captions = {"vtt": absolute(self, reverse("api-generation-captions-vtt", args=[obj.pk])),
+                        "srt": absolute(self, reverse("api-generation-captions-srt", args=[obj.pk])),
+                        "language": obj.language}
         return {
             "url": absolute(self, reverse("api-generation-video", args=[obj.pk])),
             "duration": video.duration, "width": video.width, "height": video.height,
-            "fps": video.fps, "size": video.size,
+            "fps": video.fps, "size": video.size, "captions": captions,
         }
 
 
@@ -139,6 +153,8 @@ class GenerationCreateSerializer(serializers.Serializer):
     engine = serializers.CharField(required=False, allow_blank=True, default="")
     motion = serializers.ChoiceField(choices=Motion.choices, required=False, allow_blank=True, default="",
                                      help_text="a photo avatar's head motion; empty: the avatar's own setting")
+    subtitles = serializers.ChoiceField(choices=Subtitles.choices, required=False, default=Subtitles.NONE,
+                                        help_text="captions always come as WebVTT/SRT; burn: also drawn into the video")
     audio = serializers.FileField(required=False, allow_null=True, default=None,
                                   help_text="your own recording (multipart), spoken instead of the text")
 

@@ -8,18 +8,24 @@ generation_detail = views.GenerationViewSet.as_view({"get": "retrieve", "delete"
 generation_cancel = views.GenerationViewSet.as_view({"post": "cancel"})
 generation_video = views.GenerationViewSet.as_view({"get": "video"})
 generation_recording = views.GenerationViewSet.as_view({"get": "recording"})
+captions_vtt = views.GenerationViewSet.as_view({"get": "captions_vtt"}, content_negotiation_class=views.AnyAcceptNegotiation)
+captions_srt = views.GenerationViewSet.as_view({"get": "captions_srt"}, content_negotiation_class=views.AnyAcceptNegotiation)
 
 urlpatterns = [
     path("v1/auth/token/", views.obtain_token, name="api-token"),
     path("v1/avatars/", views.AvatarViewSet.as_view({"get": "list", "post": "create"}), name="api-avatars"),
     path("v1/avatars/<int:pk>/", views.AvatarViewSet.as_view({"get": "retrieve", "delete": "destroy"}),
          name="api-avatar-detail"),
+    path("v1/avatars/<int:pk>/preview", views.AvatarViewSet.as_view({"get": "preview"}), name="api-avatar-preview"),
+    path("v1/avatars/<int:pk>/source", views.AvatarViewSet.as_view({"get": "source"}), name="api-avatar-source"),
     path("v1/voices/", views.VoiceList.as_view(), name="api-voices"),
     path("v1/generations/", generation_list, name="api-generation-list"),
     path("v1/generations/<int:pk>/", generation_detail, name="api-generation-detail"),
     path("v1/generations/<int:pk>/cancel/", generation_cancel, name="api-generation-cancel"),
     path("v1/generations/<int:pk>/video", generation_video, name="api-generation-video"),
     path("v1/generations/<int:pk>/recording", generation_recording, name="api-generation-recording"),
+    path("v1/generations/<int:pk>/captions.vtt", captions_vtt, name="api-generation-captions-vtt"),
+    path("v1/generations/<int:pk>/captions.srt", captions_srt, name="api-generation-captions-srt"),
     path("v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("generate", views.generate_sync, name="api-generate"),

@@ -4,18 +4,20 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, mixins, status, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import generics, mixins, serializers, status, viewsets
 from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action, api_view, permission_classes, throttle_classes
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotAcceptable, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from avatars import services as avatar_services
 from avatars.models import Avatar
-from avatars.views import add_own_avatar
+from avatars.views import add_own_avatar, preview_response, source_response
 from generation import downloads, selectors, services, voices
 from generation.api.serializers import (
     AvatarCreateSerializer,
@@ -29,6 +31,31 @@ from generation.api.serializers import (
 from generation.models import LANGUAGES, Status
 from generation.throttles import GenerationThrottle, LoginThrottle
 from generation.validation import validate_input
+
+
+class AnyAcceptNegotiation(DefaultContentNegotiation):
+    """For endpoints that answer a file: `Accept: text/vtt` must not turn into 406; errors still come as JSON."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        try:
+            return super().select_renderer(request, renderers, format_suffix)
+        except NotAcceptable:
+            return renderers[0], renderers[0].media_type
+
+
+NOT_FOUND = OpenApiResponse(inline_serializer("NotFoundError", {"detail": serializers.CharField()}),
+                            description="Not yours, not there, not finished, or made before captions existed")
+
+
+def captions_schema(fmt: str, content_type: str):
+    """The OpenAPI of one captions endpoint: the text on 200, a JSON `detail` on 404."""
+    return extend_schema(
+        operation_id=f"v1_generations_captions_{fmt}_retrieve",
+        parameters=[OpenApiParameter("download", OpenApiTypes.BOOL, description="1: as an attachment")]
+        if fmt == "vtt" else [],
+        responses={(200, content_type): OpenApiResponse(OpenApiTypes.STR, description=f"The captions ({fmt})"),
+                   404: NOT_FOUND},
+    )
 
 
 @extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer}, auth=[])
@@ -85,6 +112,21 @@ class AvatarViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         except avatar_services.AvatarInUse as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+    @extend_schema(responses={(200, "image/png"): OpenApiResponse(description="The preview PNG"),
+                              404: OpenApiResponse(description="Not yours, or not prepared yet")})
+    @action(detail=True, methods=["get"], url_path="preview")
+    def preview(self, request, pk=None):
+        """The first frame with the tracked face box and landmarks, once prepared."""
+        return preview_response(request, self.get_object())
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The uploaded file"),
+                              404: OpenApiResponse(description="Not an avatar you may see")})
+    @action(detail=True, methods=["get"], url_path="source")
+    def source(self, request, pk=None):
+        """The photo or video as uploaded, as an attachment typed by what it is."""
+        return source_response(request, self.get_object())
 
 
 class VoiceList(generics.GenericAPIView):
@@ -154,6 +196,21 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         inline = request.query_params.get("download") not in ("1", "true")
         return downloads.file_response(request, video.file, content_type="video/mp4",
                                        filename=f"avatar-{generation.pk}.mp4", inline=inline)
+
+    @captions_schema("vtt", "text/vtt")
+    @action(detail=True, methods=["get"], url_path="captions.vtt")
+    def captions_vtt(self, request, pk=None):
+        """The captions as WebVTT (owner only): the user's words timed against the speech."""
+        generation = self.get_object()
+        return downloads.captions_response(generation, selectors.finished_video(generation), "vtt",
+                                           download=request.query_params.get("download") in ("1", "true"))
+
+    @captions_schema("srt", "application/x-subrip")
+    @action(detail=True, methods=["get"], url_path="captions.srt")
+    def captions_srt(self, request, pk=None):
+        """The same captions as SubRip, as an attachment (owner only)."""
+        generation = self.get_object()
+        return downloads.captions_response(generation, selectors.finished_video(generation), "srt", download=True)
 
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The recording"), 404: None})
     @action(detail=True, methods=["get"], url_path="recording")

@@ -17,7 +17,7 @@ import numpy as np
 from . import ffmpeg
 from .ffmpeg import ffmpeg_exe  # noqa: F401 (callers and tests import it from here)
 from .types import (AUDIO_INVALID, AUDIO_SILENT, AUDIO_UNSUPPORTED, PIPELINE_FAILED, SAMPLE_RATE, Audio, Phoneme,
-                    PipelineError, Speech)
+                    PipelineError, Speech, Word)
 
 # hyper-parameters
 TARGET_RMS_DBFS = -20.0  # loudness of the speech frames after normalisation
@@ -150,6 +150,14 @@ def shift_phonemes(phonemes: list[Phoneme] | None, offset: float, duration: floa
     return shifted
 
 
+def shift_words(words: list[Word] | None, offset: float, duration: float) -> list[Word] | None:
+    """Words moved `offset` seconds earlier, clamped to [0, duration]; ones outside dropped."""
+    if words is None:
+        return None
+    moved = [Word(max(0.0, w.start - offset), min(duration, w.end - offset), w.text) for w in words]
+    return [w for w in moved if w.end > w.start]
+
+
 def prepare(speech: Speech) -> Audio:
     """TTS output -> 16 kHz mono float32, loudness-normalised, clipped, end silences trimmed."""
     samples = to_mono_float(speech.samples)
@@ -165,7 +173,9 @@ def prepare(speech: Speech) -> Audio:
     start, end = max(0, bounds[0] - keep), min(samples.size, bounds[1] + keep)
     samples = np.clip(normalize(samples[start:end]), -1.0, 1.0)
     offset = start / SAMPLE_RATE
-    return Audio(samples, offset, shift_phonemes(speech.phonemes, offset, samples.size / SAMPLE_RATE))
+    duration = samples.size / SAMPLE_RATE
+    return Audio(samples, offset, shift_phonemes(speech.phonemes, offset, duration),
+                 shift_words(speech.words, offset, duration))
 
 
 def write_wav(path: str | os.PathLike | io.IOBase, samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:

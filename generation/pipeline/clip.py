@@ -9,7 +9,9 @@ kept (what was dropped becomes notes), its landmarks smoothed, and the arrays sa
 """
 from __future__ import annotations
 
+import collections
 import contextlib
+import itertools
 import json
 import mmap
 import os
@@ -17,7 +19,7 @@ import queue
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import cv2
 import numpy as np
@@ -310,6 +312,8 @@ def prepare_clip(data: bytes, demuxer: str, out_dir: Path, analyzer, progress: C
 
 # ---- reading a prepared clip ----
 
+DECODE_AHEAD = 3  # frames decoded ahead of the one being drawn
+
 def pingpong(i: int, n: int) -> int:
     """The prepared frame shown as output frame i: 0..n-1, then n-2..1, then 0.. again (n == 1: always 0)."""
     if n <= 1:
@@ -350,6 +354,23 @@ class ClipReader:
         if bgr is None:
             raise PipelineError(f"Prepared frame {i} does not decode.", PIPELINE_FAILED)
         return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+    def frames(self, indices: Iterable[int], ahead: int = DECODE_AHEAD) -> Iterator[np.ndarray]:
+        """frame(k) for each k in order, decoded up to `ahead` frames early in a thread.
+
+        JPEG decoding releases the GIL, so the next frames decode on the other core while the engine
+        draws this one: a 720p frame takes ~3 ms to decode, a third of what drawing it costs.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        wanted = iter(indices)
+        with ThreadPoolExecutor(1, thread_name_prefix="clip-decode") as pool:
+            pending = collections.deque(pool.submit(self.frame, k) for k in itertools.islice(wanted, ahead))
+            while pending:
+                frame = pending.popleft().result()
+                for k in itertools.islice(wanted, 1):
+                    pending.append(pool.submit(self.frame, k))
+                yield frame
 
     def face(self, i: int) -> Face:
         """The tracked face of prepared frame i (box clamped into the frame)."""

@@ -40,14 +40,17 @@ class Amplitudes:
     brow: float = 0.0  # fw the brows rise at a full raise
     brow_chance: float = 0.0  # share of stressed syllables that raise the brows
     breath: float = 0.0  # fw the shoulders rise on a full inhale
+    gaze: float = 0.0  # eye widths the irises may look aside (a glance), at most
 
 
 LEVELS: dict[str, Amplitudes] = {
     NONE: Amplitudes(),
     SUBTLE: Amplitudes(sway_roll=0.55, sway_shift=0.009, pause_speed=0.3, jitter=0.004, nod=0.016, tilt=0.45,
-                       phrase_nod=0.018, pose=0.5, pitch_follow=0.006, brow=0.022, brow_chance=0.45, breath=0.01),
+                       phrase_nod=0.018, pose=0.5, pitch_follow=0.006, brow=0.022, brow_chance=0.45, breath=0.01,
+                       gaze=0.07),
     LIVELY: Amplitudes(sway_roll=1.0, sway_shift=0.016, pause_speed=0.35, jitter=0.008, nod=0.03, tilt=0.9,
-                       phrase_nod=0.03, pose=0.9, pitch_follow=0.011, brow=0.035, brow_chance=0.7, breath=0.015),
+                       phrase_nod=0.03, pose=0.9, pitch_follow=0.011, brow=0.035, brow_chance=0.7, breath=0.015,
+                       gaze=0.1),
 }
 
 # Speech analysis (100 frames per second)
@@ -68,6 +71,10 @@ BLINK_GAP = 1.0  # s between two blinks, at least
 BLINK_INTERVAL = (2.4, 5.5)  # s between blinks when nothing else calls for one
 BLINK_AT_PHRASE_END = 0.75  # chance of a blink just after a phrase ends
 BLINK_AT_PHRASE_START = 0.25
+# Gaze: the eyes glance aside now and then and come back, quicker than the head (saccades)
+GAZE_HOLD = (1.2, 3.5)  # s a gaze is held before the next glance
+GAZE_AWAY_IN_SPEECH = 0.35  # chance that a glance while speaking leaves the camera (in pauses: twice that)
+GAZE_MOVE = 0.05  # s a saccade takes
 
 
 @dataclass
@@ -78,7 +85,8 @@ class MotionPlan:
     shift: (n, 2) face widths, x right, y down; squash: (n,) share the face is foreshortened
     vertically by a nod; brow: 0..1 raise (times `brow_lift` face widths); blink: 0..1 eyelid closure
     (the viseme engine's MouthTrack.blink format); breath: face widths the shoulders rise;
-    speech: True where someone speaks (pauses False); beats: frames of stressed syllables.
+    speech: True where someone speaks (pauses False); beats: frames of stressed syllables;
+    gaze: (n, 2) eye widths the irises look aside (x right, y down) within the eye openings.
     """
 
     level: str
@@ -93,6 +101,11 @@ class MotionPlan:
     speech: np.ndarray
     brow_lift: float = 0.0
     beats: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+    gaze: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.gaze is None:
+            self.gaze = np.zeros((len(self.roll), 2))
 
     def __len__(self) -> int:
         return len(self.roll)
@@ -101,7 +114,7 @@ class MotionPlan:
     def still(self) -> bool:
         """Nothing but blinks moves (level NONE)."""
         return not (np.any(self.roll) or np.any(self.shift) or np.any(self.squash) or np.any(self.breath)
-                    or (self.brow_lift and np.any(self.brow)))
+                    or (self.brow_lift and np.any(self.brow)) or np.any(self.gaze))
 
 
 # ---- the speech ----
@@ -320,7 +333,25 @@ def plan_motion(audio: Audio, face: Face | None, level: str = DEFAULT_LEVEL, see
     breath = amp.breath * _attack_release(inhale, 0.4 * fps, 0.7 * fps)
 
     return MotionPlan(level, seed, fps, roll, shift, 0.5 * nod, np.clip(brow, 0, 1),
-                      blink_schedule(feat.speech, fps, rng), breath, feat.speech, amp.brow, frames)
+                      blink_schedule(feat.speech, fps, rng), breath, feat.speech, amp.brow, frames,
+                      amp.gaze * glances(feat.speech, fps, rng))
+
+
+def glances(speech: np.ndarray, fps: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, 2) unit-scaled gaze: held, then a quick saccade aside or back; more often aside in pauses."""
+    n = len(speech)
+    target = np.zeros((n, 2))
+    at, current = int(rng.uniform(*GAZE_HOLD) * fps), np.zeros(2)
+    while at < n:
+        away = GAZE_AWAY_IN_SPEECH * (1 if speech[at] else 2)
+        if current.any() or rng.random() >= away:
+            current = np.zeros(2)  # back to the camera
+        else:
+            angle = rng.uniform(0, 2 * np.pi)
+            current = np.array([np.cos(angle), 0.4 * np.sin(angle)]) * rng.uniform(0.5, 1.0)  # mostly sideways
+        target[at:] = current
+        at += int(rng.uniform(*GAZE_HOLD) * fps)
+    return _smooth(target, GAZE_MOVE * fps / 2)
 
 
 def _attack_release(x: np.ndarray, rise: float, fall: float) -> np.ndarray:

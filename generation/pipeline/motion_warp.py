@@ -40,6 +40,10 @@ BORDER_RAMP = 0.4  # fw over which the field may grow from the still border band
 MIN_WEIGHT = 1e-3
 FIXED_POINT_STEPS = 5
 BREATH_EPS = 0.1  # px: frames breathing less than this warp the head region only
+GAZE_EPS = 0.05  # px: a smaller iris shift is not drawn
+GAZE_MARGIN = 0.25  # eye widths round the eye opening warped for a glance (the field is 0 there)
+GAZE_CORE = 0.35  # share of the opening's half-height over which the shift fades in from the lids
+EYES = (slice(36, 42), slice(42, 48))  # iBUG eye openings
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -234,7 +238,34 @@ class MotionSource:
         field = cv2.resize(np.dstack([dx, dy]), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
         field += layer.base
         out[y0:y1, x0:x1] = cv2.remap(image, field, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        self._glance(out, i)
         return out
+
+    def _glance(self, out: np.ndarray, i: int) -> None:
+        """Shift the irises inside the moved eye openings by the plan's gaze (in place); lids stay."""
+        gaze = np.asarray(self.plan.gaze[i], np.float64) * (1 - self.blink[i])  # a closed lid has no iris
+        lm = self.landmarks[i].astype(np.float64)
+        for eye in EYES:
+            pts = lm[eye]
+            ew = float(np.hypot(*(pts[3] - pts[0])))
+            dx, dy = gaze * ew
+            if abs(dx) < GAZE_EPS and abs(dy) < GAZE_EPS:
+                continue
+            pad = GAZE_MARGIN * ew
+            x0, y0 = np.floor(pts.min(axis=0) - pad).astype(int)
+            x1, y1 = np.ceil(pts.max(axis=0) + pad).astype(int)
+            x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, self.width), min(y1, self.height)
+            if x1 - x0 < 3 or y1 - y0 < 3:
+                continue
+            opening = np.zeros((y1 - y0, x1 - x0), np.uint8)
+            cv2.fillPoly(opening, [np.round(pts - (x0, y0)).astype(np.int32)], 1)
+            half_height = max(float(np.ptp(pts[:, 1])) / 2, 1.0)
+            inside = cv2.distanceTransform(opening, cv2.DIST_L2, 3) / (GAZE_CORE * half_height)
+            weight = _smoothstep(inside).astype(np.float32)  # 0 on the lids: they never move
+            gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+            mx, my = (gx - np.float32(dx) * weight), (gy - np.float32(dy) * weight)
+            out[y0:y1, x0:x1] = cv2.remap(out, mx, my, cv2.INTER_LINEAR,
+                                          borderMode=cv2.BORDER_REPLICATE)
 
     def face(self, i: int) -> Face:
         """The face of output frame i: the photo's landmarks moved by the same warp."""

@@ -5,13 +5,14 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 
 from . import audio as audio_stage
+from . import burnin, captions
 from . import video as video_stage
 from .tts.text import synthesize_text
 from .types import (AVATAR_UNREADABLE, ENGINE_UNAVAILABLE, FACE_NOT_FOUND, FPS, PIPELINE_FAILED, Face, PipelineError,
@@ -46,6 +47,7 @@ class Result:
     engine: str
     voice: str
     audio_duration: float
+    captions: list = field(default_factory=list)  # captions.Cue: the text timed against the speech
 
 
 def _noop(stage: str, percent: int) -> None:
@@ -170,6 +172,7 @@ class Pipeline:
         seed: int = 0,
         fps: int = FPS,
         progress: ProgressCallback = _noop,
+        subtitles: str = "none",
         motion: str | None = None,
     ) -> Result:
         """Make one MP4; `speech` (a types.Speech) skips TTS, e.g. for uploaded audio.
@@ -181,13 +184,15 @@ class Pipeline:
         (engine, avatar_key); with no key it is made for this run and released after it.
         `motion` (motion.MOTION_LEVELS; None = still) moves a photo avatar's head with the speech,
         deterministically for `seed`; a clip moves as it was filmed and ignores it.
+        Captions are always made from `text` (none for a recording without text); `subtitles`
+        "burn" also draws them into the frames.
         """
         with self._lock:  # one job at a time per process: espeak and the engines are not re-entrant
             return self._run(text, language, Path(out_path), image, image_path, face, clip, avatar_key,
-                             voice, engine, speech, seed, fps, progress, motion=motion)
+                             voice, engine, speech, seed, fps, progress, subtitles, motion)
 
     def _run(self, text, language, out_path, image, image_path, face, clip, avatar_key, voice, engine,
-             speech, seed, fps, progress, motion=None) -> Result:
+             speech, seed, fps, progress, subtitles="none", motion=None) -> Result:
         timings = Timings()
         started = time.perf_counter()
         engine_name, lipsync = self.engine(engine)
@@ -203,6 +208,7 @@ class Pipeline:
         progress("audio", STAGE_END_PERCENT["tts"])
         t = time.perf_counter()
         audio = audio_stage.prepare(speech)
+        cues = captions.cues_for(text, audio)
         timings.audio = time.perf_counter() - t
 
         progress("face", STAGE_END_PERCENT["audio"])
@@ -225,7 +231,8 @@ class Pipeline:
             frames = _TimedFrames(iter(lipsync.render(state, audio, fps=fps, seed=seed, motion=moving)), total_frames, progress)
             t = time.perf_counter()
             out_path.parent.mkdir(parents=True, exist_ok=True)
-            info = video_stage.encode_mp4(frames, audio.samples, out_path, fps=fps)
+            shown = burnin.SubtitleFilter(frames, cues, fps) if subtitles == "burn" else frames
+            info = video_stage.encode_mp4(shown, audio.samples, out_path, fps=fps)
         finally:
             if avatar_key is None:  # not cached: nobody else will close it
                 lipsync.close_state(state)
@@ -233,8 +240,10 @@ class Pipeline:
         timings.lipsync = frames.seconds
         timings.encode = time.perf_counter() - t - frames.seconds
         timings.total = time.perf_counter() - started
+        if shown is not frames:
+            timings.extra["subtitles"] = shown.seconds
         return Result(video=info, timings=timings, engine=engine_name, voice=voice_used,
-                      audio_duration=audio.duration)
+                      audio_duration=audio.duration, captions=cues)
 
     def _photo(self, image, image_path) -> np.ndarray:
         """The avatar photo: given, or read from `image_path`."""

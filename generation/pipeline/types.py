@@ -10,6 +10,7 @@ FPS = 25
 LANGUAGES = ("ru", "kk", "en")  # what users may ask for, in the order pages and errors list them
 MOTION_LEVELS = ("none", "subtle", "lively")  # a photo avatar's head motion (motion.py), stillest first
 DEFAULT_MOTION = "subtle"
+SUBTITLE_MODES = ("none", "burn")  # captions always come as WebVTT/SRT files; "burn" also draws them into the frames
 
 
 # What went wrong, as a stable code: the web side maps each to a translated message for users, the
@@ -60,13 +61,23 @@ class Phoneme:
     symbol: str  # espeak-ng's phoneme mnemonic, e.g. "a", "m", "o:", "_" for a pause
 
 
+@dataclass(frozen=True)
+class Word:
+    """One spoken word as the synthesizer received it (a whitespace-separated token), times in seconds."""
+
+    start: float
+    end: float
+    text: str
+
+
 @dataclass
 class Speech:
-    """What a TTS backend returns: raw samples at their own rate, plus phonemes when known."""
+    """What a TTS backend returns: raw samples at their own rate, plus phonemes and words when known."""
 
     samples: np.ndarray  # float32 mono in [-1, 1]
     sample_rate: int
     phonemes: list[Phoneme] | None = None
+    words: list[Word] | None = None  # espeak reports them; remote, piper and recordings do not
 
 
 @dataclass
@@ -76,6 +87,7 @@ class Audio:
     samples: np.ndarray
     offset: float = 0.0
     phonemes: list[Phoneme] | None = None  # already shifted by `offset`
+    words: list[Word] | None = None  # likewise
 
     @property
     def duration(self) -> float:

@@ -60,6 +60,13 @@
     $("download").href = g.video.url + "?download=1";
     $("download").setAttribute("download", `avatar-${g.id}.mp4`);
     $("detail-link").href = `/generations/${g.id}/`;
+    for (const old of video.querySelectorAll("track")) old.remove();
+    if (g.video.captions) {  // the API's own URL: session auth serves it to the page like the video
+      const track = document.createElement("track");
+      Object.assign(track, { kind: "subtitles", srclang: g.language, label: T.subtitles, src: g.video.captions.vtt,
+                             default: g.subtitles !== "burn" });
+      video.append(track);
+    }
     const dl = $("timings"); dl.innerHTML = "";
     for (const [key, label] of T.timings) {
       const v = g.timings[key];
@@ -80,7 +87,8 @@
     $("audio-error").textContent = "";
     const avatar = form.querySelector("input[name=avatar]:checked");
     const audioFile = $("id_audio").files[0];
-    const fields = { text: text.value, language: language(), voice: voiceSelect.value };
+    const fields = { text: text.value, language: language(), voice: voiceSelect.value, subtitles: $("id_subtitles").value,
+                   motion: $("id_motion").value };
     if (avatar) fields.avatar = avatar.value;
     let body, headers = { "X-CSRFToken": csrf(), Accept: "application/json" };
     if (audioFile) {  // multipart only when there is a recording to send

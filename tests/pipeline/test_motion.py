@@ -186,3 +186,29 @@ def test_other_photos(speech, name):
     assert worst < 0.04 * fw, (name, worst / fw)
     nose = source.landmarks[:, 30]
     assert np.ptp(nose, axis=0).max() >= MIN_NOSE_RANGE * fw
+
+
+def test_glances_move_the_irises_inside_the_eyes_only(speech):
+    """A gaze shift changes pixels inside the eye openings and nowhere else; the plan holds and returns."""
+    image, face = photo("astronaut")
+    plan = plan_motion(speech, face, SUBTLE, seed=4)
+    assert plan.gaze.shape == (len(plan), 2) and np.abs(plan.gaze).max() > 0.02
+    assert np.abs(plan.gaze).max() <= LEVELS[SUBTLE].gaze + 1e-9
+    assert (np.abs(plan.gaze).sum(axis=1) < 1e-3).mean() > 0.3  # most of the time at the camera
+    still = plan_motion(speech, face, NONE, seed=4)
+    assert not still.gaze.any()
+    # only the glance: the same plan with every other motion taken out
+    zeros = np.zeros(len(plan))
+    glance = type(plan)(SUBTLE, 4, FPS, zeros, np.zeros((len(plan), 2)), zeros, zeros, zeros, zeros,
+                        plan.speech, gaze=plan.gaze)
+    source = MotionSource(image, face, glance)
+    k = int(np.argmax(np.abs(plan.gaze[:, 0])))
+    moved = source.frame(k).astype(int)
+    changed = np.abs(moved - image).sum(axis=2) > 0
+    assert changed.sum() > 20
+    eyes = np.zeros(changed.shape, bool)
+    for eye in (slice(36, 42), slice(42, 48)):
+        pts = face.landmarks[eye]
+        (x0, y0), (x1, y1) = pts.min(axis=0).astype(int) - 2, pts.max(axis=0).astype(int) + 3
+        eyes[y0:y1, x0:x1] = True
+    assert not changed[~eyes].any()

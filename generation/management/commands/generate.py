@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from avatars.models import Avatar
 from generation.models import Language
-from generation.pipeline.types import MOTION_LEVELS, PipelineError
+from generation.pipeline.types import MOTION_LEVELS, SUBTITLE_MODES, PipelineError
 
 
 class Command(BaseCommand):
@@ -19,6 +19,8 @@ class Command(BaseCommand):
         parser.add_argument("--engine", default=None, help="viseme or wav2lip (default: LIPSYNC_ENGINE)")
         parser.add_argument("--motion", default="", choices=["", *MOTION_LEVELS],
                             help="a photo avatar's head motion (default: the avatar's setting)")
+        parser.add_argument("--subtitles", default="none", choices=SUBTITLE_MODES,
+                            help="burn: draw the captions into the video (a .vtt is written beside it either way)")
         parser.add_argument("--out", default="out.mp4")
 
     def handle(self, *args, **options):
@@ -33,11 +35,16 @@ class Command(BaseCommand):
             result = pipeline.run(
                 options["text"], options["language"], Path(options["out"]).resolve(),
                 **avatar_inputs(avatar, options["motion"]), voice=options["voice"], engine=options["engine"],
+                subtitles=options["subtitles"],
             )
         except PipelineError as exc:
             raise CommandError(str(exc))
+        from generation.pipeline.captions import to_webvtt
+
+        captions = Path(result.video.path).with_suffix(".vtt")
+        captions.write_text(to_webvtt(result.captions), encoding="utf-8")
         t = result.timings
         self.stdout.write(f"{result.video.path}: {result.video.duration:.2f} s, {result.video.width}×{result.video.height}, "
-                          f"engine {result.engine}, voice {result.voice or '-'}")
+                          f"engine {result.engine}, voice {result.voice or '-'}; captions {captions}")
         self.stdout.write(f"tts {t.tts:.2f}s  audio {t.audio:.2f}s  face {t.face:.2f}s  lipsync {t.lipsync:.2f}s  "
                           f"encode {t.encode:.2f}s  total {t.total:.2f}s")

@@ -87,10 +87,12 @@ class VisemeEngine(LipSyncEngine):
         inner_idx = np.array([mesh_.lip_vertex(i) for i in INNER_LIPS])
         return VisemeClipState(reader, mesh_.mouth_triangles(lm[closed]), inner_idx)
 
-    def draw_clip(self, state: VisemeClipState, k: int, weights: np.ndarray) -> np.ndarray:
-        """Clip frame k with its own mouth settled closed, then opened by basis weights (open, spread, round)."""
+    def draw_clip(self, state: VisemeClipState, k: int, weights: np.ndarray,
+                  frame: np.ndarray | None = None) -> np.ndarray:
+        """Clip frame k (`frame`, when already decoded; drawn on in place) with its own mouth settled
+        closed, then opened by basis weights (open, spread, round)."""
         reader = state.reader
-        frame = reader.frame(k)
+        frame = reader.frame(k) if frame is None else frame
         lm = np.asarray(reader.landmarks[k], np.float64)
         mesh, mw = mesh_.mouth_mesh(lm, reader.width, reader.height, state.triangles)
         if mw < MIN_MOUTH_WIDTH:  # the face turned away for a moment: show the frame as it is
@@ -133,8 +135,9 @@ class VisemeEngine(LipSyncEngine):
         """
         track = self.track(audio, fps, seed)
         if isinstance(state, VisemeClipState):
-            for i in range(len(track)):  # every clip frame differs: nothing to reuse
-                yield self.draw_clip(state, pingpong(i, state.reader.frame_count), self.mouth_weights(track, i))
+            shown = [pingpong(i, state.reader.frame_count) for i in range(len(track))]
+            for i, frame in enumerate(state.reader.frames(shown)):  # every clip frame differs: nothing to reuse
+                yield self.draw_clip(state, shown[i], self.mouth_weights(track, i), frame)
             return
         blinks = track.blink if motion is None else motion.blink
         last_key, last = None, None

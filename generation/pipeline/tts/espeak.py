@@ -18,7 +18,7 @@ import threading
 
 import numpy as np
 
-from ..types import TEXT_EMPTY, TTS_FAILED, Phoneme, PipelineError, Speech
+from ..types import TEXT_EMPTY, TTS_FAILED, Phoneme, PipelineError, Speech, Word
 from .base import TTSBackend, Voice
 
 # hyper-parameters
@@ -47,6 +47,7 @@ ENDPAUSE = 0x1000
 POS_CHARACTER = 1
 PARAM_RATE = 1
 EVENT_LIST_TERMINATED = 0
+EVENT_WORD = 1  # text_position: 1-based character offset of the word in the text, length: its characters
 EVENT_PHONEME = 7
 EE_OK = 0
 
@@ -93,6 +94,7 @@ class _Engine:
         self.sample_rate = 0
         self._samples: list[np.ndarray] = []
         self._events: list[tuple[int, str]] = []
+        self._words: list[tuple[int, int]] = []  # (sample, 0-based character offset in the text)
         self._callback = _SynthCallback(self._on_audio)  # kept referenced while the library lives
 
     def _on_audio(self, wav, count, events) -> int:
@@ -103,6 +105,8 @@ class _Engine:
             event = events[i]
             if event.type == EVENT_PHONEME:
                 self._events.append((event.sample, event.id.string.decode("utf-8", "replace")))
+            elif event.type == EVENT_WORD:
+                self._words.append((event.sample, event.text_position - 1))
             i += 1
         return 0  # 0 = go on
 
@@ -129,8 +133,8 @@ class _Engine:
         lib.espeak_SetSynthCallback(self._callback)
         self.lib, self.sample_rate = lib, rate
 
-    def synthesize(self, text: bytes, voice: str) -> tuple[np.ndarray, list[tuple[int, str]]]:
-        """int16 samples and (sample, mnemonic) phoneme events for UTF-8 `text` in `voice`."""
+    def synthesize(self, text: bytes, voice: str) -> tuple[np.ndarray, list[tuple[int, str]], list[tuple[int, int]]]:
+        """int16 samples, (sample, mnemonic) phoneme events and (sample, character offset) word events."""
         with self.lock:
             if self.lib is None:
                 self._load()
@@ -140,16 +144,16 @@ class _Engine:
             if lib.espeak_SetVoiceByName(voice.encode()) != EE_OK:
                 raise PipelineError(f"espeak-ng has no voice {voice!r}.", TTS_FAILED)
             lib.espeak_SetParameter(PARAM_RATE, RATE_WPM, 0)
-            self._samples, self._events = [], []
+            self._samples, self._events, self._words = [], [], []
             buf = ctypes.create_string_buffer(text)  # adds the terminating NUL
             status = lib.espeak_Synth(buf, len(text) + 1, 0, POS_CHARACTER, 0, CHARS_UTF8 | ENDPAUSE,
                                       None, None)
-            samples, events = self._samples, self._events
-            self._samples, self._events = [], []
+            samples, events, words = self._samples, self._events, self._words
+            self._samples, self._events, self._words = [], [], []
         if status != EE_OK:
             raise PipelineError(f"espeak-ng failed to synthesize (status {status}).", TTS_FAILED)
         audio = np.concatenate(samples) if samples else np.zeros(0, np.int16)
-        return audio, events
+        return audio, events, words
 
 
 _engine = _Engine()
@@ -176,6 +180,33 @@ def phonemes_from_events(events: list[tuple[int, str]], total: int, sample_rate:
     return phonemes
 
 
+def words_from_events(text: str, word_events: list[tuple[int, int]], phonemes: list[Phoneme],
+                      sample_rate: int) -> list[Word]:
+    """The whitespace tokens of `text` that espeak spoke, each timed from its first word event.
+
+    espeak reports one event per word it says, pointing into the text: a number it reads as several
+    words ("2024") gives several events inside one token, and the earliest one is the token's start.
+    Each word ends where its last sound before the next word ends (pauses are not part of a word).
+    """
+    tokens = [(m.start(), m.end(), m.group()) for m in re.finditer(r"\S+", text)]
+    starts: dict[int, float] = {}
+    for sample, offset in word_events:
+        for i, (first, end, _) in enumerate(tokens):
+            if first <= offset < end:
+                starts[i] = min(starts.get(i, float("inf")), sample / sample_rate)
+                break
+    timed = sorted((start, i) for i, start in starts.items())
+    sounds = [p for p in phonemes if not p.symbol.startswith("_")]
+    words = []
+    for k, (start, i) in enumerate(timed):
+        limit = timed[k + 1][0] if k + 1 < len(timed) else float("inf")
+        inside = [p for p in sounds if start - 1e-6 <= p.start < limit]
+        if not inside:
+            continue  # nothing audible (espeak said it silently or merged it): leave it to the aligner
+        words.append(Word(inside[0].start, inside[-1].end, tokens[i][2]))
+    return words
+
+
 class EspeakBackend(TTSBackend):
     """Offline formant synthesis for ru, kk and en; reports phoneme timings."""
 
@@ -195,12 +226,13 @@ class EspeakBackend(TTSBackend):
         data = cleaned.encode("utf-8")
         if len(data) > MAX_TEXT_BYTES:
             raise PipelineError(f"Text is too long for speech synthesis ({len(data)} bytes).", TTS_FAILED)
-        pcm, events = _engine.synthesize(data, chosen.id)
+        pcm, events, word_events = _engine.synthesize(data, chosen.id)
         if pcm.size == 0:
             raise PipelineError("espeak-ng produced no audio for this text.", TTS_FAILED)
         samples = pcm.astype(np.float32) / 32768.0
         rate = _engine.sample_rate
-        return Speech(samples, rate, phonemes_from_events(events, len(samples), rate))
+        phonemes = phonemes_from_events(events, len(samples), rate)
+        return Speech(samples, rate, phonemes, words_from_events(cleaned, word_events, phonemes, rate))
 
     @property
     def sample_rate(self) -> int:

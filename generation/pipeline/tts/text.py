@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..audio import resample, shift_phonemes, speech_bounds, to_mono_float
-from ..types import TEXT_EMPTY, TTS_FAILED, Phoneme, PipelineError, Speech
+from ..audio import resample, shift_phonemes, shift_words, speech_bounds, to_mono_float
+from ..types import TEXT_EMPTY, TTS_FAILED, Phoneme, PipelineError, Speech, Word
 from .base import TTSBackend
 
 # hyper-parameters
@@ -262,7 +262,8 @@ def _trimmed(speech: Speech, rate: int, keep_start: bool, keep_end: bool) -> Spe
     start = 0 if keep_start else max(0, bounds[0] - margin)
     end = samples.size if keep_end else min(samples.size, bounds[1] + margin)
     duration = (end - start) / rate
-    return Speech(samples[start:end], rate, shift_phonemes(speech.phonemes, start / rate, duration))
+    return Speech(samples[start:end], rate, shift_phonemes(speech.phonemes, start / rate, duration),
+                  shift_words(speech.words, start / rate, duration))
 
 
 def synthesize_text(backend: TTSBackend, text: str, language: str, voice: str | None = None,
@@ -279,6 +280,7 @@ def synthesize_text(backend: TTSBackend, text: str, language: str, voice: str | 
     rate: int | None = None
     chunks: list[np.ndarray] = []
     phonemes: list[Phoneme] | None = []
+    words: list[Word] | None = []
     position = 0  # samples so far
     pending_pause = 0.0
     for i, piece in enumerate(pieces):
@@ -299,8 +301,13 @@ def synthesize_text(backend: TTSBackend, text: str, language: str, voice: str | 
             phonemes += [Phoneme(p.start + at, p.end + at, p.symbol) for p in part.phonemes]
         else:
             phonemes = None  # one piece without timings: the whole has none
+        if words is not None and part.words is not None:
+            at = position / rate
+            words += [Word(w.start + at, w.end + at, w.text) for w in part.words]
+        else:
+            words = None
         position += part.samples.size
         pending_pause = piece.pause
     if not chunks:
         raise PipelineError("The synthesized audio is silent.", TTS_FAILED)
-    return Speech(np.concatenate(chunks).astype(np.float32), rate, phonemes)
+    return Speech(np.concatenate(chunks).astype(np.float32), rate, phonemes, words)
