@@ -68,8 +68,6 @@ def use_bucket(settings, endpoint_url: str, bucket: str, **options):
     """Point this test process's default storage at a bucket (as S3_BUCKET would at start-up)."""
     from avatarsite.s3 import storage_config
 
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
     settings.S3_BUCKET, settings.S3_ENDPOINT_URL, settings.S3_REGION = bucket, endpoint_url, REGION
     config = storage_config(bucket=bucket, endpoint_url=endpoint_url, region=REGION, **options)
     config["OPTIONS"].update(access_key=ACCESS_KEY, secret_key=SECRET_KEY)
