@@ -107,7 +107,10 @@ def prepare_avatar(avatar_id: int) -> str:
         params = exc.params if isinstance(exc, PipelineError) else {}
         log.warning("Avatar #%s failed to prepare (%s): %s", avatar.pk, code, detail)
         for file in avatar.prepared_files():
-            file.storage.delete(file.name)
+            try:
+                file.storage.delete(file.name)
+            except Exception:  # the bucket is down: an orphan object, not an avatar stuck in `preparing`
+                log.warning("Could not remove %s of avatar #%s", file.name, avatar.pk, exc_info=True)
         Avatar.objects.filter(pk=avatar.pk).update(status=AvatarStatus.FAILED, error_code=code, error_params=params,
                                                    error_detail=detail[:4000], preview="", clip_data="",
                                                    clip_frames="")

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from avatars.messages import PHOTO_FORMATS, error_message
 from avatars.models import Avatar, AvatarStatus, Kind
+from generation import storage
 from generation.models import GenerationRequest
 
 log = logging.getLogger(__name__)
@@ -131,11 +132,11 @@ def delete_avatar(avatar: Avatar) -> None:
         if busy:
             raise AvatarInUse(_("This avatar is used by %(count)s video(s) still being made; cancel them or wait "
                                 "until they finish, then delete it.") % {"count": busy})
-        files = [avatar.source, *avatar.prepared_files()]
+        # files first: a bucket that is down (StorageUnavailable, 503) leaves the avatar whole, to delete later
+        for file in [avatar.source, *avatar.prepared_files()]:
+            if file:
+                storage.delete(file.storage, file.name)
         avatar.delete()
-    for file in files:
-        if file:
-            file.storage.delete(file.name)
 
 
 def own_count(user) -> int:

@@ -14,7 +14,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from avatars import services
 from avatars.models import Kind
-from generation import downloads, selectors
+from avatarsite.errors import storage_unavailable_message
+from generation import downloads, selectors, storage
 
 VIDEO_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm", ".mkv": "video/x-matroska"}
 
@@ -38,14 +39,20 @@ def add_own_avatar(user, name: str, uploaded):
 def own_avatars(request):
     """The user's own avatars: add a photo or a video, see preparation, delete."""
     form = AvatarUploadForm(request.POST or None, request.FILES or None)
+    status = None
     if request.method == "POST" and form.is_valid():
         try:
             add_own_avatar(request.user, form.cleaned_data["name"], form.cleaned_data["file"])
         except ValidationError as exc:
             form.add_error("file", exc.messages[0])
+        except Exception as exc:
+            if not storage.is_unavailable(exc):
+                raise
+            form.add_error("file", storage_unavailable_message())  # the form stays filled in; nothing was made
+            status = 503
         else:
             return redirect("own-avatars")
-    status = 400 if form.errors else 200
+    status = status or (400 if form.errors else 200)
     return render(request, "avatars/own.html", {"form": form, "avatars": selectors.own_avatars(request.user),
                                                 "limit": settings.MAX_OWN_AVATARS}, status=status)
 

@@ -1,5 +1,6 @@
 """Settings: everything from the environment with safe defaults (DESIGN §8)."""
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -70,6 +71,7 @@ MIDDLEWARE = [
     "avatarsite.body_limit.RequestBodyLimitMiddleware",  # before anything reads the body (CSRF's view check)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "avatarsite.errors.StorageUnavailableMiddleware",  # a bucket that is down: 503, not 500
     "axes.middleware.AxesMiddleware",  # last: turns a lockout flagged during the view into its answer
 ]
 
@@ -145,6 +147,30 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
+
+# Object storage (scale-out without a shared disk): set S3_BUCKET and every uploaded, prepared and
+# generated file lives in that S3-compatible bucket (django-storages), private, reached only through
+# owner-checking views. Unset: files stay under MEDIA_ROOT and boto3 is never imported.
+S3_BUCKET = os.environ.get("S3_BUCKET", "")
+S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")  # empty = AWS; e.g. http://minio.internal:9000
+S3_REGION = os.environ.get("S3_REGION", "")
+S3_ACL = os.environ.get("S3_ACL", "private")  # "" sends none (buckets with ACLs disabled stay private)
+S3_PRESIGN_SECONDS = env_int("S3_PRESIGN_SECONDS", 300)  # lifetime of a download link handed to a browser
+S3_PROXY_DOWNLOADS = env_bool("S3_PROXY_DOWNLOADS", False)  # stream through the web process instead of redirecting
+S3_TIMEOUT_SECONDS = env_int("S3_TIMEOUT_SECONDS", 10)  # connect/read timeout: a dead bucket fails fast
+# Workers keep local copies of what they read from the bucket (avatars' photos and prepared clips),
+# keyed by name and size, so a clip is fetched once per worker machine, not once per request.
+STORAGE_CACHE_DIR = Path(os.environ.get("STORAGE_CACHE_DIR", "") or Path(tempfile.gettempdir()) / "avatar-storage-cache")
+STORAGE_CACHE_MB = env_int("STORAGE_CACHE_MB", 4096)  # beyond it, least recently used copies go
+if S3_BUCKET:
+    from avatarsite.s3 import storage_config
+
+    STORAGES["default"] = storage_config(bucket=S3_BUCKET, endpoint_url=S3_ENDPOINT_URL, region=S3_REGION, acl=S3_ACL,
+                                         presign_seconds=S3_PRESIGN_SECONDS, timeout=S3_TIMEOUT_SECONDS)
+
+# Retention and quotas (0 = off).
+RESULT_RETENTION_DAYS = env_int("RESULT_RETENTION_DAYS", 0)  # result files older than this are removed
+USER_DAILY_SECONDS = env_int("USER_DAILY_SECONDS", 0)  # seconds of video a user may have made per UTC day
 WEIGHTS_DIR = Path(os.environ.get("WEIGHTS_DIR", BASE_DIR / "weights"))
 
 LOGIN_URL = "login"

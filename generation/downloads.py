@@ -6,7 +6,10 @@ the player needs it inline, private caching, and HTTP Range for media players.
 """
 import re
 
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.conf import settings
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+
+from generation import storage
 
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 MAX_RANGE_DIGITS = 18  # beyond any file size; longer numbers are refused before int() sees them
@@ -51,17 +54,57 @@ def _harden(response, content_type: str, filename: str, inline: bool):
     response["Content-Type"] = content_type
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = SANDBOX
-    response["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{filename}"'
+    response["Content-Disposition"] = _disposition(filename, inline)
     response["Cache-Control"] = "private, max-age=3600"
     return response
 
 
-def file_response(request, field, *, content_type: str, filename: str, inline: bool = False):
-    """The stored file behind `field` (a FieldFile), with Range support; 404 when it is gone."""
-    storage, name = field.storage, field.name
+def _disposition(filename: str, inline: bool) -> str:
+    return f'{"inline" if inline else "attachment"}; filename="{filename}"'
+
+
+def _bucket_response(request, field, content_type: str, filename: str, inline: bool, redirect: bool):
+    """A file in the bucket: a redirect to a short-lived signed URL, or (S3_PROXY_DOWNLOADS) streamed here."""
+    if redirect and not settings.S3_PROXY_DOWNLOADS:
+        # signing is local arithmetic: no call to the bucket, so this answers even while it is down;
+        # the bucket itself honours Range on the signed URL
+        response = HttpResponseRedirect(storage.presigned_url(
+            field, content_type=content_type, disposition=_disposition(filename, inline)))
+        response["Cache-Control"] = "private, no-store"  # the link expires: never cache the redirect
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+    size = field.storage.size(field.name)
+    wanted = parse_range(request.headers.get("Range", ""), size)
+    if wanted == "unsatisfiable":
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    start, end = wanted if wanted else (None, None)
+    length, chunks = storage.open_range(field, start, end)
+    response = StreamingHttpResponse(chunks, status=206 if wanted else 200)
+    response["Content-Length"] = str(length if length is not None else size)
+    if wanted:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    return _harden(response, content_type, filename, inline)
+
+
+def file_response(request, field, *, content_type: str, filename: str, inline: bool = False, redirect: bool = True):
+    """The stored file behind `field` (a FieldFile), with Range support; 404 when it is gone.
+
+    With a bucket: a redirect to a signed URL, or the bytes themselves when `redirect` is False or
+    S3_PROXY_DOWNLOADS is set; StorageUnavailable when it cannot be reached (the views answer 503).
+    """
+    storage_, name = field.storage, field.name
+    if not storage.is_local(storage_):
+        try:
+            with storage.guard("download"):
+                return _bucket_response(request, field, content_type, filename, inline, redirect)
+        except FileNotFoundError:  # the guard's word for the bucket's 404
+            raise Http404("The file is missing.")
     try:
-        size = storage.size(name)
-        handle = storage.open(name, "rb")
+        size = storage_.size(name)
+        handle = storage_.open(name, "rb")
     except (OSError, ValueError):
         raise Http404("The file is missing.")
     wanted = parse_range(request.headers.get("Range", ""), size)
@@ -85,8 +128,12 @@ def file_response(request, field, *, content_type: str, filename: str, inline: b
 def sniff_image_type(field) -> str:
     """The MIME type of a stored picture from its first bytes (never from its name)."""
     try:
-        with field.storage.open(field.name, "rb") as handle:
-            head = handle.read(16)
+        if storage.is_local(field.storage):
+            with field.storage.open(field.name, "rb") as handle:
+                head = handle.read(16)
+        else:  # sixteen bytes, not the whole object
+            _size, chunks = storage.open_range(field, 0, 15)
+            head = b"".join(chunks)
     except (OSError, ValueError):
         raise Http404("The file is missing.")
     for signature, mime in IMAGE_SIGNATURES:

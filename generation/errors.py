@@ -19,6 +19,7 @@ DISK_FULL = "disk_full"
 WORKER_LOST = "worker_lost"
 CANCELLED = "cancelled"
 INTERNAL = "internal"
+STORAGE_UNAVAILABLE = "storage_unavailable"  # the bucket could not be reached: retried once it is back
 
 MESSAGES = {
     pipeline.TEXT_EMPTY: _("There is nothing to say: the text is empty."),
@@ -40,6 +41,8 @@ MESSAGES = {
     DISK_FULL: _("The server ran out of disk space while making the video; please try again later."),
     WORKER_LOST: _("The worker making this video stopped twice (a crash or a restart); please try again."),
     CANCELLED: _("Cancelled by the user."),
+    STORAGE_UNAVAILABLE: _("The file storage could not be reached; this is tried again automatically once it is "
+                           "back."),
     INTERNAL: _("Something went wrong on the server while making the video; please try again later."),
 }
 
@@ -54,6 +57,10 @@ def classify(exc: BaseException) -> tuple[str, str]:
     """(code, detail) of an exception from a job; the unexpected ones are logged with their traceback."""
     if isinstance(exc, pipeline.PipelineError):
         return exc.code, str(exc)
+    from generation.storage import is_unavailable
+
+    if is_unavailable(exc):
+        return STORAGE_UNAVAILABLE, f"{type(exc).__name__}: {exc}"
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return DISK_FULL, str(exc)
     log.exception("Generation failed unexpectedly")

@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 import threading
 import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from generation import errors
+from generation import errors, quotas, storage
 from generation.models import PIPELINE_TIMINGS, GenerationRequest, Stage, Status, Video
 
 log = logging.getLogger(__name__)
@@ -100,12 +102,22 @@ def uploaded_speech(request: GenerationRequest):
     from generation.pipeline import audio as audio_stage
     from generation.pipeline.types import AUDIO_INVALID, SAMPLE_RATE, PipelineError, Speech
 
-    with request.audio.open("rb") as fh:
+    with storage.guard("reading the recording"), request.audio.open("rb") as fh:
         data = fh.read(settings.MAX_AUDIO_BYTES + 1)
     if hashlib.sha256(data).hexdigest() != request.audio_sha256 or not request.audio_format:
         raise PipelineError(f"Uploaded audio {request.audio.name} changed since it was validated.", AUDIO_INVALID)
     samples = audio_stage.decode_upload(data, request.audio_format, settings.MAX_AUDIO_SECONDS)
     return Speech(samples, SAMPLE_RATE)
+
+
+def _local(field, version: str) -> str:
+    """A local path of an avatar's stored file (see generation.storage.local_copy); gone = unreadable avatar."""
+    from generation.pipeline.types import AVATAR_UNREADABLE, PipelineError
+
+    try:
+        return str(storage.local_copy(field, version))
+    except FileNotFoundError:
+        raise PipelineError(f"{field.name} is not in the storage.", AVATAR_UNREADABLE)
 
 
 def avatar_inputs(avatar, motion: str = "") -> dict:
@@ -116,9 +128,11 @@ def avatar_inputs(avatar, motion: str = "") -> dict:
     if avatar is None or avatar.status != AvatarStatus.READY:
         raise PipelineError("The avatar is gone or not prepared.", AVATAR_UNREADABLE)
     key = (avatar.pk, avatar.prepared_at.isoformat() if avatar.prepared_at else avatar.updated_at.isoformat())
+    # local paths: MEDIA_ROOT's own, or this worker's cached copies of the bucket's objects
+    version = key[1]
     if avatar.kind == Kind.VIDEO:
-        return {"clip": (avatar.clip_data.path, avatar.clip_frames.path), "avatar_key": key}
-    return {"image_path": avatar.source.path, "face": avatar.face(), "avatar_key": key,
+        return {"clip": (_local(avatar.clip_data, version), _local(avatar.clip_frames, version)), "avatar_key": key}
+    return {"image_path": _local(avatar.source, version), "face": avatar.face(), "avatar_key": key,
             "motion": motion or avatar.motion}
 
 
@@ -172,6 +186,7 @@ def record_done(request: GenerationRequest, result, relative: Path, poster: str,
             info = result.video
             Video.objects.create(request_id=request.pk, file=str(relative), poster=poster, duration=info.duration,
                                  fps=info.fps, width=info.width, height=info.height, size=info.size, **captions)
+            quotas.add_seconds(request.owner_id, info.duration)
     return bool(updated)
 
 
@@ -184,31 +199,54 @@ def mark_failed(request: GenerationRequest, code: str, detail: str, queue_second
     this_run(request).update(**fields)
 
 
+def store_results(video_path: Path, poster_path: Path, name: str) -> tuple[str, str]:
+    """Save the finished MP4 and its poster through the storage (MEDIA_ROOT or the bucket): their stored names."""
+    stored = storage.save_file(name, video_path)
+    try:
+        return stored, storage.save_file(stored + ".jpg", poster_path)
+    except Exception:
+        discard([stored])  # the video alone is no result
+        raise
+
+
+def discard(names) -> None:
+    """Remove stored results of a run that did not finish (cancelled, failed, taken over)."""
+    for name in names:
+        try:
+            storage.delete(default_storage, name)
+        except Exception:  # the bucket is down: an orphan object, logged, not a failed job on top
+            log.warning("Could not remove %s after an unfinished run", name, exc_info=True)
+
+
 def process_generation(request_id: int | None = None) -> str:
-    """Run the oldest waiting request (normally `request_id`'s turn) through this worker's pipeline."""
+    """Run the oldest waiting request (normally `request_id`'s turn) through this worker's pipeline.
+
+    The pipeline writes into a scratch directory of this worker; the results then go to the storage,
+    so web and worker machines need no disk in common.
+    """
     request = claim_next()
     if request is None:
         return "nothing to do"
     queue_seconds = (request.started_at - request.created_at).total_seconds()
-    relative = Path("videos") / timezone.now().strftime("%Y/%m") / f"gen-{request.pk}-{uuid.uuid4().hex[:8]}.mp4"
-    absolute = Path(settings.MEDIA_ROOT) / relative
-    poster = None
-    try:
-        with Heartbeat(request, settings.HEARTBEAT_SECONDS):
-            result = render(request, absolute)
-            poster = make_poster(absolute)
-    except Cancelled:
-        outcome = "cancelled"
-    except Exception as exc:
-        code, detail = errors.classify(exc)
-        log.warning("Request #%s failed (%s): %s", request.pk, code, detail)
-        mark_failed(request, code, detail, queue_seconds)
-        outcome = "failed"
-    else:
-        poster_name = str(relative) + ".jpg"
-        outcome = "done" if record_done(request, result, relative, poster_name, queue_seconds) else "cancelled"
+    name = f"videos/{timezone.now():%Y/%m}/gen-{request.pk}-{uuid.uuid4().hex[:8]}.mp4"
+    stored = []
+    with tempfile.TemporaryDirectory(prefix=f"gen-{request.pk}-") as scratch:
+        absolute = Path(scratch) / Path(name).name
+        try:
+            with Heartbeat(request, settings.HEARTBEAT_SECONDS):
+                result = render(request, absolute)
+                poster = make_poster(absolute)
+                stored = list(store_results(absolute, poster, name))
+        except Cancelled:
+            outcome = "cancelled"
+        except Exception as exc:
+            code, detail = errors.classify(exc)
+            log.warning("Request #%s failed (%s): %s", request.pk, code, detail)
+            mark_failed(request, code, detail, queue_seconds)
+            outcome = "failed"
+        else:
+            done = record_done(request, result, Path(stored[0]), stored[1], queue_seconds)
+            outcome = "done" if done else "cancelled"
     if outcome != "done":
-        for path in (absolute, poster):
-            if path is not None:
-                Path(path).unlink(missing_ok=True)
+        discard(stored)
     return f"#{request.pk} {outcome}"

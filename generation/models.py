@@ -94,6 +94,8 @@ class GenerationRequest(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                      help_text="when retention removed its video (RESULT_RETENTION_DAYS)")
 
     objects = GenerationRequestQuerySet.as_manager()
 
@@ -116,6 +118,10 @@ class GenerationRequest(models.Model):
         from generation.errors import user_message
 
         return user_message(self.error_code) if self.error_code else ""
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expired_at is not None
 
     @property
     def video_or_none(self):
@@ -152,3 +158,18 @@ class SyncWait(models.Model):
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     started_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+
+class DailyUsage(models.Model):
+    """Seconds of video rendered for a user on one UTC day (USER_DAILY_SECONDS counts these).
+
+    A ledger of its own, written when a video is finished, so that deleting a video (or retention
+    removing it) does not give the seconds back.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    seconds = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "day"], name="one_usage_row_per_user_day")]

@@ -25,6 +25,9 @@ MAX_ATTEMPTS = 2  # a job whose worker died is re-run once, then failed
 WATCHDOG_SECONDS = 5  # how often each worker looks for lost jobs
 LOST_TASK_CHECK_EVERY = 12  # ... and, every this many rounds, for queued jobs whose task vanished
 LOST_TASK_GRACE_SECONDS = 30  # a queued request younger than this may simply not be in the broker yet
+STORAGE_CHECK_EVERY = 6  # ... and, every this many rounds, whether the bucket is back for what it failed
+STORAGE_RETRY_WINDOW = timedelta(hours=24)  # work that failed on the bucket longer ago than this stays failed
+MAX_STORAGE_ATTEMPTS = 6  # runs of one request (each bucket outage costs one) before it stays failed
 
 
 def recover_lost_jobs() -> int:
@@ -66,6 +69,41 @@ def requeue_lost_tasks() -> int:
     return len(lost)
 
 
+def retry_storage_failures(now=None) -> int:
+    """Requests and avatars that failed because the bucket was unreachable go back in the queue once it answers.
+
+    Their rows, uploads and avatars were kept (nothing is deleted on that failure), so a retry is a
+    plain re-run. Nothing happens while the bucket still does not answer.
+    """
+    from avatars.models import Avatar, AvatarStatus
+    from avatars.services import queue_preparation
+    from generation import storage
+
+    since = (now or timezone.now()) - STORAGE_RETRY_WINDOW
+    requests = GenerationRequest.objects.filter(status=Status.FAILED, error_code=errors.STORAGE_UNAVAILABLE,
+                                                finished_at__gt=since, attempts__lt=MAX_STORAGE_ATTEMPTS)
+    avatars = Avatar.objects.filter(status=AvatarStatus.FAILED, error_code=errors.STORAGE_UNAVAILABLE,
+                                    created_at__gt=since)
+    if not (requests.exists() or avatars.exists()) or not storage.reachable():
+        return 0
+    retried = 0
+    for request in requests:
+        if GenerationRequest.objects.filter(pk=request.pk, status=Status.FAILED, error_code=errors.STORAGE_UNAVAILABLE
+                                            ).update(status=Status.QUEUED, stage=Stage.QUEUED, progress=0,
+                                                     error_code="", error_detail="", finished_at=None,
+                                                     heartbeat_at=None):
+            log.warning("Request #%s: the bucket is back; queued again", request.pk)
+            enqueue(request)
+            retried += 1
+    for avatar in avatars:
+        if Avatar.objects.filter(pk=avatar.pk, status=AvatarStatus.FAILED, error_code=errors.STORAGE_UNAVAILABLE
+                                 ).update(status=AvatarStatus.PREPARING, progress=0, error_code="", error_detail=""):
+            log.warning("Avatar #%s: the bucket is back; preparing again", avatar.pk)
+            queue_preparation(avatar)
+            retried += 1
+    return retried
+
+
 class Watchdog:
     """A daemon thread in a worker process: recovery at start, then every WATCHDOG_SECONDS."""
 
@@ -87,6 +125,8 @@ class Watchdog:
         recover_lost_jobs()
         if number % LOST_TASK_CHECK_EVERY == 0:
             requeue_lost_tasks()
+        if number % STORAGE_CHECK_EVERY == 0:
+            retry_storage_failures()
 
     def _run(self) -> None:
         number = 0

@@ -17,8 +17,19 @@ def user_generation(user, pk) -> GenerationRequest:
     return get_object_or_404(user_generations(user), pk=pk)
 
 
+class ResultExpired(Exception):
+    """The request's video was removed by retention (RESULT_RETENTION_DAYS): 410 Gone, not 404."""
+
+    def __init__(self):
+        from django.utils.translation import gettext
+
+        super().__init__(gettext("This video was removed after the retention period; make it again if you need it."))
+
+
 def finished_video(generation: GenerationRequest):
-    """The request's video, or 404 while there is none yet."""
+    """The request's video, or 404 while there is none yet; ResultExpired once retention removed it."""
+    if generation.is_expired:
+        raise ResultExpired()
     video = generation.video_or_none
     if video is None:
         raise Http404("The video is not ready.")

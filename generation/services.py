@@ -1,7 +1,6 @@
 """Writes on behalf of users: create (or reuse), cancel and delete generation requests."""
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from contextlib import contextmanager
@@ -13,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from generation import errors, locks, voices
+from generation import errors, locks, quotas, storage, voices
 from generation.models import TIMING_FIELDS, GenerationRequest, Stage, Status, SyncWait, Video
 from generation.queue import enqueue
 from generation.validation import GenerationInput, default_engine
@@ -23,6 +22,19 @@ SYNC_WAIT_GRACE_SECONDS = 30  # a wait row older than the timeout plus this was 
 
 class TooManyActive(Exception):
     """The user already has the allowed number of videos queued or running."""
+
+
+class QuotaExceeded(Exception):
+    """The user's seconds of video for today (USER_DAILY_SECONDS) are used up; `resets_at` says until when."""
+
+    def __init__(self, resets_at):
+        self.resets_at = resets_at
+        self.retry_after = max(1, int((resets_at - timezone.now()).total_seconds()))
+        limit, minutes = settings.USER_DAILY_SECONDS, -(-self.retry_after // 60)  # rounded up
+        super().__init__(_("You have used today's %(limit)s s of video. The limit resets at %(time)s UTC "
+                           "(in %(hours)s h %(minutes)s min).")
+                         % {"limit": limit, "time": resets_at.strftime("%H:%M"), "hours": minutes // 60,
+                            "minutes": minutes % 60})
 
 
 class TooManyWaiting(Exception):
@@ -45,12 +57,13 @@ def find_reusable(owner, data: GenerationInput) -> GenerationRequest | None:
 
 def reuse_generation(owner, data: GenerationInput, source: GenerationRequest) -> GenerationRequest | None:
     """A new, already finished request sharing `source`'s video file through a hard link (no re-render)."""
-    storage = source.video.file.storage
+    files = source.video.file.storage
     relative = str(Path(source.video.file.name).with_name(f"reuse-{uuid.uuid4().hex[:12]}.mp4"))
-    try:
-        os.link(storage.path(source.video.file.name), storage.path(relative))
-    except OSError:
+    if not storage.duplicate(files, source.video.file.name, relative):
         return None
+    poster = ""  # its own copy too: deleting (or expiring) either request must not take the other's poster
+    if source.video.poster and storage.duplicate(files, source.video.poster.name, relative + ".jpg"):
+        poster = relative + ".jpg"
     now = timezone.now()
     request = GenerationRequest.objects.create(
         owner=owner, **{**data.model_fields(), "voice": source.voice, "engine": source.engine}, status=Status.DONE,
@@ -58,7 +71,7 @@ def reuse_generation(owner, data: GenerationInput, source: GenerationRequest) ->
         **{f"{name}_seconds": 0.0 for name in TIMING_FIELDS},
     )
     v = source.video
-    Video.objects.create(request=request, file=relative, poster=v.poster.name, duration=v.duration, fps=v.fps,
+    Video.objects.create(request=request, file=relative, poster=poster, duration=v.duration, fps=v.fps,
                          width=v.width, height=v.height, size=v.size, captions_vtt=v.captions_vtt,
                          captions_srt=v.captions_srt)
     return request
@@ -76,6 +89,9 @@ def create_generation(owner, data: GenerationInput) -> GenerationRequest:
         if GenerationRequest.objects.owned_by(owner).unfinished().count() >= limit:
             raise TooManyActive(_("You already have %(limit)s videos in progress; wait for one to finish.")
                                 % {"limit": limit})
+        resets_at = quotas.exhausted(owner)
+        if resets_at is not None:
+            raise QuotaExceeded(resets_at)
         source = None if data.audio is not None else find_reusable(owner, data)
         reused = reuse_generation(owner, data, source) if source is not None else None
         if reused is not None:
@@ -96,14 +112,16 @@ def cancel_generation(request: GenerationRequest) -> bool:
 
 def delete_generation(request: GenerationRequest) -> None:
     """Remove the request and its files (video, poster, uploaded audio)."""
+    from generation.retention import result_files
+
     video = request.video_or_none
-    files = [f for f in (video.file if video else None, video.poster if video else None, request.audio) if f]
-    with transaction.atomic():
-        if request.status in (Status.QUEUED, Status.RUNNING):
-            cancel_generation(request)
-        request.delete()
+    files = [*(result_files(video) if video else []), *([request.audio] if request.audio else [])]
+    if request.status in (Status.QUEUED, Status.RUNNING):
+        cancel_generation(request)
+    # files first: a bucket that is down (StorageUnavailable, 503) leaves the row, to delete later
     for file in files:
-        file.storage.delete(file.name)
+        storage.delete(file.storage, file.name)
+    request.delete()
 
 
 @contextmanager

@@ -4,3 +4,10 @@ from generation import jobs
 
 def run_generation(request_id: int) -> str:
     return jobs.process_generation(request_id)
+
+
+def purge_results() -> str:
+    """The hourly retention pass (schedule made by migration 0012)."""
+    from generation.retention import purge_results as purge
+
+    return f"{purge()} result(s) expired"

@@ -8,7 +8,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from generation import downloads, selectors, services, voices
+from avatarsite.errors import STORAGE_RETRY_AFTER_SECONDS, storage_unavailable_message
+from generation import downloads, selectors, services, storage, voices
 from generation.forms import GenerateForm
 from generation.models import Language, Stage
 from generation.throttles import page_throttled
@@ -35,6 +36,7 @@ def js_strings() -> dict:
 @login_required
 def generate(request):
     wait = page_throttled(request) if request.method == "POST" else None
+    quota_wait, storage_down = None, False
     if wait is not None:  # the text stays in the form; nothing is validated or decoded
         form = GenerateForm(initial=request.POST.dict(), user=request.user)
     elif request.method == "POST":
@@ -44,6 +46,14 @@ def generate(request):
                 generation = services.create_generation(request.user, form.validated)
             except services.TooManyActive as exc:
                 form.add_error(None, str(exc))
+            except services.QuotaExceeded as exc:
+                form.add_error(None, str(exc))
+                quota_wait = exc.retry_after
+            except Exception as exc:
+                if not storage.is_unavailable(exc):  # an uploaded recording the bucket would not take
+                    raise
+                form.add_error(None, storage_unavailable_message())
+                storage_down = True
             else:
                 return redirect(generation)
     else:
@@ -63,8 +73,11 @@ def generate(request):
         "recent": selectors.user_generations(request.user)[:5],
         "throttled": _("Too many videos requested; try again in %(seconds)s s.") % {"seconds": wait} if wait else "",
     }
-    status = 429 if wait is not None else 400 if form.errors else 200
-    return render(request, "generation/generate.html", context, status=status)
+    status = 429 if wait is not None or quota_wait is not None else 503 if storage_down else 400 if form.errors else 200
+    response = render(request, "generation/generate.html", context, status=status)
+    if quota_wait is not None or storage_down:
+        response["Retry-After"] = str(quota_wait if quota_wait is not None else STORAGE_RETRY_AFTER_SECONDS)
+    return response
 
 
 @login_required
@@ -85,7 +98,7 @@ def detail(request, pk):
 @require_GET
 def video(request, pk):
     generation = selectors.user_generation(request.user, pk)
-    video = selectors.finished_video(generation)
+    video = selectors.finished_video(generation)  # expired: 410 (avatarsite.errors)
     return downloads.file_response(request, video.file, content_type="video/mp4", filename=f"avatar-{generation.pk}.mp4",
                                    inline=request.GET.get("download") != "1")
 

@@ -40,3 +40,13 @@ def test_web_process_does_not_import_the_worker_stack():
     assert out.returncode == 0, out.stderr[-2000:]
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert loaded == [], f"the web process imported {loaded}"
+
+
+def test_without_a_bucket_boto3_is_never_imported():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "avatarsite.settings_test", "DEBUG": "1"}
+    env.pop("PYTEST_CURRENT_TEST", None)
+    env.pop("S3_BUCKET", None)
+    out = subprocess.run([sys.executable, "-c", PROBE % (("boto3", "botocore", "s3transfer", "storages"),)],
+                         cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

@@ -16,10 +16,25 @@ class TooManyWaitingError(exceptions.Throttled):
     default_code = "too_many_waiting"
 
 
-def exception_handler(exc, context):
-    from generation.services import TooManyActive, TooManyWaiting
+class GoneError(exceptions.APIException):
+    status_code = 410
+    default_code = "expired"
 
-    if isinstance(exc, TooManyActive):
+
+class QuotaExceededError(exceptions.Throttled):
+    default_code = "quota_exceeded"
+
+
+def exception_handler(exc, context):
+    from generation.services import QuotaExceeded, TooManyActive, TooManyWaiting
+
+    from generation.selectors import ResultExpired
+
+    if isinstance(exc, ResultExpired):
+        exc = GoneError(str(exc))
+    elif isinstance(exc, QuotaExceeded):
+        exc = QuotaExceededError(wait=exc.retry_after, detail=str(exc))
+    elif isinstance(exc, TooManyActive):
         exc = TooManyActiveError(str(exc))
     elif isinstance(exc, TooManyWaiting):
         exc = TooManyWaitingError(wait=min(SYNC_RETRY_AFTER_SECONDS, settings.SYNC_GENERATE_TIMEOUT), detail=str(exc))

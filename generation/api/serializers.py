@@ -89,6 +89,9 @@ class GenerationSerializer(serializers.ModelSerializer):
     stage_label = serializers.CharField(source="get_stage_display", read_only=True)
     has_audio = serializers.SerializerMethodField(help_text="true when made from an uploaded recording")
     reused = serializers.SerializerMethodField(help_text="true when an identical earlier video was reused")
+    expired = serializers.SerializerMethodField(
+        help_text="true once retention (RESULT_RETENTION_DAYS) removed the video: `video` is then null and the "
+                  "video URL answers 410")
     queue_position = serializers.SerializerMethodField(
         help_text="while queued: how many queued or running requests (all users) were created before this one; "
                   "else null")
@@ -97,12 +100,16 @@ class GenerationSerializer(serializers.ModelSerializer):
         model = GenerationRequest
         fields = [
             "id", "status", "stage", "stage_label", "progress", "error", "error_code", "text", "language", "avatar",
-            "voice", "engine", "motion", "subtitles", "has_audio", "reused", "queue_position", "timings", "video", "created_at", "started_at", "finished_at",
+            "voice", "engine", "motion", "subtitles", "has_audio", "reused", "queue_position", "timings", "video",
+            "expired", "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields
 
     def get_has_audio(self, obj) -> bool:
         return bool(obj.audio)
+
+    def get_expired(self, obj) -> bool:
+        return obj.is_expired
 
     def get_reused(self, obj) -> bool:
         return obj.reused_from_id is not None

@@ -158,7 +158,10 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def get_object(self):
         return selectors.user_generation(self.request.user, self.kwargs["pk"])
 
-    @extend_schema(request=GenerationCreateSerializer, responses={202: GenerationSerializer})
+    @extend_schema(request=GenerationCreateSerializer,
+                   responses={202: GenerationSerializer,
+                              429: OpenApiResponse(description="Too many active videos, or today's seconds of video "
+                                                               "(USER_DAILY_SECONDS) used up: see Retry-After")})
     def create(self, request):
         """Queue a new video; poll the returned resource until `status` is done or failed."""
         generation = create_from(request)
@@ -181,7 +184,10 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
             return Response({"detail": f"The request is already {generation.status}."}, status=status.HTTP_409_CONFLICT)
         return Response(GenerationSerializer(generation, context={"request": request}).data)
 
-    @extend_schema(responses={(200, "video/mp4"): OpenApiResponse(description="The MP4"), 404: None})
+    @extend_schema(responses={(200, "video/mp4"): OpenApiResponse(description="The MP4 (with a bucket: 302 to a "
+                                                                            "short-lived signed URL)"),
+                              404: None, 410: OpenApiResponse(description="Removed by retention"),
+                              503: OpenApiResponse(description="The file storage cannot be reached")})
     @action(detail=True, methods=["get"], url_path="video")
     def video(self, request, pk=None):
         """The MP4 (owner only; HTTP Range supported)."""
@@ -238,8 +244,9 @@ def generate_sync(request):
         generation = create_from(request)
         generation = services.wait_until_finished(generation, timeout=settings.SYNC_GENERATE_TIMEOUT)
     if generation.status == Status.DONE:
+        # the reference's clients expect the MP4 in this very answer: from a bucket too, never a redirect
         return downloads.file_response(request, generation.video.file, content_type="video/mp4",
-                                       filename=f"avatar-{generation.pk}.mp4", inline=True)
+                                       filename=f"avatar-{generation.pk}.mp4", inline=True, redirect=False)
     if generation.status in (Status.FAILED, Status.CANCELLED):
         return Response({"detail": generation.error, "error_code": generation.error_code, "id": generation.pk},
                         status=status.HTTP_422_UNPROCESSABLE_ENTITY)

@@ -2,6 +2,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from avatars.models import Avatar
+from generation import storage
 from generation.models import Language
 from generation.pipeline.types import PipelineError
 
@@ -37,7 +38,7 @@ class Command(BaseCommand):
             else:
                 speech = get_pipeline().tts.synthesize(options["text"], options["language"])
             audio = audio_stage.prepare(speech)
-            image, face = load_image(avatar.source.path), avatar.face()
+            image, face = load_image(str(storage.local_copy(avatar.source))), avatar.face()
             engine = VisemeEngine()
             times = [float(t) for t in options["times"].split(",")] if options["times"] else None
             left, top, right, bottom = face.box

@@ -1,0 +1,182 @@
+"""Where stored files live: MEDIA_ROOT (one machine or a shared disk) or an S3-compatible bucket.
+
+Everything that reads or writes a stored file goes through Django's storage API or through here, so
+nothing assumes a path that another machine can see. Workers keep local copies of what they read
+from a bucket (STORAGE_CACHE_DIR), keyed by name and size, so a prepared clip is fetched once per
+worker machine; results are written to a scratch directory and then saved through the storage.
+boto3 is imported only when a bucket is configured (the default needs none of it).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, default_storage
+
+log = logging.getLogger(__name__)
+
+COPY_CHUNK = 1024 * 1024
+# S3 error codes that mean "the file is not there" (a real 404), not "the bucket is unreachable"
+MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
+
+
+class StorageUnavailable(Exception):
+    """The bucket could not be reached or refused us; the request is retried once it is back."""
+
+
+def is_local(storage=None) -> bool:
+    """True when files are plain files under MEDIA_ROOT (paths exist, no bucket)."""
+    return isinstance(storage or default_storage, FileSystemStorage)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the bucket is down, unreachable or refusing us (not that one file is missing)."""
+    if isinstance(exc, StorageUnavailable):
+        return True
+    modules = {cls.__module__.split(".")[0] for cls in type(exc).__mro__}
+    if not modules & {"botocore", "boto3", "s3transfer"}:
+        return False
+    code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+    return code not in MISSING_CODES
+
+
+@contextmanager
+def guard(what: str = "storage"):
+    """Turn the bucket's connection and service errors into StorageUnavailable (a file missing stays an OSError)."""
+    try:
+        yield
+    except StorageUnavailable:
+        raise
+    except Exception as exc:
+        if is_unavailable(exc):
+            log.warning("Object storage unavailable during %s: %s", what, exc)
+            raise StorageUnavailable(f"object storage unavailable during {what}: {type(exc).__name__}") from exc
+        code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
+        if code in MISSING_CODES:
+            raise FileNotFoundError(f"{what}: not in the bucket") from exc
+        raise
+
+
+def reachable() -> bool:
+    """Whether the default storage answers now (always True for local files)."""
+    if is_local():
+        return True
+    try:
+        with guard("probe"):
+            default_storage.bucket.meta.client.head_bucket(Bucket=default_storage.bucket_name)
+        return True
+    except (StorageUnavailable, OSError):
+        return False
+
+
+def _cache_path(name: str, size: int, version: str) -> Path:
+    digest = hashlib.sha256(f"{name}\0{size}\0{version}".encode()).hexdigest()[:32]
+    return Path(settings.STORAGE_CACHE_DIR) / digest[:2] / f"{digest}{Path(name).suffix}"
+
+
+def _trim_cache(keep: Path) -> None:
+    """Drop least recently used copies while the cache is over STORAGE_CACHE_MB."""
+    root = Path(settings.STORAGE_CACHE_DIR)
+    files = [p for p in root.glob("*/*") if p.is_file() and not p.name.startswith(".")]
+    total = sum(p.stat().st_size for p in files)
+    limit = settings.STORAGE_CACHE_MB * 1024 * 1024
+    for path in sorted(files, key=lambda p: p.stat().st_atime):
+        if total <= limit:
+            break
+        if path != keep:
+            total -= path.stat().st_size
+            path.unlink(missing_ok=True)
+
+
+def local_copy(field, version: str = "") -> Path:
+    """A local path holding the stored file behind `field`: its own path locally, else a cached download.
+
+    `version` tells apart files that may reuse a name (an avatar prepared again). The download goes
+    to a temporary name and is renamed into place, so concurrent workers never read half a file.
+    """
+    storage, name = field.storage, field.name
+    if is_local(storage):
+        return Path(storage.path(name))
+    with guard("download"):
+        size = storage.size(name)
+        target = _cache_path(name, size, version)
+        if target.exists() and target.stat().st_size == size:
+            os.utime(target)  # recently used: kept by the trim
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, partial = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+        try:
+            with os.fdopen(fd, "wb") as out, storage.open(name, "rb") as src:
+                shutil.copyfileobj(src, out, COPY_CHUNK)
+            os.replace(partial, target)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
+    log.info("Fetched %s (%d bytes) from the bucket into the worker's cache", name, size)
+    _trim_cache(target)
+    return target
+
+
+def save_file(name: str, path: Path) -> str:
+    """Store the local file at `path` under `name` (or a free name near it); returns the stored name."""
+    with guard("upload"), open(path, "rb") as fh:
+        return default_storage.save(name, File(fh, name=Path(name).name))
+
+
+def delete(storage, name: str) -> None:
+    """Remove one stored file (a file already gone is fine); StorageUnavailable when the bucket is down."""
+    if name:
+        with guard("delete"):
+            storage.delete(name)
+
+
+def duplicate(storage, source: str, target: str) -> bool:
+    """A second stored file with `source`'s bytes at `target` without moving them through here.
+
+    Locally a hard link; in a bucket a server-side copy. False when that is not possible.
+    """
+    if is_local(storage):
+        try:
+            os.link(storage.path(source), storage.path(target))
+            return True
+        except OSError:
+            return False
+    try:
+        with guard("copy"):
+            extra = {"ACL": settings.S3_ACL} if settings.S3_ACL else {}
+            storage.bucket.meta.client.copy_object(Bucket=storage.bucket_name, Key=target, **extra,
+                                                   CopySource={"Bucket": storage.bucket_name, "Key": source})
+        return True
+    except (StorageUnavailable, OSError):
+        return False
+
+
+def presigned_url(field, *, content_type: str, disposition: str) -> str:
+    """A short-lived signed GET URL for the file, answering with our type and disposition (no network call)."""
+    parameters = {"ResponseContentType": content_type, "ResponseContentDisposition": disposition,
+                  "ResponseCacheControl": "private, max-age=%d" % settings.S3_PRESIGN_SECONDS}
+    return field.storage.url(field.name, parameters=parameters, expire=settings.S3_PRESIGN_SECONDS)
+
+
+def open_range(field, start: int | None = None, end: int | None = None):
+    """(size, chunks) of a stored object or one byte range of it, streamed from the bucket."""
+    storage = field.storage
+    extra = {"Range": f"bytes={start}-{end}"} if start is not None else {}
+    with guard("download"):
+        answer = storage.bucket.meta.client.get_object(Bucket=storage.bucket_name, Key=field.name, **extra)
+    body = answer["Body"]
+
+    def chunks():
+        try:
+            yield from body.iter_chunks(COPY_CHUNK)
+        finally:
+            body.close()
+
+    return answer.get("ContentLength"), chunks()
