@@ -38,13 +38,16 @@ class GenerationInput:
 
 
 def read_upload(uploaded, limit: int) -> bytes:
-    """All bytes of an uploaded file, refusing before reading when it is over `limit`."""
-    if uploaded.size > limit:
+    """All bytes of an uploaded file (a photo, video or recording), refusing before reading when it is over `limit`."""
+    size = uploaded.size
+    if size is None or size <= limit:
+        uploaded.seek(0)
+        data = uploaded.read(limit + 1)
+        uploaded.seek(0)
+        size = len(data)  # a stream that does not know its size is held to the limit while reading
+    if size > limit:
         raise ValidationError(_("The file is %(size).1f MB; the limit is %(limit).0f MB.")
-                              % {"size": uploaded.size / 1e6, "limit": limit / 1e6})
-    uploaded.seek(0)
-    data = uploaded.read(limit + 1)
-    uploaded.seek(0)
+                              % {"size": size / 1e6, "limit": limit / 1e6})
     return data
 
 
