@@ -207,6 +207,22 @@ def test_deeply_nested_json_is_400(api, url):
     assert anonymous.status_code in (400, 401)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_malformed_input_through_gunicorn_is_4xx(site, user, avatar):
+    """The same two inputs as production parses them (gunicorn, DEBUG off): the answer is never a 500."""
+    request = GenerationRequest.objects.create(owner=user, avatar=avatar, text="x", language="ru", status=Status.DONE)
+    video = Video(request=request, duration=1, fps=25, width=4, height=4, size=10)
+    video.file.save("v.mp4", ContentFile(b"0123456789"), save=True)
+    headers = {"Authorization": f"Token {Token.objects.create(user=user).key}", **site.https}
+    ranged = requests.get(f"{site.url}/api/v1/generations/{request.pk}/video", timeout=10,
+                          headers={**headers, "Range": "bytes=" + "9" * 4400 + "-"})
+    assert ranged.status_code == 416
+    for url, auth in (("/api/v1/generations/", headers), ("/api/v1/auth/token/", site.https)):
+        nested = requests.post(site.url + url, data="[" * 100_000, timeout=10,
+                               headers={**auth, "Content-Type": "application/json"})
+        assert nested.status_code == 400 and "JSON" in nested.json()["detail"], (url, nested.status_code)
+
+
 # --- 8. tokens end --------------------------------------------------------------------------------
 
 def test_password_change_revokes_the_token(api, user):
