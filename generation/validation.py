@@ -68,6 +68,12 @@ def validate_audio(uploaded) -> tuple[str, str]:
     return checked.demuxer, hashlib.sha256(data).hexdigest()
 
 
+def language_error(language) -> str:
+    """What a request naming a language we do not speak is told (pages, API fields and the voice list)."""
+    return _("Unknown language «%(language)s»; choose one of: %(allowed)s.") % {
+        "language": language, "allowed": ", ".join(LANGUAGES)}
+
+
 def text_errors(text, required: bool) -> str | None:
     """Why `text` cannot be spoken, or None."""
     if not isinstance(text, str) or not text:
@@ -110,8 +116,7 @@ def validate_input(*, user, text, language, avatar=None, voice="", engine="", mo
         except ValidationError as exc:
             errors["audio"] = exc.messages[0]
     if language not in LANGUAGES:
-        errors["language"] = _("Unknown language «%(language)s»; choose one of: %(allowed)s.") % {
-            "language": language, "allowed": ", ".join(LANGUAGES)}
+        errors["language"] = language_error(language)
     avatar_obj, message = avatar_errors(avatar, user)
     if message:
         errors["avatar"] = message
