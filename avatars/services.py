@@ -17,6 +17,7 @@ from avatars.messages import PHOTO_FORMATS, error_message
 from avatars.models import Avatar, AvatarStatus, Kind
 from generation import storage
 from generation.models import GenerationRequest
+from generation.validation import read_upload
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +27,6 @@ PREPARE_TASK = "avatars.tasks.prepare_avatar"
 
 class AvatarInUse(Exception):
     """The avatar is used by videos still queued or being made."""
-
-
-def _read(uploaded, limit: int) -> bytes:
-    if uploaded.size is not None and uploaded.size > limit:
-        raise ValidationError(_("The file is %(size).1f MB; the limit is %(limit).0f MB.")
-                              % {"size": uploaded.size / 1e6, "limit": limit / 1e6})
-    uploaded.seek(0)
-    data = uploaded.read(limit + 1)
-    uploaded.seek(0)
-    return data
 
 
 def check_photo(data: bytes) -> tuple[str, int, int]:
@@ -77,14 +68,14 @@ def check_upload(uploaded) -> str:
         from generation.pipeline.video_check import inspect_video
         from generation.pipeline.types import PipelineError
 
-        data = _read(uploaded, settings.MAX_VIDEO_BYTES)
+        data = read_upload(uploaded, settings.MAX_VIDEO_BYTES)
         try:
             check = inspect_video(data, max_seconds=settings.MAX_VIDEO_SECONDS, max_side=settings.MAX_VIDEO_SIDE)
         except PipelineError as exc:
             raise ValidationError(error_message(exc.code, exc.params))
         uploaded.name = f"video{check.extension}"
         return Kind.VIDEO
-    extension, _width, _height = check_photo(_read(uploaded, settings.MAX_UPLOAD_BYTES))
+    extension, _width, _height = check_photo(read_upload(uploaded, settings.MAX_UPLOAD_BYTES))
     uploaded.name = f"photo{extension}"
     return Kind.PHOTO
 

@@ -3,11 +3,10 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from generation.pipeline.types import LANGUAGES, SUBTITLE_MODES
+from generation.pipeline.types import LANGUAGES, PIPELINE_TIMINGS, SUBTITLE_MODES
 from generation.uploads import audio_upload_to
 
 # Seconds spent per pipeline stage (what the worker measures), then the whole run and the wait before it.
-PIPELINE_TIMINGS = ("tts", "audio", "face", "lipsync", "encode", "total")
 TIMING_FIELDS = PIPELINE_TIMINGS + ("queue",)
 
 

@@ -39,13 +39,16 @@ class GenerationInput:
 
 
 def read_upload(uploaded, limit: int) -> bytes:
-    """All bytes of an uploaded file, refusing before reading when it is over `limit`."""
-    if uploaded.size > limit:
+    """All bytes of an uploaded file (a photo, video or recording), refusing before reading when it is over `limit`."""
+    size = uploaded.size
+    if size is None or size <= limit:
+        uploaded.seek(0)
+        data = uploaded.read(limit + 1)
+        uploaded.seek(0)
+        size = len(data)  # a stream that does not know its size is held to the limit while reading
+    if size > limit:
         raise ValidationError(_("The file is %(size).1f MB; the limit is %(limit).0f MB.")
-                              % {"size": uploaded.size / 1e6, "limit": limit / 1e6})
-    uploaded.seek(0)
-    data = uploaded.read(limit + 1)
-    uploaded.seek(0)
+                              % {"size": size / 1e6, "limit": limit / 1e6})
     return data
 
 
@@ -64,6 +67,12 @@ def validate_audio(uploaded) -> tuple[str, str]:
         raise ValidationError(user_message(exc.code))
     uploaded.name = f"recording{checked.extension}"
     return checked.demuxer, hashlib.sha256(data).hexdigest()
+
+
+def language_error(language) -> str:
+    """What a request naming a language we do not speak is told (pages, API fields and the voice list)."""
+    return _("Unknown language «%(language)s»; choose one of: %(allowed)s.") % {
+        "language": language, "allowed": ", ".join(LANGUAGES)}
 
 
 def text_errors(text, required: bool) -> str | None:
@@ -109,8 +118,7 @@ def validate_input(*, user, text, language, avatar=None, voice="", engine="", mo
         except ValidationError as exc:
             errors["audio"] = exc.messages[0]
     if language not in LANGUAGES:
-        errors["language"] = _("Unknown language «%(language)s»; choose one of: %(allowed)s.") % {
-            "language": language, "allowed": ", ".join(LANGUAGES)}
+        errors["language"] = language_error(language)
     avatar_obj, message = avatar_errors(avatar, user)
     if message:
         errors["avatar"] = message

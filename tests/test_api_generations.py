@@ -45,6 +45,16 @@ def test_bad_input_is_a_400_naming_the_field(api, avatar, data, field, words):
     assert not GenerationRequest.objects.exists()
 
 
+def test_an_unknown_language_is_refused_in_the_callers_language(api, avatar):
+    said = {"kk": "Белгісіз тіл «de»", "en": "Unknown language «de»; choose one of: ru, kk, en."}
+    for ui, words in said.items():
+        created = api.post("/api/v1/generations/", {"text": "x", "language": "de"}, format="json",
+                           HTTP_ACCEPT_LANGUAGE=ui)
+        listed = api.get("/api/v1/voices/?language=de", HTTP_ACCEPT_LANGUAGE=ui)
+        for response in (created, listed):
+            assert response.status_code == 400 and words in response.json()["language"][0], (ui, response.json())
+
+
 @pytest.mark.parametrize("asked, avatar_setting, stored", [
     ("", "subtle", "subtle"), ("", "none", "none"), ("lively", "none", "lively"), ("none", "lively", "none")])
 def test_motion_is_the_requests_choice_else_the_avatars(api, avatar, asked, avatar_setting, stored):

@@ -1,6 +1,7 @@
 """Floods and malformed requests: bounded bodies, caps that hold under concurrency, no 500s, tokens that end."""
 import socket
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -32,14 +33,56 @@ def site(media_root, collected_static, tmp_path):
     server.stop()
 
 
+STREAMED = 8 * 1024 * 1024  # what a client streams before it looks for an answer: past the 2.5 MB in memory
+
+
+class SpoolWatcher:
+    """The most bytes FILE_UPLOAD_TEMP_DIR held at any moment (Django deletes a spooled file after the request)."""
+
+    def __init__(self, folder):
+        self.folder, self.peak = folder, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def size(self) -> int:
+        total = 0
+        for path in self.folder.rglob("*"):
+            try:
+                total += path.stat().st_size
+            except OSError:  # deleted between listing and stat
+                pass
+        return total
+
+    def _watch(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.size())
+            time.sleep(0.005)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        time.sleep(0.2)  # a last look after the answer
+        self._stop.set()
+        self._thread.join()
+
+
 def send_headers_only(site, path: str, headers: dict) -> bytes:
-    """Announce a body of HUGE bytes, send none of it, and read what the server answers."""
+    """Announce a body of HUGE bytes, stream STREAMED of it while the server lets us, and read its answer."""
     port = int(site.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         lines = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "X-Forwarded-Proto: https",
                  f"Content-Length: {HUGE}", *(f"{k}: {v}" for k, v in headers.items()), "", ""]
         sock.sendall("\r\n".join(lines).encode())
-        sock.sendall(b"-" * 65536)  # the first bit of the body, as a real client streams it
+        # multipart that Django would spool to disk if it read it: one file part, then its bytes
+        body = b"--xyz\r\nContent-Disposition: form-data; name=\"audio\"; filename=\"a.wav\"\r\n\r\n"
+        try:
+            sock.sendall(body)
+            for _ in range(STREAMED // 65536):
+                sock.sendall(b"-" * 65536)
+        except OSError:  # the server answered and closed while we were still sending: the point
+            pass
         answer = b""
         while b"\r\n\r\n" not in answer or len(answer.split(b"\r\n\r\n", 1)[1]) < 20:
             chunk = sock.recv(65536)
@@ -50,23 +93,35 @@ def send_headers_only(site, path: str, headers: dict) -> bytes:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_huge_upload_is_refused_from_its_length_with_nothing_spooled(site, user, client):
+def test_huge_upload_is_refused_from_its_length_with_nothing_spooled(site, user, client, settings):
     login_page = requests.get(site.url + "/accounts/login/", headers=site.https, timeout=10)
     csrf = login_page.cookies["csrftoken"]
     multipart = {"Content-Type": "multipart/form-data; boundary=xyz", "Cookie": f"csrftoken={csrf}",
                  "X-CSRFToken": csrf, "Referer": site.url + "/"}
-    anonymous = send_headers_only(site, "/", multipart)
-    assert anonymous.startswith(b"HTTP/1.1 413"), anonymous[:200]
     client.force_login(user)
     logged_in = {**multipart, "Cookie": f"csrftoken={csrf}; sessionid={client.cookies['sessionid'].value}"}
-    assert send_headers_only(site, "/", logged_in).startswith(b"HTTP/1.1 413")
     token = Token.objects.create(user=user).key
     api = {"Content-Type": "multipart/form-data; boundary=xyz", "Authorization": f"Token {token}"}
-    answer = send_headers_only(site, "/api/v1/generations/", api)
-    assert answer.startswith(b"HTTP/1.1 413") and b"limit" in answer
-    big_json = send_headers_only(site, "/api/v1/auth/token/", {"Content-Type": "application/json"})
-    assert big_json.startswith(b"HTTP/1.1 413")
-    assert list(site.spool.iterdir()) == []  # the temp directory never grew
+    with SpoolWatcher(site.spool) as refused:
+        anonymous = send_headers_only(site, "/", multipart)
+        assert anonymous.startswith(b"HTTP/1.1 413"), anonymous[:200]
+        assert send_headers_only(site, "/", logged_in).startswith(b"HTTP/1.1 413")
+        answer = send_headers_only(site, "/api/v1/generations/", api)
+        assert answer.startswith(b"HTTP/1.1 413") and b"limit" in answer
+        big_json = send_headers_only(site, "/api/v1/auth/token/", {"Content-Type": "application/json"})
+        assert big_json.startswith(b"HTTP/1.1 413")
+    assert refused.peak == 0  # the temp directory never grew
+
+    # The watcher sees spooling when it happens: a file within the limit is spooled, and no more than it.
+    within = 4 * 1024 * 1024
+    with SpoolWatcher(site.spool) as accepted:
+        response = requests.post(site.url + "/api/v1/generations/", data={"language": "en"},
+                                 files={"audio": ("a.wav", b"\0" * within)},
+                                 headers={"Authorization": f"Token {token}", **site.https}, timeout=60)
+    assert response.status_code == 400  # read, then refused as not audio
+    assert within <= accepted.peak <= settings.MAX_AUDIO_BYTES, accepted.peak
+    print(f"\nspool peak: {refused.peak} B for four refused 500 MB bodies ({STREAMED >> 20} MB streamed each), "
+          f"{accepted.peak} B for a {within >> 20} MB upload within the limit")
 
 
 def test_limits_per_route_and_client(client, user, avatar, settings):
@@ -150,6 +205,22 @@ def test_deeply_nested_json_is_400(api, url):
     assert response.status_code == 400 and "JSON" in response.json()["detail"]
     anonymous = APIClient().generic("POST", url, "[" * 100_000, content_type="application/json")
     assert anonymous.status_code in (400, 401)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_malformed_input_through_gunicorn_is_4xx(site, user, avatar):
+    """The same two inputs as production parses them (gunicorn, DEBUG off): the answer is never a 500."""
+    request = GenerationRequest.objects.create(owner=user, avatar=avatar, text="x", language="ru", status=Status.DONE)
+    video = Video(request=request, duration=1, fps=25, width=4, height=4, size=10)
+    video.file.save("v.mp4", ContentFile(b"0123456789"), save=True)
+    headers = {"Authorization": f"Token {Token.objects.create(user=user).key}", **site.https}
+    ranged = requests.get(f"{site.url}/api/v1/generations/{request.pk}/video", timeout=10,
+                          headers={**headers, "Range": "bytes=" + "9" * 4400 + "-"})
+    assert ranged.status_code == 416
+    for url, auth in (("/api/v1/generations/", headers), ("/api/v1/auth/token/", site.https)):
+        nested = requests.post(site.url + url, data="[" * 100_000, timeout=10,
+                               headers={**auth, "Content-Type": "application/json"})
+        assert nested.status_code == 400 and "JSON" in nested.json()["detail"], (url, nested.status_code)
 
 
 # --- 8. tokens end --------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from django.db.models import F
 
 from generation import jobs
 from generation.models import GenerationRequest, Status
-from generation.pipeline.types import FACE_NOT_FOUND, PipelineError
+from generation.pipeline.types import AUDIO_INVALID, FACE_NOT_FOUND, SAMPLE_RATE, PipelineError
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the heartbeat thread has a connection of its own
 
@@ -65,3 +65,23 @@ def test_unexpected_exceptions_are_internal_errors(user, avatar, monkeypatch):
     jobs.process_generation(request.pk)
     request.refresh_from_db()
     assert request.error_code == "internal" and "KeyError" in request.error_detail
+
+
+def test_the_worker_decodes_only_the_bytes_validation_accepted(api, user, avatar, media_root):
+    import numpy as np
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from generation.pipeline.audio import wav_bytes
+
+    tone = (0.3 * np.sin(2 * np.pi * 300 * np.arange(SAMPLE_RATE) / SAMPLE_RATE)).astype(np.float32)
+    response = api.post("/api/v1/generations/", {"language": "en", "audio": SimpleUploadedFile("v.wav", wav_bytes(tone))},
+                        format="multipart")
+    assert response.status_code == 202, response.json()
+    request = GenerationRequest.objects.get(pk=response.json()["id"])
+    assert request.audio_format == "wav" and len(request.audio_sha256) == 64
+    assert abs(jobs.uploaded_speech(request).samples.size - SAMPLE_RATE) < SAMPLE_RATE * 0.05
+    # Someone with write access to the media folder swaps the file after validation: the worker refuses it.
+    (media_root / request.audio.name).write_bytes(wav_bytes(np.concatenate([tone] * 5)))
+    with pytest.raises(PipelineError) as refused:
+        jobs.uploaded_speech(request)
+    assert refused.value.code == AUDIO_INVALID

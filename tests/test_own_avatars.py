@@ -77,6 +77,25 @@ def test_bad_files_are_refused_at_once(api, data, words):
     assert not Avatar.objects.filter(owner__isnull=False).exists()
 
 
+def test_a_photo_over_its_limit_is_refused_before_it_is_read(api, demo_png, settings):
+    settings.MAX_UPLOAD_BYTES = len(demo_png) - 1
+    response = add(api, demo_png)
+    assert response.status_code == 400 and "the limit is" in " ".join(response.json()["file"])
+    assert not Avatar.objects.filter(owner__isnull=False).exists()
+
+
+def test_an_upload_that_does_not_know_its_size_is_held_to_the_limit_while_reading():
+    from django.core.exceptions import ValidationError
+
+    from generation.validation import read_upload
+
+    unsized = SimpleUploadedFile("a.bin", b"x" * 101)
+    unsized.size = None  # as a stream without a length would be
+    with pytest.raises(ValidationError):
+        read_upload(unsized, 100)
+    assert read_upload(SimpleUploadedFile("b.bin", b"x" * 100), 100) == b"x" * 100
+
+
 def test_deleting_an_avatar_in_use_is_refused_until_its_videos_are_done(api, user, demo_png, media_root):
     pk = add(api, demo_png).json()["id"]
     prepare_avatar(pk)

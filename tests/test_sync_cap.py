@@ -1,5 +1,6 @@
 """POST /api/generate holds a web worker while it waits: waits are capped per user and in all (429 beyond)."""
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -57,8 +58,12 @@ def test_concurrent_waits_of_one_user_on_a_live_server(live_server, user, avatar
         deadline = timezone.now() + timedelta(seconds=10)
         while not SyncWait.objects.exists() and timezone.now() < deadline:
             threading.Event().wait(0.05)
+        asked = time.monotonic()
         second = requests.post(url, json=BODY, headers=headers, timeout=30)
+        refused_in = time.monotonic() - asked
         assert second.status_code == 429 and second.headers["Retry-After"]
+        assert refused_in < 1.0, refused_in  # refused at once, not after a wait of its own
+        print(f"\na second synchronous wait of the same user: 429 in {refused_in * 1000:.0f} ms")
         assert waiting.is_alive()  # answered while the first was still waiting
     finally:
         waiting.join()

@@ -37,6 +37,8 @@ def test_worker_makes_videos_and_keeps_its_pipeline(api, avatar, cluster):
     assert (info["video_codec"], info["audio_codec"], info["fps"]) == ("h264", "aac", 25)
     assert abs(info["duration"] - video.duration) < 1 / 25 + 0.03
     assert 1.0 < video.duration < 6.0 and video.size == video.file.size
+    with video.poster.open("rb") as poster:  # made by the worker with the video, never by a GET
+        assert video.poster.name == video.file.name + ".jpg" and poster.read(3) == b"\xff\xd8\xff"
 
     download = api.get(body["video"]["url"])
     assert download.status_code == 200 and download["Content-Type"] == "video/mp4"

@@ -13,6 +13,7 @@ from tests.worker import Cluster, wait_for
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.slow]
 
 RECOVERED_WITHIN_SECONDS = 90
+STOPPED_WITHIN_SECONDS = 10  # an idle cluster stops in about a second
 LONG_TEXT = ("Это длинный текст для проверки того, что задача не теряется, когда рабочий процесс убит. " * 11)[:990]
 
 
@@ -39,3 +40,19 @@ def test_kill_9_mid_lipsync_then_new_cluster_finishes_it_within_90_s(api, avatar
         print(f"\nkill -9 to done: {recovered_in:.1f} s (one cluster, {request.video.duration:.0f} s video)")
     finally:
         second.stop()
+
+
+def test_sigterm_to_the_main_process_stops_an_idle_cluster_within_seconds(media_root, tmp_path):
+    """What a supervisor's stop does (systemd with KillMode=mixed): the watchdog, heartbeat and pipeline
+    threads of our workers must not keep django-q2 from stopping."""
+    cluster = Cluster(media_root, tmp_path / "cluster.log").start()
+    try:
+        wait_for(lambda: "Loading the pipeline" in cluster.output(), 60, message="the worker to start")
+        time.sleep(1)  # the pipeline loads and the watchdog has done a round
+        asked = time.monotonic()
+        cluster.process.terminate()
+        cluster.process.wait(STOPPED_WITHIN_SECONDS)
+        stopped_in = time.monotonic() - asked
+        print(f"\nSIGTERM to an idle cluster's main process: stopped in {stopped_in:.2f} s")
+    finally:
+        cluster.stop()

@@ -1,4 +1,5 @@
 """Start a real `manage.py qcluster` against the test database for end-to-end tests."""
+import contextlib
 import os
 import signal
 import subprocess
@@ -36,13 +37,21 @@ class Cluster:
         return self
 
     def stop(self, timeout=8):
+        """SIGTERM to the main process only, as a supervisor should send it, then SIGKILL to what is left.
+
+        django-q2 stops its own processes in order; a SIGTERM to the whole group at once leaves its
+        main process waiting forever on children that already died (README, "Stopping workers").
+        """
         if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.terminate()
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+                pass
+        if self.process:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)  # leftovers of the group, if any
+            self.process.wait()
         self.log.close()
 
     def kill(self):

@@ -4,7 +4,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from avatars.models import Avatar, Motion
-from generation.models import LANGUAGES, TIMING_FIELDS, GenerationRequest, Language, Status, Subtitles
+from generation.models import TIMING_FIELDS, GenerationRequest, Language, Status, Subtitles
+from generation.validation import language_error
 
 
 def absolute(serializer, url: str) -> str:
@@ -142,12 +143,20 @@ class GenerationSerializer(serializers.ModelSerializer):
         }
 
 
+class LanguageField(serializers.ChoiceField):
+    """The request's language; an unknown one gets validation's translated message, as the pages do."""
+
+    def fail(self, key, **kwargs):
+        if key == "invalid_choice":
+            raise serializers.ValidationError(language_error(kwargs.get("input")), code=key)
+        super().fail(key, **kwargs)
+
+
 class GenerationCreateSerializer(serializers.Serializer):
     """Input only; the real checks live in validation.validate_input so pages and API agree."""
 
     text = serializers.CharField(trim_whitespace=False, allow_blank=True, required=False, default="")
-    language = serializers.ChoiceField(choices=Language.choices, error_messages={
-        "invalid_choice": f"Unknown language «{{input}}»; choose one of: {', '.join(LANGUAGES)}."})
+    language = LanguageField(choices=Language.choices)
     avatar = serializers.IntegerField(required=False, allow_null=True)
     voice = serializers.CharField(required=False, allow_blank=True, default="")
     engine = serializers.CharField(required=False, allow_blank=True, default="")

@@ -30,7 +30,7 @@ from generation.api.serializers import (
 )
 from generation.models import LANGUAGES, Status
 from generation.throttles import GenerationThrottle, LoginThrottle
-from generation.validation import validate_input
+from generation.validation import language_error, validate_input
 
 
 class AnyAcceptNegotiation(DefaultContentNegotiation):
@@ -140,8 +140,7 @@ class VoiceList(generics.GenericAPIView):
     def get(self, request):
         language = request.query_params.get("language")
         if language and language not in LANGUAGES:
-            return Response({"language": [f"Unknown language «{language}»; choose one of: {', '.join(LANGUAGES)}."]},
-                            status=status.HTTP_400_BAD_REQUEST)
+            return Response({"language": [language_error(language)]}, status=status.HTTP_400_BAD_REQUEST)
         found = [v for lang in ([language] if language else LANGUAGES) for v in voices.voices(lang)]
         return Response(VoiceSerializer(found, many=True).data)
 

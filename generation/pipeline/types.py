@@ -1,7 +1,7 @@
 """Plain data passed between pipeline stages (no Django, no heavy imports)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -137,6 +137,10 @@ class Timings:
     encode: float = 0.0
     total: float = 0.0
     extra: dict = field(default_factory=dict)
+
+
+# the stages' seconds a run reports, in the order pages show them (models and the bench follow it)
+PIPELINE_TIMINGS = tuple(f.name for f in fields(Timings) if f.name != "extra")
 
 
 def frame_count(num_samples: int, fps: int = FPS) -> int:

@@ -1,10 +1,10 @@
-"""generation.pipeline.ffmpeg: the one `ffmpeg -i` parser, the whitelists and the budgeted runner, on real ffmpeg."""
+"""generation.pipeline.ffmpeg and ffmpeg_run: the one `ffmpeg -i` parser, the whitelists and the budgeted runner, on real ffmpeg."""
 import subprocess
 
 import numpy as np
 import pytest
 
-from generation.pipeline import ffmpeg
+from generation.pipeline import ffmpeg, ffmpeg_run
 from generation.pipeline.types import (AUDIO_INVALID, AUDIO_UNSUPPORTED, VIDEO_INVALID, VIDEO_TOO_LONG,
                                        VIDEO_UNSUPPORTED, PipelineError)
 
@@ -169,7 +169,7 @@ def test_run_limited_stops_at_the_cpu_budget():
     # a sine at 655 kHz resampled to 16 kHz forever: pure CPU
     cmd = [ffmpeg.ffmpeg_exe(), "-hide_banner", "-nostdin", "-f", "lavfi",
            "-i", "sine=frequency=440:sample_rate=655350", "-ac", "8", "-ar", "16000", "-f", "null", "-"]
-    result = ffmpeg.run_limited(cmd, cpu_seconds=1, timeout=60)
+    result = ffmpeg_run.run_limited(cmd, cpu_seconds=1, timeout=60)
     assert result.out_of_cpu and not result.timed_out and result.returncode != 0
     assert result.cpu_limit == 1 <= result.cpu_used
 
@@ -178,19 +178,19 @@ def test_run_limited_caps_the_output_and_the_wall_clock():
     exe = ffmpeg.ffmpeg_exe()
     endless = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "anullsrc=r=16000",
                "-f", "f32le", "pipe:1"]
-    capped = ffmpeg.run_limited(endless, cpu_seconds=30, timeout=60, max_output=1 << 20)
+    capped = ffmpeg_run.run_limited(endless, cpu_seconds=30, timeout=60, max_output=1 << 20)
     assert capped.overflowed and not capped.out_of_cpu and (1 << 20) < len(capped.output) < (1 << 20) + (1 << 17)
     slow = [exe, "-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "anullsrc",
             "-f", "null", "-"]  # reads in real time: asleep, not busy
-    late = ffmpeg.run_limited(slow, cpu_seconds=30, timeout=0.5)
+    late = ffmpeg_run.run_limited(slow, cpu_seconds=30, timeout=0.5)
     assert late.timed_out and not late.out_of_cpu
-    done = ffmpeg.run_limited([exe, "-hide_banner", "-version"], cpu_seconds=5, timeout=30)
+    done = ffmpeg_run.run_limited([exe, "-hide_banner", "-version"], cpu_seconds=5, timeout=30)
     assert done.returncode == 0 and b"ffmpeg version" in done.output and not done.out_of_cpu
 
 
 def test_run_limited_reports_a_missing_binary(tmp_path):
     with pytest.raises(PipelineError, match="Cannot start ffmpeg"):
-        ffmpeg.run_limited([str(tmp_path / "no-ffmpeg")], cpu_seconds=1, timeout=1)
+        ffmpeg_run.run_limited([str(tmp_path / "no-ffmpeg")], cpu_seconds=1, timeout=1)
 
 
 # ---- video: the parser's cover-art rule, refusal codes, streamed frames ----
