@@ -4,3 +4,9 @@ from generation import jobs
 
 def run_generation(request_id: int) -> str:
     return jobs.process_generation(request_id)
+
+
+def deliver_webhook(delivery_id: int, number: int) -> str:
+    from generation import webhooks
+
+    return webhooks.deliver(delivery_id, number)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from avatars.models import Avatar, AvatarStatus, Motion
 from generation import voices
 from generation.errors import user_message
-from generation.models import LANGUAGES
+from generation.models import CALLBACK_URL_MAX_LENGTH, LANGUAGES
 
 
 @dataclass
@@ -27,11 +27,12 @@ class GenerationInput:
     audio: object | None = None  # the uploaded file, renamed to its detected format
     audio_format: str = ""  # the demuxer validation detected: the worker forces it when decoding
     audio_sha256: str = ""  # of the validated bytes: the worker decodes exactly these
+    callback_url: str = ""  # checked to lead to a public address (webhooks.validate_callback_url)
 
     def model_fields(self) -> dict:
         """Keyword arguments for GenerationRequest."""
         fields = {"text": self.text, "language": self.language, "avatar": self.avatar, "voice": self.voice,
-                  "engine": self.engine, "motion": self.motion}
+                  "engine": self.engine, "motion": self.motion, "callback_url": self.callback_url}
         if self.audio is not None:
             fields.update(audio=self.audio, audio_format=self.audio_format, audio_sha256=self.audio_sha256)
         return fields
@@ -93,7 +94,23 @@ def avatar_errors(value, user) -> tuple[Avatar | None, str | None]:
     return avatar, None
 
 
-def validate_input(*, user, text, language, avatar=None, voice="", engine="", motion="", audio=None) -> GenerationInput:
+def callback_errors(url) -> str | None:
+    """Why `url` cannot be a webhook's address, or None (empty: no webhook)."""
+    from generation import webhooks
+
+    if not url:
+        return None
+    if not isinstance(url, str) or len(url) > CALLBACK_URL_MAX_LENGTH:
+        return _("The callback URL may be at most %(limit)s characters long.") % {"limit": CALLBACK_URL_MAX_LENGTH}
+    try:
+        webhooks.validate_callback_url(url)
+    except ValidationError as exc:
+        return exc.messages[0]
+    return None
+
+
+def validate_input(*, user, text, language, avatar=None, voice="", engine="", motion="", audio=None,
+                   callback_url="") -> GenerationInput:
     """Check a generation's input; raises ValidationError({field: message}) naming what is wrong."""
     errors = {}
     text = text.strip() if isinstance(text, str) else ""
@@ -124,10 +141,14 @@ def validate_input(*, user, text, language, avatar=None, voice="", engine="", mo
     if motion and motion not in Motion.values:
         errors["motion"] = _("Unknown motion «%(motion)s»; choose one of: %(allowed)s.") % {
             "motion": motion, "allowed": ", ".join(Motion.values)}
+    message = callback_errors(callback_url or "")
+    if message:
+        errors["callback_url"] = message
     if errors:
         raise ValidationError(errors)
     return GenerationInput(text=text, language=language, avatar=avatar_obj, voice=voice, engine=engine,
-                           motion=motion or avatar_obj.motion, audio=audio, audio_format=audio_format, audio_sha256=audio_sha256)
+                           motion=motion or avatar_obj.motion, audio=audio, audio_format=audio_format,
+                           audio_sha256=audio_sha256, callback_url=callback_url or "")
 
 
 def available_engines() -> list[str]:

@@ -12,6 +12,11 @@ class TooManyActiveError(exceptions.APIException):
     default_code = "too_many_active"
 
 
+class IdempotencyKeyMismatch(exceptions.APIException):
+    status_code = 422
+    default_code = "idempotency_key_mismatch"
+
+
 class TooManyWaitingError(exceptions.Throttled):
     default_code = "too_many_waiting"
 

@@ -1,10 +1,11 @@
+from django.core.validators import RegexValidator
 from django.db.models import Q
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from avatars.models import Avatar, Motion
-from generation.models import LANGUAGES, TIMING_FIELDS, GenerationRequest, Language, Status
+from generation.models import CALLBACK_URL_MAX_LENGTH, LANGUAGES, TIMING_FIELDS, GenerationRequest, Language, Status
 
 
 def absolute(serializer, url: str) -> str:
@@ -89,7 +90,8 @@ class GenerationSerializer(serializers.ModelSerializer):
         model = GenerationRequest
         fields = [
             "id", "status", "stage", "stage_label", "progress", "error", "error_code", "text", "language", "avatar",
-            "voice", "engine", "motion", "has_audio", "reused", "queue_position", "timings", "video", "created_at", "started_at", "finished_at",
+            "voice", "engine", "motion", "callback_url", "has_audio", "reused", "queue_position", "timings", "video",
+            "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields
 
@@ -135,6 +137,11 @@ class GenerationCreateSerializer(serializers.Serializer):
                                      help_text="a photo avatar's head motion; empty: the avatar's own setting")
     audio = serializers.FileField(required=False, allow_null=True, default=None,
                                   help_text="your own recording (multipart), spoken instead of the text")
+    callback_url = serializers.URLField(
+        max_length=CALLBACK_URL_MAX_LENGTH, required=False, allow_blank=True, default="",
+        validators=[RegexValidator(r"^[Hh][Tt][Tt][Pp][Ss]?://", "Only http and https URLs are allowed.")],
+        help_text="POSTed to, signed, when the request finishes (done, failed or cancelled); must lead to a "
+                  "public address")
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -144,3 +151,11 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+class MeSerializer(serializers.Serializer):
+    """Who the caller is, and the secret their webhooks are signed with."""
+
+    username = serializers.CharField(read_only=True)
+    webhook_secret = serializers.CharField(
+        read_only=True, help_text='X-Avatar-Signature is "sha256=" + hex HMAC-SHA256(this, "<timestamp>.<body>")')

@@ -14,6 +14,8 @@ urlpatterns = [
     path("v1/avatars/", views.AvatarViewSet.as_view({"get": "list", "post": "create"}), name="api-avatars"),
     path("v1/avatars/<int:pk>/", views.AvatarViewSet.as_view({"get": "retrieve", "delete": "destroy"}),
          name="api-avatar-detail"),
+    path("v1/me/", views.me, name="api-me"),
+    path("v1/me/webhook-secret/", views.rotate_webhook_secret, name="api-me-webhook-secret"),
     path("v1/voices/", views.VoiceList.as_view(), name="api-voices"),
     path("v1/generations/", generation_list, name="api-generation-list"),
     path("v1/generations/<int:pk>/", generation_detail, name="api-generation-detail"),

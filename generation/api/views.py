@@ -16,12 +16,14 @@ from rest_framework.response import Response
 from avatars import services as avatar_services
 from avatars.models import Avatar
 from avatars.views import add_own_avatar
-from generation import downloads, selectors, services, voices
+from generation import downloads, idempotency, selectors, services, voices, webhooks
+from generation.api.exceptions import IdempotencyKeyMismatch
 from generation.api.serializers import (
     AvatarCreateSerializer,
     AvatarSerializer,
     GenerationCreateSerializer,
     GenerationSerializer,
+    MeSerializer,
     TokenRequestSerializer,
     TokenSerializer,
     VoiceSerializer,
@@ -116,12 +118,18 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def get_object(self):
         return selectors.user_generation(self.request.user, self.kwargs["pk"])
 
-    @extend_schema(request=GenerationCreateSerializer, responses={202: GenerationSerializer})
+    @extend_schema(request=GenerationCreateSerializer, responses={202: GenerationSerializer},
+                   parameters=[OpenApiParameter(idempotency.HEADER, str, OpenApiParameter.HEADER, required=False,
+                                                description="the same key within 24 h returns the original request "
+                                                            "(200, header Idempotent-Replayed: true)")])
     def create(self, request):
-        """Queue a new video; poll the returned resource until `status` is done or failed."""
+        """Queue a new video; poll the returned resource until `status` is done or failed (or pass callback_url)."""
         generation = create_from(request)
         body = GenerationSerializer(generation, context={"request": request}).data
         location = request.build_absolute_uri(reverse("api-generation-detail", args=[generation.pk]))
+        if generation.replayed:
+            return Response(body, status=status.HTTP_200_OK,
+                            headers={"Location": location, idempotency.REPLAY_HEADER: "true"})
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
 
     @extend_schema(responses={204: None})
@@ -157,10 +165,28 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
 
 def create_from(request):
-    """Validate a create request's body and queue (or reuse) the video."""
+    """Validate a create request's body and queue (or reuse, or replay by Idempotency-Key) the video."""
     serializer = GenerationCreateSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    return services.create_generation(request.user, validate_input(user=request.user, **serializer.validated_data))
+    key = request.headers.get(idempotency.HEADER, "")
+    body = ""
+    if key:
+        message = idempotency.key_errors(key)
+        if message:
+            raise ValidationError({idempotency.HEADER: [message]})
+        body = idempotency.body_sha256(serializer.validated_data)
+        try:  # a replay needs no validation: the original may name an avatar that is gone by now
+            found = idempotency.replay(request.user, key, body)
+        except idempotency.KeyMismatch as exc:
+            raise IdempotencyKeyMismatch(str(exc))
+        if found is not None:
+            found.replayed = True
+            return found
+    data = validate_input(user=request.user, **serializer.validated_data)
+    try:
+        return services.create_generation(request.user, data, idempotency_key=key, body_sha256=body)
+    except idempotency.KeyMismatch as exc:
+        raise IdempotencyKeyMismatch(str(exc))
 
 
 @extend_schema(
@@ -191,3 +217,21 @@ def generate_sync(request):
          "id": generation.pk, "status_url": request.build_absolute_uri(reverse("api-generation-detail", args=[generation.pk]))},
         status=status.HTTP_504_GATEWAY_TIMEOUT,
     )
+
+
+def me_body(user, secret: str) -> dict:
+    return MeSerializer({"username": user.get_username(), "webhook_secret": secret}).data
+
+
+@extend_schema(responses={200: MeSerializer})
+@api_view(["GET"])
+def me(request):
+    """Your user name and webhook signing secret (made on first use)."""
+    return Response(me_body(request.user, webhooks.secret_for(request.user)))
+
+
+@extend_schema(request=None, responses={200: MeSerializer})
+@api_view(["POST"])
+def rotate_webhook_secret(request):
+    """A new webhook signing secret; attempts from now on are signed with it."""
+    return Response(me_body(request.user, webhooks.rotate_secret(request.user)))
