@@ -33,7 +33,7 @@ class KeyMismatch(Exception):
 
 def key_errors(key: str) -> str | None:
     """Why `key` cannot be an idempotency key, or None."""
-    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not _VISIBLE_ASCII.fullmatch(key):
+    if not key or len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not _VISIBLE_ASCII.fullmatch(key):
         return _("Idempotency-Key must be 1 to %(limit)s visible ASCII characters.") % {
             "limit": IDEMPOTENCY_KEY_MAX_LENGTH}
     return None

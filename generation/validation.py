@@ -13,6 +13,9 @@ from generation import voices
 from generation.errors import user_message
 from generation.models import CALLBACK_URL_MAX_LENGTH, LANGUAGES
 
+AVATAR_MISSING = "avatar_missing"  # ValidationError codes of the avatar field
+AVATAR_NOT_READY = "avatar_not_ready"
+
 
 @dataclass
 class GenerationInput:
@@ -77,7 +80,7 @@ def text_errors(text, required: bool) -> str | None:
 
 
 def avatar_errors(value, user) -> tuple[Avatar | None, str | None]:
-    """The avatar a request names (the user's default when it names none), or why it cannot be used."""
+    """The avatar a request names (the user's default when it names none), and why it cannot be used (or None)."""
     if value in (None, ""):
         avatar = Avatar.default(user)
         return avatar, None if avatar else _("No avatar is ready yet; add one or ask staff to.")
@@ -86,10 +89,10 @@ def avatar_errors(value, user) -> tuple[Avatar | None, str | None]:
     except (Avatar.DoesNotExist, TypeError, ValueError, OverflowError):
         return None, _("Avatar «%(avatar)s» does not exist or is not active.") % {"avatar": value}
     if avatar.status == AvatarStatus.PREPARING:
-        return None, _("Avatar «%(name)s» is still being prepared (%(progress)s%%); try again when it is ready.") % {
+        return avatar, _("Avatar «%(name)s» is still being prepared (%(progress)s%%); try again when it is ready.") % {
             "name": avatar.name, "progress": avatar.progress}
     if avatar.status == AvatarStatus.FAILED:
-        return None, _("Avatar «%(name)s» could not be prepared: %(reason)s") % {"name": avatar.name,
+        return avatar, _("Avatar «%(name)s» could not be prepared: %(reason)s") % {"name": avatar.name,
                                                                                  "reason": avatar.error}
     return avatar, None
 
@@ -128,7 +131,9 @@ def validate_input(*, user, text, language, avatar=None, voice="", engine="", mo
             "language": language, "allowed": ", ".join(LANGUAGES)}
     avatar_obj, message = avatar_errors(avatar, user)
     if message:
-        errors["avatar"] = message
+        # the code tells the API a missing avatar (404) from one that is not ready (409)
+        errors["avatar"] = ValidationError(message, code=AVATAR_MISSING if avatar_obj is None and avatar not in (
+            None, "") else AVATAR_NOT_READY)
     voice = voice or ""
     if voice and language in LANGUAGES and voice not in voices.voice_ids(language):
         errors["voice"] = _("Unknown voice «%(voice)s» for %(language)s; available: %(available)s.") % {

@@ -88,7 +88,7 @@ def test_token_endpoint(user):
     ok = client.post("/api/v1/auth/token/", {"username": "alice", "password": "alice-password-1"}, format="json")
     assert ok.status_code == 200 and len(ok.json()["token"]) == 40
     bad = client.post("/api/v1/auth/token/", {"username": "alice", "password": "nope"}, format="json")
-    assert bad.status_code == 400 and "detail" in bad.json()
+    assert bad.status_code == 401 and "detail" in bad.json()
     client.credentials(HTTP_AUTHORIZATION=f"Token {ok.json()['token']}")
     assert client.get("/api/v1/avatars/").status_code == 200
 

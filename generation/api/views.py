@@ -15,9 +15,9 @@ from rest_framework.response import Response
 
 from avatars import services as avatar_services
 from avatars.models import Avatar
-from avatars.views import add_own_avatar
+from avatars.views import TooManyAvatars, add_own_avatar
 from generation import downloads, idempotency, selectors, services, voices, webhooks
-from generation.api.exceptions import IdempotencyKeyMismatch
+from generation.api.exceptions import AvatarNotFound, AvatarNotReady, IdempotencyKeyMismatch, TooManyAvatarsError
 from generation.api.serializers import (
     AvatarCreateSerializer,
     AvatarSerializer,
@@ -30,10 +30,11 @@ from generation.api.serializers import (
 )
 from generation.models import LANGUAGES, Status
 from generation.throttles import GenerationThrottle, LoginThrottle
-from generation.validation import validate_input
+from generation.validation import AVATAR_MISSING, validate_input
 
 
-@extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer}, auth=[])
+@extend_schema(request=TokenRequestSerializer, auth=[],
+               responses={200: TokenSerializer, 401: OpenApiResponse(description="Wrong username or password")})
 @api_view(["POST"])
 @permission_classes([AllowAny])
 @throttle_classes([LoginThrottle])
@@ -44,8 +45,9 @@ def obtain_token(request):
     # The Django request, not DRF's wrapper: the lockout (django-axes) flags it for its middleware.
     user = authenticate(request._request, **serializer.validated_data)
     if user is None or not user.is_active:
-        return Response({"detail": "Wrong username or password."}, status=status.HTTP_400_BAD_REQUEST)
-    token, _ = Token.objects.get_or_create(user=user)
+        return Response({"detail": _("Wrong username or password.")}, status=status.HTTP_401_UNAUTHORIZED,
+                        headers={"WWW-Authenticate": 'Token realm="api"'})
+    token, _created = Token.objects.get_or_create(user=user)
     return Response({"token": token.key})
 
 
@@ -69,6 +71,8 @@ class AvatarViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         serializer.is_valid(raise_exception=True)
         try:
             avatar = add_own_avatar(request.user, serializer.validated_data["name"], serializer.validated_data["file"])
+        except TooManyAvatars as exc:
+            raise TooManyAvatarsError(exc.messages[0])
         except DjangoValidationError as exc:
             raise ValidationError({"file": exc.messages})
         location = request.build_absolute_uri(reverse("api-avatar-detail", args=[avatar.pk]))
@@ -99,7 +103,7 @@ class VoiceList(generics.GenericAPIView):
                    responses={200: VoiceSerializer(many=True)})
     def get(self, request):
         language = request.query_params.get("language")
-        if language and language not in LANGUAGES:
+        if language is not None and language not in LANGUAGES:
             return Response({"language": [f"Unknown language «{language}»; choose one of: {', '.join(LANGUAGES)}."]},
                             status=status.HTTP_400_BAD_REQUEST)
         found = [v for lang in ([language] if language else LANGUAGES) for v in voices.voices(lang)]
@@ -118,7 +122,10 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def get_object(self):
         return selectors.user_generation(self.request.user, self.kwargs["pk"])
 
-    @extend_schema(request=GenerationCreateSerializer, responses={202: GenerationSerializer},
+    @extend_schema(request=GenerationCreateSerializer,
+                   responses={202: GenerationSerializer,
+                              200: OpenApiResponse(GenerationSerializer, description="An Idempotency-Key replay: "
+                                                   "the original request (header Idempotent-Replayed: true)")},
                    parameters=[OpenApiParameter(idempotency.HEADER, str, OpenApiParameter.HEADER, required=False,
                                                 description="the same key within 24 h returns the original request "
                                                             "(200, header Idempotent-Replayed: true)")])
@@ -164,13 +171,24 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return downloads.recording_response(request, self.get_object())
 
 
+def avatar_refusal(exc: DjangoValidationError):
+    """When the avatar is the only thing wrong: 404 for one that does not exist, 409 for one not ready."""
+    errors = exc.error_dict if hasattr(exc, "error_dict") else {}
+    if set(errors) != {"avatar"}:
+        return None
+    error = errors["avatar"][0]
+    message = error.messages[0]
+    refusal = AvatarNotFound if error.code == AVATAR_MISSING else AvatarNotReady
+    return refusal({"detail": message, "avatar": [message]})
+
+
 def create_from(request):
     """Validate a create request's body and queue (or reuse, or replay by Idempotency-Key) the video."""
     serializer = GenerationCreateSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    key = request.headers.get(idempotency.HEADER, "")
+    key = request.headers.get(idempotency.HEADER)
     body = ""
-    if key:
+    if key is not None:
         message = idempotency.key_errors(key)
         if message:
             raise ValidationError({idempotency.HEADER: [message]})
@@ -182,9 +200,12 @@ def create_from(request):
         if found is not None:
             found.replayed = True
             return found
-    data = validate_input(user=request.user, **serializer.validated_data)
     try:
-        return services.create_generation(request.user, data, idempotency_key=key, body_sha256=body)
+        data = validate_input(user=request.user, **serializer.validated_data)
+    except DjangoValidationError as exc:
+        raise avatar_refusal(exc) or exc
+    try:
+        return services.create_generation(request.user, data, idempotency_key=key or "", body_sha256=body)
     except idempotency.KeyMismatch as exc:
         raise IdempotencyKeyMismatch(str(exc))
 
