@@ -32,7 +32,6 @@ def test_create_returns_202_with_location_and_queues(api, avatar, django_capture
         ({"text": "   \n\t "}, "text", "Enter the text"),
         ({"text": "a" * 1001}, "text", "limit is 1000"),
         ({"language": "de"}, "language", "ru, kk, en"),
-        ({"avatar": 999999}, "avatar", "does not exist"),
         ({"voice": "no-such-voice"}, "voice", "Unknown voice"),
         ({"engine": "magic"}, "engine", "viseme"),
         ({"motion": "wild"}, "motion", "wild"),
@@ -59,7 +58,25 @@ def test_inactive_avatar_is_refused(api, avatar):
     avatar.is_active = False
     avatar.save()
     response = create(api, avatar=avatar.pk)
-    assert response.status_code == 400 and "avatar" in response.json()
+    assert response.status_code == 404 and "avatar" in response.json() and response.json()["detail"]
+
+
+def test_missing_avatar_is_a_404_and_one_not_ready_a_409(api, avatar):
+    missing = create(api, avatar=999999)
+    assert missing.status_code == 404 and "does not exist" in missing.json()["avatar"][0]
+    avatar.status = "preparing"
+    avatar.save()
+    busy = create(api, avatar=avatar.pk)
+    assert busy.status_code == 409 and "still being prepared" in busy.json()["detail"]
+    both = create(api, avatar=999999, text="")  # other fields wrong too: a plain 400 naming them all
+    assert both.status_code == 400 and {"avatar", "text"} <= set(both.json())
+    assert not GenerationRequest.objects.exists()
+
+
+def test_json_values_must_have_their_types(api, avatar):
+    for data in ({"text": 5}, {"avatar": str(avatar.pk)}, {"voice": True}, {"avatar": 1.5}):
+        response = create(api, **data)
+        assert response.status_code == 400 and set(data) <= set(response.json()), (data, response.content)
 
 
 def test_malformed_json_is_a_400(api, avatar):
