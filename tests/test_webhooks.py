@@ -226,3 +226,28 @@ def test_old_expired_lease_is_handed_out_again(user, settings):
     assert webhooks.enqueue_due() == 0  # leased to the first task
     WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(seconds=1))
     assert webhooks.enqueue_due() == 1 and webhooks.enqueue_due() == 0
+
+
+def test_every_way_to_finish_announces_it(user, settings):
+    """done (jobs.record_done), failed (jobs.mark_failed), lost worker (recovery) and cancel each queue a delivery."""
+    from generation import jobs, recovery, services
+    from generation.models import Status
+
+    settings.JOB_STALE_SECONDS = 30
+    stale = timezone.now() - timedelta(minutes=5)
+    failing = GenerationRequest.objects.create(owner=user, text="a", language="en", status=Status.RUNNING,
+                                               attempts=1, callback_url=PUBLIC_URL)
+    assert jobs.mark_failed(failing, "tts_failed", "detail for staff")
+    lost = GenerationRequest.objects.create(owner=user, text="b", language="en", status=Status.RUNNING,
+                                            attempts=recovery.MAX_ATTEMPTS, heartbeat_at=stale, started_at=stale,
+                                            callback_url=PUBLIC_URL)
+    recovery.recover_lost_jobs()
+    cancelled = GenerationRequest.objects.create(owner=user, text="c", language="en", callback_url=PUBLIC_URL)
+    services.cancel_generation(cancelled)
+    silent = GenerationRequest.objects.create(owner=user, text="d", language="en")  # no callback_url
+    services.cancel_generation(silent)
+    bodies = {d.request_id: json.loads(d.body) for d in WebhookDelivery.objects.all()}
+    assert set(bodies) == {failing.pk, lost.pk, cancelled.pk}
+    assert bodies[failing.pk]["status"] == "failed" and bodies[failing.pk]["error_code"] == "tts_failed"
+    assert "detail for staff" not in WebhookDelivery.objects.get(request=failing).body
+    assert bodies[lost.pk]["error_code"] == "worker_lost" and bodies[cancelled.pk]["status"] == "cancelled"
