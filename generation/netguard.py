@@ -109,15 +109,18 @@ def host_header(target: Target) -> str:
     return name if DEFAULT_PORTS[target.scheme] == target.port else f"{name}:{target.port}"
 
 
-def post_pinned(target: Target, body: bytes, headers: dict, connect_timeout: float, read_timeout: float) -> int:
+def post_pinned(target: Target, body: bytes, headers: dict, connect_timeout: float, read_timeout: float,
+                verify: bool | str = True) -> int:
     """POST `body` to the checked address of `target`; the status code. No redirects, no environment proxies.
 
-    The response body is never read: a receiver cannot make us download anything.
+    The response body is never read: a receiver cannot make us download anything. `verify`: as in
+    requests (True: the system's CA bundle; a path: that bundle).
     """
     with requests.Session() as session:
         session.trust_env = False  # an environment proxy would connect to the name, not the checked IP
         session.mount(f"{target.scheme}://", PinnedAdapter(target))
         response = session.post(pinned_url(target), data=body, headers={**headers, "Host": host_header(target)},
-                                timeout=(connect_timeout, read_timeout), allow_redirects=False, stream=True)
+                                timeout=(connect_timeout, read_timeout), allow_redirects=False, stream=True,
+                                verify=verify)
         response.close()
         return response.status_code

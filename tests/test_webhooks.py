@@ -251,3 +251,50 @@ def test_every_way_to_finish_announces_it(user, settings):
     assert bodies[failing.pk]["status"] == "failed" and bodies[failing.pk]["error_code"] == "tts_failed"
     assert "detail for staff" not in WebhookDelivery.objects.get(request=failing).body
     assert bodies[lost.pk]["error_code"] == "worker_lost" and bodies[cancelled.pk]["status"] == "cancelled"
+
+
+@pytest.fixture
+def tls_receiver(tmp_path):
+    """A receiver on 127.0.0.1 speaking TLS with a certificate for hook.test only (its own CA)."""
+    import datetime
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hook.test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("hook.test")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    with Receiver() as receiver:
+        receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+        yield receiver, str(cert_path)
+
+
+def test_https_goes_to_the_checked_ip_but_verifies_the_names_certificate(tls_receiver):
+    import requests
+
+    receiver, ca = tls_receiver
+
+    def target(host):
+        return netguard.Target(url=f"https://{host}:{receiver.port}/tls", scheme="https", host=host,
+                               port=receiver.port, ip="127.0.0.1")
+
+    assert netguard.post_pinned(target("hook.test"), b"{}", {}, 2, 2, verify=ca) == 200
+    assert receiver.hits[0]["headers"]["Host"] == f"hook.test:{receiver.port}"
+    with pytest.raises(requests.exceptions.SSLError):  # same address, another name: the certificate does not fit
+        netguard.post_pinned(target("other.test"), b"{}", {}, 2, 2, verify=ca)
+    assert len(receiver.hits) == 1

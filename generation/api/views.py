@@ -212,6 +212,8 @@ def create_from(request):
 
 @extend_schema(
     request=GenerationCreateSerializer,
+    parameters=[OpenApiParameter(idempotency.HEADER, str, OpenApiParameter.HEADER, required=False,
+                                 description="the same key within 24 h waits for the original request")],
     responses={(200, "video/mp4"): OpenApiResponse(description="The finished MP4"),
                429: OpenApiResponse(description="Too many synchronous waits open"),
                504: OpenApiResponse(description="Timed out")},
