@@ -18,6 +18,7 @@ from requests.adapters import HTTPAdapter
 
 ALLOWED_SCHEMES = ("http", "https")
 DEFAULT_PORTS = {"http": 80, "https": 443}
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class UnsafeURL(ValueError):
@@ -44,6 +45,8 @@ def is_public(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    elif isinstance(ip, ipaddress.IPv6Address) and ip in NAT64:  # 64:ff9b::7f00:1 is 127.0.0.1 behind a NAT64
+        ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
     if ip.is_loopback or ip.is_link_local or ip.is_private or ip.is_multicast or ip.is_reserved \
             or ip.is_unspecified:
         return False
@@ -65,14 +68,14 @@ def check_url(url: str, allow_private: bool = False) -> Target:
     """Resolve and check `url`; raises UnsafeURL. With allow_private any resolvable address is accepted."""
     try:
         parts = urlsplit(url)
-        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower(), 0)
+        port = parts.port if parts.port is not None else DEFAULT_PORTS.get(parts.scheme.lower(), 0)
     except ValueError:
         raise UnsafeURL("The URL is malformed.", "malformed") from None
     scheme = parts.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
         raise UnsafeURL("Only http and https URLs are allowed.", "scheme")
     host = parts.hostname
-    if not host or parts.username is not None or parts.password is not None:
+    if not host or not port or parts.username is not None or parts.password is not None:
         raise UnsafeURL("The URL needs a host and no credentials.", "malformed")
     addresses = resolve(host, port)
     if not addresses:

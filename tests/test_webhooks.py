@@ -122,7 +122,7 @@ REFUSED = [
     "http://169.254.169.254/latest/meta-data/", "http://[::1]/", "http://localhost:8000/", "http://0.0.0.0/",
     "http://[::ffff:127.0.0.1]/", "http://[::ffff:169.254.169.254]/", "http://[fe80::1]/", "http://[fc00::1]/",
     "http://224.0.0.1/", "http://100.64.0.1/", "http://240.0.0.1/", "http://2130706433/", "http://0x7f000001/",
-    "http://017700000001/", "http://0x7f.1/", "http://[::]/", "http://[2002:7f00:1::1]/",
+    "http://017700000001/", "http://0x7f.1/", "http://[::]/", "http://[2002:7f00:1::1]/", "http://[64:ff9b::a00:1]/",
 ]
 
 
@@ -144,6 +144,13 @@ def test_api_refuses_callback_urls_it_must_not_call(api, avatar, settings, url):
     message = " ".join(response.json()["callback_url"])
     assert "/etc" not in message and "Errno" not in message
     assert not GenerationRequest.objects.exists()
+
+
+@pytest.mark.parametrize("url", ["http://93.184.215.14:0/", "http://[::1/", "http:///path"])
+def test_malformed_urls_are_refused(url):
+    with pytest.raises(netguard.UnsafeURL) as info:
+        netguard.check_url(url, allow_private=True)
+    assert info.value.code == "malformed"
 
 
 def test_api_accepts_a_public_callback_url(api, avatar, settings):
