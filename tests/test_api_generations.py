@@ -217,3 +217,11 @@ def test_voices_per_language_and_chosen_voice_is_stored(api, avatar):
     assert GenerationRequest.objects.get(pk=body["id"]).voice == voice
     # A voice of another language is refused.
     assert create(api, language="ru", voice=voice).status_code == 400
+
+
+@pytest.mark.parametrize("page", ["", "last", "abc", "0", "-1", "1.5", "٣"])
+def test_history_page_must_be_a_page_number(api, avatar, page):
+    create(api)
+    response = api.get(f"/api/v1/generations/?page={page}")
+    assert response.status_code == 404 and "Invalid page" in response.json()["detail"]
+    assert api.get("/api/v1/generations/?page=1").json()["count"] == 1
