@@ -27,10 +27,14 @@ class AvatarUploadForm(forms.Form):
                          "video/x-matroska,.mkv"}))
 
 
+class TooManyAvatars(ValidationError):
+    """The user has MAX_OWN_AVATARS already (the API answers 409, the page shows the message)."""
+
+
 def add_own_avatar(user, name: str, uploaded):
     """Create the user's avatar (preparation queued), within their allowance; ValidationError otherwise."""
     if services.own_count(user) >= settings.MAX_OWN_AVATARS:
-        raise ValidationError(_("You have %(limit)s avatars already; delete one first.")
+        raise TooManyAvatars(_("You have %(limit)s avatars already; delete one first.")
                               % {"limit": settings.MAX_OWN_AVATARS})
     return services.create_avatar(name=name.strip(), uploaded=uploaded, owner=user)
 

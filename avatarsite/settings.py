@@ -205,6 +205,17 @@ MAX_AUDIO_SECONDS = env_int("MAX_AUDIO_SECONDS", 120)
 MAX_ACTIVE_PER_USER = env_int("MAX_ACTIVE_PER_USER", 5)  # queued + running at once; more → 429
 GENERATION_RATE = os.environ.get("GENERATION_RATE", "30/min")  # creations per user, pages and API together
 
+# Absolute links in what leaves the site (webhook payloads): scheme, host and port clients reach it at.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:3000").rstrip("/")
+
+# Webhooks (callback_url): refused when the host resolves to a loopback, private, link-local ... address,
+# at submission and again at delivery, unless WEBHOOK_ALLOW_PRIVATE=1 (a receiver on your own network).
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", False)
+WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT") or 10)  # seconds: read timeout of one attempt
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 5)
+# Attempt n+1 waits WEBHOOK_BACKOFF_SECONDS * 2**(n-1) after attempt n: 40, 80, 160, 320 s = 10 minutes.
+WEBHOOK_BACKOFF_SECONDS = float(os.environ.get("WEBHOOK_BACKOFF_SECONDS") or 40)
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER = {
     "name": "avatar",
@@ -271,7 +282,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "generation.api.pagination.StrictPageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "generation.api.exceptions.exception_handler",
@@ -287,6 +298,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # every operation's errors and what validation checks beyond the serializers (generation/api/schema.py)
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "generation.api.schema.postprocess"],
+    "COMPONENT_SPLIT_REQUEST": False,
 }
 
 LOGGING = {

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from generation.models import GenerationRequest, Video
+from generation.models import GenerationRequest, Video, WebhookAttempt, WebhookDelivery
 
 
 def stored_name(field) -> str:
@@ -21,6 +21,19 @@ class VideoInline(admin.StackedInline):
         return stored_name(obj.file)
 
 
+class WebhookAttemptInline(admin.TabularInline):
+    """Every POST to the request's callback_url: what came back and when."""
+
+    model = WebhookAttempt
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ["number", "sent_at", "status_code", "error", "duration", "url"]
+    ordering = ["sent_at", "id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(GenerationRequest)
 class GenerationRequestAdmin(admin.ModelAdmin):
     list_display = ["id", "owner", "avatar", "language", "status", "stage", "progress", "short_text",
@@ -29,15 +42,16 @@ class GenerationRequestAdmin(admin.ModelAdmin):
     search_fields = ["text", "owner__username", "error_code", "error_detail", "worker"]
     date_hierarchy = "created_at"
     list_select_related = ["owner", "avatar"]
-    inlines = [VideoInline]
+    inlines = [VideoInline, WebhookAttemptInline]
     readonly_fields = ["status", "stage", "progress", "error_code", "error_detail", "task_id", "worker", "attempts",
                        "heartbeat_at", "recording", "audio_format", "audio_sha256", "tts_seconds", "audio_seconds",
                        "face_seconds", "lipsync_seconds", "encode_seconds", "total_seconds", "queue_seconds",
-                       "created_at", "started_at", "finished_at", "video_link"]
+                       "created_at", "started_at", "finished_at", "video_link", "idempotency_key", "body_sha256"]
     fieldsets = [
         (None, {"fields": ["owner", "avatar", "text", "language", "voice", "engine", "subtitles"]}),
         ("State", {"fields": ["status", "stage", "progress", "error_code", "error_detail", "task_id", "worker",
                               "attempts", "heartbeat_at", "video_link"]}),
+        ("Webhook and idempotency", {"fields": ["callback_url", "idempotency_key", "body_sha256"]}),
         ("Uploaded recording", {"fields": ["recording", "audio_format", "audio_sha256"]}),
         ("Stage timings (seconds)", {"fields": ["queue_seconds", "tts_seconds", "audio_seconds", "face_seconds",
                                                 "lipsync_seconds", "encode_seconds", "total_seconds"]}),
@@ -79,3 +93,31 @@ class VideoAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """A log: staff look, nobody edits by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "request", "url", "state", "attempts", "next_attempt_at", "created_at"]
+    list_filter = ["state", "created_at"]
+    search_fields = ["url", "request__owner__username"]
+    list_select_related = ["request"]
+    readonly_fields = ["request", "url", "state", "attempts", "next_attempt_at", "created_at", "body"]
+
+
+@admin.register(WebhookAttempt)
+class WebhookAttemptAdmin(ReadOnlyAdmin):
+    list_display = ["id", "request", "number", "status_code", "error", "duration", "sent_at", "url"]
+    list_filter = ["status_code", "sent_at"]
+    search_fields = ["url", "error", "request__owner__username"]
+    list_select_related = ["request"]
+    date_hierarchy = "sent_at"

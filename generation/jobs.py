@@ -14,7 +14,7 @@ from django.db import connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from generation import errors, quotas, storage
+from generation import errors, quotas, storage, webhooks
 from generation.models import PIPELINE_TIMINGS, GenerationRequest, Stage, Status, Video
 
 log = logging.getLogger(__name__)
@@ -187,16 +187,21 @@ def record_done(request: GenerationRequest, result, relative: Path, poster: str,
             Video.objects.create(request_id=request.pk, file=str(relative), poster=poster, duration=info.duration,
                                  fps=info.fps, width=info.width, height=info.height, size=info.size, **captions)
             quotas.add_seconds(request.owner_id, info.duration)
+            webhooks.notify_finished(request.pk)
     return bool(updated)
 
 
-def mark_failed(request: GenerationRequest, code: str, detail: str, queue_seconds=None) -> None:
-    """Fail this run with a code users are told and a detail for staff."""
+def mark_failed(request: GenerationRequest, code: str, detail: str, queue_seconds=None) -> bool:
+    """Fail this run with a code users are told and a detail for staff; False if it was no longer ours."""
     fields = {"status": Status.FAILED, "stage": Stage.FAILED, "error_code": code, "error_detail": detail[:4000],
               "finished_at": timezone.now()}
     if queue_seconds is not None:
         fields["queue_seconds"] = queue_seconds
-    this_run(request).update(**fields)
+    with transaction.atomic():
+        updated = this_run(request).update(**fields)
+        if updated:
+            webhooks.notify_finished(request.pk)
+    return bool(updated)
 
 
 def store_results(video_path: Path, poster_path: Path, name: str) -> tuple[str, str]:

@@ -10,6 +10,10 @@ from generation.uploads import audio_upload_to
 TIMING_FIELDS = PIPELINE_TIMINGS + ("queue",)
 
 
+CALLBACK_URL_MAX_LENGTH = 2000  # what browsers and proxies reliably pass along
+IDEMPOTENCY_KEY_MAX_LENGTH = 255
+
+
 class Language(models.TextChoices):
     RUSSIAN = "ru", _("Russian")
     KAZAKH = "kk", _("Kazakh")
@@ -81,6 +85,11 @@ class GenerationRequest(models.Model):
     reused_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                     help_text="an identical earlier request whose video was reused")
     worker = models.CharField(max_length=120, blank=True, help_text="host:pid that rendered it")
+    callback_url = models.URLField(max_length=CALLBACK_URL_MAX_LENGTH, blank=True,
+                                   help_text="POSTed to (signed) when the request finishes")
+    idempotency_key = models.CharField(max_length=IDEMPOTENCY_KEY_MAX_LENGTH, blank=True,
+                                       help_text="the client's Idempotency-Key header; cleared once reused after 24 h")
+    body_sha256 = models.CharField(max_length=64, blank=True, help_text="of the canonical request body, for that key")
 
     tts_seconds = models.FloatField(null=True, blank=True)
     audio_seconds = models.FloatField(null=True, blank=True)
@@ -97,9 +106,15 @@ class GenerationRequest(models.Model):
                                       help_text="when retention removed its video (RESULT_RETENTION_DAYS)")
 
     objects = GenerationRequestQuerySet.as_manager()
+    replayed = False  # not stored: True when services.create_generation answered an Idempotency-Key replay
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # two simultaneous POSTs with one key: the second insert fails and is answered with the first
+            models.UniqueConstraint(fields=["owner", "idempotency_key"], condition=~models.Q(idempotency_key=""),
+                                    name="generation_unique_idempotency_key"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.get_language_display()} «{self.text[:40]}»"
@@ -172,3 +187,60 @@ class DailyUsage(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["owner", "day"], name="one_usage_row_per_user_day")]
+
+
+class WebhookSecret(models.Model):
+    """The key a user's webhooks are signed with (HMAC-SHA256); made on first use, rotatable."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="webhook_secret")
+    secret = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now=True, help_text="when it was made or last rotated")
+
+    def __str__(self) -> str:
+        return f"webhook secret of {self.user}"
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookDelivery(models.Model):
+    """One finished request's notification to its callback_url: the frozen body and its retry state."""
+
+    request = models.ForeignKey(GenerationRequest, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    url = models.URLField(max_length=CALLBACK_URL_MAX_LENGTH)
+    body = models.TextField(help_text="the JSON sent, byte for byte the same on every attempt")
+    state = models.CharField(max_length=10, choices=DeliveryState.choices, default=DeliveryState.PENDING,
+                             db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True,
+                                           help_text="when the poller hands it to a worker again")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"webhook of #{self.request_id} ({self.state})"
+
+
+class WebhookAttempt(models.Model):
+    """One POST of a delivery: what came back (or why nothing did) and how long it took."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_rows")
+    request = models.ForeignKey(GenerationRequest, on_delete=models.CASCADE, related_name="webhook_attempts")
+    number = models.PositiveSmallIntegerField()
+    url = models.URLField(max_length=CALLBACK_URL_MAX_LENGTH)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True, help_text="for staff: connection error, refusal, timeout")
+    sent_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    duration = models.FloatField(help_text="seconds")
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.request_id} attempt {self.number}: {self.status_code or self.error}"

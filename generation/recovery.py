@@ -15,7 +15,7 @@ from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 
-from generation import errors
+from generation import errors, webhooks
 from generation.models import GenerationRequest, Stage, Status
 from generation.queue import enqueue, waiting_task_ids
 
@@ -50,6 +50,7 @@ def recover_lost_jobs() -> int:
                              error_detail=f"worker {request.worker} silent since {silent_since:%Y-%m-%d %H:%M:%S} "
                                           f"on attempt {request.attempts}"):
             log.warning("Request #%s: worker lost on attempt %s; failed", request.pk, request.attempts)
+            webhooks.notify_finished(request.pk)
             recovered += 1
     return recovered
 
@@ -123,6 +124,7 @@ class Watchdog:
     def round(self, number: int) -> None:
         """One look for lost work."""
         recover_lost_jobs()
+        webhooks.enqueue_due()  # retries whose backoff is over: each a task of its own, never in a job
         if number % LOST_TASK_CHECK_EVERY == 0:
             requeue_lost_tasks()
         if number % STORAGE_CHECK_EVERY == 0:

@@ -8,11 +8,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from generation import errors, locks, quotas, storage, voices
+from generation import errors, idempotency, locks, quotas, storage, voices, webhooks
 from generation.models import TIMING_FIELDS, GenerationRequest, Stage, Status, SyncWait, Video
 from generation.queue import enqueue
 from generation.validation import GenerationInput, default_engine
@@ -55,7 +55,8 @@ def find_reusable(owner, data: GenerationInput) -> GenerationRequest | None:
     )
 
 
-def reuse_generation(owner, data: GenerationInput, source: GenerationRequest) -> GenerationRequest | None:
+def reuse_generation(owner, data: GenerationInput, source: GenerationRequest,
+                     keyed: dict | None = None) -> GenerationRequest | None:
     """A new, already finished request sharing `source`'s video file through a hard link (no re-render)."""
     files = source.video.file.storage
     relative = str(Path(source.video.file.name).with_name(f"reuse-{uuid.uuid4().hex[:12]}.mp4"))
@@ -68,44 +69,73 @@ def reuse_generation(owner, data: GenerationInput, source: GenerationRequest) ->
     request = GenerationRequest.objects.create(
         owner=owner, **{**data.model_fields(), "voice": source.voice, "engine": source.engine}, status=Status.DONE,
         stage=Stage.DONE, progress=100, reused_from=source, started_at=now, finished_at=now,
-        **{f"{name}_seconds": 0.0 for name in TIMING_FIELDS},
+        **{f"{name}_seconds": 0.0 for name in TIMING_FIELDS}, **(keyed or {}),
     )
     v = source.video
     Video.objects.create(request=request, file=relative, poster=poster, duration=v.duration, fps=v.fps,
                          width=v.width, height=v.height, size=v.size, captions_vtt=v.captions_vtt,
                          captions_srt=v.captions_srt)
+    webhooks.notify_finished(request.pk)  # finished the moment it was made: its receiver is told too
     return request
 
 
-def create_generation(owner, data: GenerationInput) -> GenerationRequest:
+def create_generation(owner, data: GenerationInput, idempotency_key: str = "",
+                      body_sha256: str = "") -> GenerationRequest:
     """Reuse an identical finished video or queue a new job, within the user's cap of active jobs.
 
     The cap is counted and the row inserted under one lock per user, so simultaneous posts cannot
-    slip past it; a reuse is refused at the cap too (it would otherwise be a free extra job).
+    slip past it; a reuse is refused at the cap too (it would otherwise be a free extra job). With an
+    idempotency key, the key's original request is returned instead (marked `replayed`), checked
+    under the same lock; the unique (owner, key) constraint backs that up on any database.
     """
     limit = settings.MAX_ACTIVE_PER_USER
     with transaction.atomic():
         locks.hold(f"generation-cap-{owner.pk}")
+        if idempotency_key:
+            found = idempotency.replay(owner, idempotency_key, body_sha256)
+            if found is not None:
+                found.replayed = True
+                return found
+            idempotency.release_expired(owner, idempotency_key)
         if GenerationRequest.objects.owned_by(owner).unfinished().count() >= limit:
             raise TooManyActive(_("You already have %(limit)s videos in progress; wait for one to finish.")
                                 % {"limit": limit})
         resets_at = quotas.exhausted(owner)
         if resets_at is not None:
             raise QuotaExceeded(resets_at)
-        source = None if data.audio is not None else find_reusable(owner, data)
-        reused = reuse_generation(owner, data, source) if source is not None else None
-        if reused is not None:
-            return reused
-        request = GenerationRequest.objects.create(owner=owner, **data.model_fields())
-        transaction.on_commit(lambda: enqueue(request))
+        keyed = {"idempotency_key": idempotency_key, "body_sha256": body_sha256} if idempotency_key else {}
+        try:
+            with transaction.atomic():  # a savepoint: a lost race on the key leaves the outer transaction usable
+                return _create(owner, data, keyed)
+        except IntegrityError:
+            if not idempotency_key:
+                raise
+            found = idempotency.replay(owner, idempotency_key, body_sha256)
+            if found is None:
+                raise
+            found.replayed = True
+            return found
+
+
+def _create(owner, data: GenerationInput, keyed: dict) -> GenerationRequest:
+    """The new request: a reuse of an identical finished video when there is one, else a queued job."""
+    source = None if data.audio is not None else find_reusable(owner, data)
+    reused = reuse_generation(owner, data, source, keyed) if source is not None else None
+    if reused is not None:
+        return reused
+    request = GenerationRequest.objects.create(owner=owner, **data.model_fields(), **keyed)
+    transaction.on_commit(lambda: enqueue(request))
     return request
 
 
 def cancel_generation(request: GenerationRequest) -> bool:
     """Cancel a queued or running request; the worker notices at its next progress step."""
-    updated = GenerationRequest.objects.filter(pk=request.pk, status__in=[Status.QUEUED, Status.RUNNING]).update(
-        status=Status.CANCELLED, error_code=errors.CANCELLED, finished_at=timezone.now()
-    )
+    with transaction.atomic():
+        updated = GenerationRequest.objects.filter(pk=request.pk, status__in=[Status.QUEUED, Status.RUNNING]).update(
+            status=Status.CANCELLED, error_code=errors.CANCELLED, finished_at=timezone.now()
+        )
+        if updated:
+            webhooks.notify_finished(request.pk)
     request.refresh_from_db()
     return bool(updated)
 

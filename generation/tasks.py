@@ -11,3 +11,9 @@ def purge_results() -> str:
     from generation.retention import purge_results as purge
 
     return f"{purge()} result(s) expired"
+
+
+def deliver_webhook(delivery_id: int, number: int) -> str:
+    from generation import webhooks
+
+    return webhooks.deliver(delivery_id, number)

@@ -11,7 +11,10 @@ from django.utils.translation import gettext as _
 from avatars.models import Avatar, AvatarStatus, Motion
 from generation import voices
 from generation.errors import user_message
-from generation.models import LANGUAGES, Subtitles
+from generation.models import CALLBACK_URL_MAX_LENGTH, LANGUAGES, Subtitles
+
+AVATAR_MISSING = "avatar_missing"  # ValidationError codes of the avatar field
+AVATAR_NOT_READY = "avatar_not_ready"
 
 
 @dataclass
@@ -28,11 +31,13 @@ class GenerationInput:
     audio: object | None = None  # the uploaded file, renamed to its detected format
     audio_format: str = ""  # the demuxer validation detected: the worker forces it when decoding
     audio_sha256: str = ""  # of the validated bytes: the worker decodes exactly these
+    callback_url: str = ""  # checked to lead to a public address (webhooks.validate_callback_url)
 
     def model_fields(self) -> dict:
         """Keyword arguments for GenerationRequest."""
         fields = {"text": self.text, "language": self.language, "avatar": self.avatar, "voice": self.voice,
-                  "engine": self.engine, "motion": self.motion, "subtitles": self.subtitles}
+                  "engine": self.engine, "motion": self.motion, "subtitles": self.subtitles,
+                  "callback_url": self.callback_url}
         if self.audio is not None:
             fields.update(audio=self.audio, audio_format=self.audio_format, audio_sha256=self.audio_sha256)
         return fields
@@ -86,7 +91,7 @@ def text_errors(text, required: bool) -> str | None:
 
 
 def avatar_errors(value, user) -> tuple[Avatar | None, str | None]:
-    """The avatar a request names (the user's default when it names none), or why it cannot be used."""
+    """The avatar a request names (the user's default when it names none), and why it cannot be used (or None)."""
     if value in (None, ""):
         avatar = Avatar.default(user)
         return avatar, None if avatar else _("No avatar is ready yet; add one or ask staff to.")
@@ -95,16 +100,31 @@ def avatar_errors(value, user) -> tuple[Avatar | None, str | None]:
     except (Avatar.DoesNotExist, TypeError, ValueError, OverflowError):
         return None, _("Avatar «%(avatar)s» does not exist or is not active.") % {"avatar": value}
     if avatar.status == AvatarStatus.PREPARING:
-        return None, _("Avatar «%(name)s» is still being prepared (%(progress)s%%); try again when it is ready.") % {
+        return avatar, _("Avatar «%(name)s» is still being prepared (%(progress)s%%); try again when it is ready.") % {
             "name": avatar.name, "progress": avatar.progress}
     if avatar.status == AvatarStatus.FAILED:
-        return None, _("Avatar «%(name)s» could not be prepared: %(reason)s") % {"name": avatar.name,
+        return avatar, _("Avatar «%(name)s» could not be prepared: %(reason)s") % {"name": avatar.name,
                                                                                  "reason": avatar.error}
     return avatar, None
 
 
+def callback_errors(url) -> str | None:
+    """Why `url` cannot be a webhook's address, or None (empty: no webhook)."""
+    from generation import webhooks
+
+    if not url:
+        return None
+    if not isinstance(url, str) or len(url) > CALLBACK_URL_MAX_LENGTH:
+        return _("The callback URL may be at most %(limit)s characters long.") % {"limit": CALLBACK_URL_MAX_LENGTH}
+    try:
+        webhooks.validate_callback_url(url)
+    except ValidationError as exc:
+        return exc.messages[0]
+    return None
+
+
 def validate_input(*, user, text, language, avatar=None, voice="", engine="", motion="", subtitles="",
-                   audio=None) -> GenerationInput:
+                   audio=None, callback_url="") -> GenerationInput:
     """Check a generation's input; raises ValidationError({field: message}) naming what is wrong."""
     errors = {}
     text = text.strip() if isinstance(text, str) else ""
@@ -121,7 +141,9 @@ def validate_input(*, user, text, language, avatar=None, voice="", engine="", mo
         errors["language"] = language_error(language)
     avatar_obj, message = avatar_errors(avatar, user)
     if message:
-        errors["avatar"] = message
+        # the code tells the API a missing avatar (404) from one that is not ready (409)
+        errors["avatar"] = ValidationError(message, code=AVATAR_MISSING if avatar_obj is None and avatar not in (
+            None, "") else AVATAR_NOT_READY)
     voice = voice or ""
     if voice and language in LANGUAGES and voice not in voices.voice_ids(language):
         errors["voice"] = _("Unknown voice «%(voice)s» for %(language)s; available: %(available)s.") % {
@@ -138,10 +160,14 @@ def validate_input(*, user, text, language, avatar=None, voice="", engine="", mo
     if subtitles not in Subtitles.values:
         errors["subtitles"] = _("Unknown subtitles «%(subtitles)s»; choose one of: %(allowed)s.") % {
             "subtitles": subtitles, "allowed": ", ".join(Subtitles.values)}
+    message = callback_errors(callback_url or "")
+    if message:
+        errors["callback_url"] = message
     if errors:
         raise ValidationError(errors)
     return GenerationInput(text=text, language=language, avatar=avatar_obj, voice=voice, engine=engine,
-                           motion=motion or avatar_obj.motion, subtitles=subtitles, audio=audio, audio_format=audio_format, audio_sha256=audio_sha256)
+                           motion=motion or avatar_obj.motion, subtitles=subtitles, audio=audio,
+                           audio_format=audio_format, audio_sha256=audio_sha256, callback_url=callback_url or "")
 
 
 def available_engines() -> list[str]:

@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from avatarsite.errors import STORAGE_RETRY_AFTER_SECONDS, storage_unavailable_message
-from generation import downloads, selectors, services, storage, voices
+from generation import downloads, selectors, services, storage, voices, webhooks
 from generation.forms import GenerateForm
 from generation.models import Language, Stage
 from generation.throttles import page_throttled
@@ -153,9 +153,14 @@ def api_token(request):
     from rest_framework.authtoken.models import Token
 
     if request.method == "POST":
-        Token.objects.filter(user=request.user).delete()
-        if request.POST.get("action") == "create":
-            Token.objects.create(user=request.user)
+        action = request.POST.get("action")
+        if action == "rotate-webhook-secret":
+            webhooks.rotate_secret(request.user)
+        else:
+            Token.objects.filter(user=request.user).delete()
+            if action == "create":
+                Token.objects.create(user=request.user)
         return redirect("api-token-page")
     token = Token.objects.filter(user=request.user).first()
-    return render(request, "generation/api_token.html", {"token": token})
+    return render(request, "generation/api_token.html",
+                  {"token": token, "webhook_secret": webhooks.secret_for(request.user)})

@@ -1,7 +1,32 @@
-"""Voices the configured TTS backend offers, listed without loading any model in the web process."""
+"""Voices the configured TTS backend offers, listed without loading any model in the web process.
+
+The backends name their voices in English ("Russian, male"); the names are shown in the interface
+language ("Русский, мужской", "Орысша, ер дауысы"), translated part by part, so every backend that
+names its voices this way is covered. A part with no translation stays as the backend wrote it.
+"""
+import dataclasses
+import re
 from functools import lru_cache
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+
+# The parts of the backends' voice names (generation/pipeline/tts), for the translators.
+NAME_PARTS = {
+    "Russian": pgettext_lazy("voice", "Russian"),
+    "Kazakh": pgettext_lazy("voice", "Kazakh"),
+    "English": pgettext_lazy("voice", "English"),
+    "English (US)": pgettext_lazy("voice", "English (US)"),
+    "English (UK)": pgettext_lazy("voice", "English (UK)"),
+    "male": pgettext_lazy("voice", "male"),
+    "female": pgettext_lazy("voice", "female"),
+    "low": pgettext_lazy("voice", "low"),
+    "United States": pgettext_lazy("voice", "United States"),
+    "United Kingdom": pgettext_lazy("voice", "United Kingdom"),
+}
+REMOTE_NAME = re.compile(r"^Remote service \((?P<voice>.+)\)$")
+PIPER_NAME = re.compile(r"^(?P<who>[^()]+) \((?P<parts>[^()]+)\)$")  # "Joe (English, United States, medium)"
 
 
 @lru_cache(maxsize=1)
@@ -12,11 +37,29 @@ def _backend():
                           remote_token=settings.TTS_REMOTE_TOKEN, weights_dir=settings.WEIGHTS_DIR)
 
 
+def display_name(name: str) -> str:
+    """A backend's voice name in the active language."""
+    remote = REMOTE_NAME.match(name)
+    if remote:
+        return _("Remote service (%(voice)s)") % {"voice": remote["voice"]}
+    piper = PIPER_NAME.match(name)
+    if piper:  # a person's name, then language, country and the model's quality (left as the model says)
+        return f"{piper['who']} ({translate_parts(piper['parts'])})"
+    return translate_parts(name)
+
+
+def translate_parts(text: str) -> str:
+    """ "Russian, male" → "Русский, мужской": each comma-separated part on its own."""
+    return ", ".join(str(NAME_PARTS.get(part, part)) for part in text.split(", "))
+
+
 def voices(language: str) -> list:
+    """The voices of `language`, the default first, named in the active language."""
     try:
-        return list(_backend().voices(language))
+        found = list(_backend().voices(language))
     except Exception:
         return []
+    return [dataclasses.replace(voice, name=display_name(voice.name)) for voice in found]
 
 
 def voice_ids(language: str) -> list[str]:

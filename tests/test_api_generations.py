@@ -32,7 +32,6 @@ def test_create_returns_202_with_location_and_queues(api, avatar, django_capture
         ({"text": "   \n\t "}, "text", "Enter the text"),
         ({"text": "a" * 1001}, "text", "limit is 1000"),
         ({"language": "de"}, "language", "ru, kk, en"),
-        ({"avatar": 999999}, "avatar", "does not exist"),
         ({"voice": "no-such-voice"}, "voice", "Unknown voice"),
         ({"engine": "magic"}, "engine", "viseme"),
         ({"motion": "wild"}, "motion", "wild"),
@@ -69,7 +68,25 @@ def test_inactive_avatar_is_refused(api, avatar):
     avatar.is_active = False
     avatar.save()
     response = create(api, avatar=avatar.pk)
-    assert response.status_code == 400 and "avatar" in response.json()
+    assert response.status_code == 404 and "avatar" in response.json() and response.json()["detail"]
+
+
+def test_missing_avatar_is_a_404_and_one_not_ready_a_409(api, avatar):
+    missing = create(api, avatar=999999)
+    assert missing.status_code == 404 and "does not exist" in missing.json()["avatar"][0]
+    avatar.status = "preparing"
+    avatar.save()
+    busy = create(api, avatar=avatar.pk)
+    assert busy.status_code == 409 and "still being prepared" in busy.json()["detail"]
+    both = create(api, avatar=999999, text="")  # other fields wrong too: a plain 400 naming them all
+    assert both.status_code == 400 and {"avatar", "text"} <= set(both.json())
+    assert not GenerationRequest.objects.exists()
+
+
+def test_json_values_must_have_their_types(api, avatar):
+    for data in ({"text": 5}, {"avatar": str(avatar.pk)}, {"voice": True}, {"avatar": 1.5}):
+        response = create(api, **data)
+        assert response.status_code == 400 and set(data) <= set(response.json()), (data, response.content)
 
 
 def test_malformed_json_is_a_400(api, avatar):
@@ -98,7 +115,7 @@ def test_token_endpoint(user):
     ok = client.post("/api/v1/auth/token/", {"username": "alice", "password": "alice-password-1"}, format="json")
     assert ok.status_code == 200 and len(ok.json()["token"]) == 40
     bad = client.post("/api/v1/auth/token/", {"username": "alice", "password": "nope"}, format="json")
-    assert bad.status_code == 400 and "detail" in bad.json()
+    assert bad.status_code == 401 and "detail" in bad.json()
     client.credentials(HTTP_AUTHORIZATION=f"Token {ok.json()['token']}")
     assert client.get("/api/v1/avatars/").status_code == 200
 
@@ -210,3 +227,11 @@ def test_voices_per_language_and_chosen_voice_is_stored(api, avatar):
     assert GenerationRequest.objects.get(pk=body["id"]).voice == voice
     # A voice of another language is refused.
     assert create(api, language="ru", voice=voice).status_code == 400
+
+
+@pytest.mark.parametrize("page", ["", "last", "abc", "0", "-1", "1.5", "٣"])
+def test_history_page_must_be_a_page_number(api, avatar, page):
+    create(api)
+    response = api.get(f"/api/v1/generations/?page={page}")
+    assert response.status_code == 404 and "Invalid page" in response.json()["detail"]
+    assert api.get("/api/v1/generations/?page=1").json()["count"] == 1

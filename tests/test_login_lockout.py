@@ -52,7 +52,7 @@ def test_lockout_lifts_after_the_window(client, user):
 
 def test_token_endpoint_locks_with_429_json(user):
     codes = [token_login("alice", "wrong").status_code for _ in range(4)]
-    assert codes == [400, 400, 400, 429]
+    assert codes == [401, 401, 401, 429]
     locked = token_login("alice", RIGHT)
     assert locked.status_code == 429 and "Too many failed logins" in locked.json()["detail"]
     assert "token" not in locked.json()

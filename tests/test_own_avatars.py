@@ -48,7 +48,7 @@ def test_api_adds_a_private_photo_avatar_that_the_worker_prepares(api, other_api
     assert other_api.get(f"/api/v1/avatars/{mine.pk}/").status_code == 404
     assert other_api.delete(f"/api/v1/avatars/{mine.pk}/").status_code == 404
     used = other_api.post("/api/v1/generations/", {"text": "x", "language": "ru", "avatar": mine.pk}, format="json")
-    assert used.status_code == 400 and "does not exist" in used.json()["avatar"][0]
+    assert used.status_code == 404 and "does not exist" in used.json()["avatar"][0]
 
 
 def test_a_failed_avatar_says_why_and_cannot_be_used(api, avatar):
@@ -64,7 +64,7 @@ def test_a_failed_avatar_says_why_and_cannot_be_used(api, avatar):
     body = api.get(f"/api/v1/avatars/{pk}/").json()
     assert body["status"] == "failed" and body["error_code"] == "face_not_found" and "No face" in body["error"]
     refused = api.post("/api/v1/generations/", {"text": "x", "language": "en", "avatar": pk}, format="json")
-    assert refused.status_code == 400 and "could not be prepared" in refused.json()["avatar"][0]
+    assert refused.status_code == 409 and "could not be prepared" in refused.json()["avatar"][0]
 
 
 @pytest.mark.parametrize("data, words", [
@@ -119,7 +119,7 @@ def test_own_avatars_are_limited(api, user, demo_png, settings):
     settings.MAX_OWN_AVATARS = 1
     assert add(api, demo_png).status_code == 202
     response = add(api, demo_png)
-    assert response.status_code == 400 and "delete one first" in " ".join(response.json()["file"])
+    assert response.status_code == 409 and "delete one first" in response.json()["detail"]
 
 
 def test_the_page_adds_lists_and_deletes_own_avatars(client, user, other_user, demo_png):

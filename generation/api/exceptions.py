@@ -12,6 +12,30 @@ class TooManyActiveError(exceptions.APIException):
     default_code = "too_many_active"
 
 
+class AvatarNotFound(exceptions.APIException):
+    """The body names an avatar that does not exist (or is another user's, or inactive)."""
+
+    status_code = 404
+    default_code = "avatar_not_found"
+
+
+class AvatarNotReady(exceptions.APIException):
+    """The avatar exists but is still being prepared, or failed; or no avatar is ready at all."""
+
+    status_code = 409
+    default_code = "avatar_not_ready"
+
+
+class TooManyAvatarsError(exceptions.APIException):
+    status_code = 409
+    default_code = "too_many_avatars"
+
+
+class IdempotencyKeyMismatch(exceptions.APIException):
+    status_code = 422
+    default_code = "idempotency_key_mismatch"
+
+
 class TooManyWaitingError(exceptions.Throttled):
     default_code = "too_many_waiting"
 
@@ -40,6 +64,6 @@ def exception_handler(exc, context):
         exc = TooManyWaitingError(wait=min(SYNC_RETRY_AFTER_SECONDS, settings.SYNC_GENERATE_TIMEOUT), detail=str(exc))
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
-            exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+            exc.message_dict if hasattr(exc, "error_dict") else {"detail": " ".join(exc.messages)}
         )
     return drf_exception_handler(exc, context)

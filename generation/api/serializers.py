@@ -1,11 +1,41 @@
+from django.core.validators import RegexValidator
 from django.db.models import Q
+from django.http import QueryDict
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from avatars.models import Avatar, Motion
-from generation.models import TIMING_FIELDS, GenerationRequest, Language, Status, Subtitles
+from generation.models import CALLBACK_URL_MAX_LENGTH, TIMING_FIELDS, GenerationRequest, Language, Status, Subtitles
 from generation.validation import language_error
+
+
+# An absolute URI as RFC 3986 spells it (the schema's "format: uri"): only its characters, %-escapes well formed.
+ABSOLUTE_URI = r"^[A-Za-z][A-Za-z0-9+.\-]*:(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*\Z"
+
+
+def sent_as_json(field) -> bool:
+    """True when the body was JSON (typed values), not a form (where every value is text)."""
+    data = getattr(field.root, "initial_data", None)
+    return isinstance(data, dict) and not isinstance(data, QueryDict)  # forms parse into a QueryDict
+
+
+class StrictCharField(serializers.CharField):
+    """A string, and only a string: JSON numbers and booleans are refused, not turned into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer: in JSON a number (not "5" nor 5.5), in a form its digits."""
+
+    def to_internal_value(self, data):
+        if sent_as_json(self) and (isinstance(data, bool) or not isinstance(data, int)):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 def absolute(serializer, url: str) -> str:
@@ -42,7 +72,7 @@ class AvatarSerializer(serializers.ModelSerializer):
 
 
 class AvatarCreateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = StrictCharField(max_length=100)
     file = serializers.FileField(help_text="a photo (JPEG, PNG, WebP, BMP) or a video of up to 60 s and 1920 px "
                                            "(MP4, MOV, WebM, MKV)")
 
@@ -84,6 +114,7 @@ class GenerationSerializer(serializers.ModelSerializer):
     """The request resource of DESIGN §4."""
 
     timings = serializers.SerializerMethodField()
+    callback_url = serializers.CharField(read_only=True, help_text="where the outcome is POSTed; empty: nowhere")
     error = serializers.CharField(read_only=True, help_text="why it failed or was cancelled, for people; empty otherwise")
     error_code = serializers.CharField(read_only=True, help_text="the same as a stable code, for programs")
     video = serializers.SerializerMethodField()
@@ -101,8 +132,8 @@ class GenerationSerializer(serializers.ModelSerializer):
         model = GenerationRequest
         fields = [
             "id", "status", "stage", "stage_label", "progress", "error", "error_code", "text", "language", "avatar",
-            "voice", "engine", "motion", "subtitles", "has_audio", "reused", "queue_position", "timings", "video",
-            "expired", "created_at", "started_at", "finished_at",
+            "voice", "engine", "motion", "subtitles", "callback_url", "has_audio", "reused", "queue_position", "timings",
+            "video", "expired", "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields
 
@@ -155,23 +186,37 @@ class LanguageField(serializers.ChoiceField):
 class GenerationCreateSerializer(serializers.Serializer):
     """Input only; the real checks live in validation.validate_input so pages and API agree."""
 
-    text = serializers.CharField(trim_whitespace=False, allow_blank=True, required=False, default="")
+    text = StrictCharField(trim_whitespace=False, allow_blank=True, required=False, default="")
     language = LanguageField(choices=Language.choices)
-    avatar = serializers.IntegerField(required=False, allow_null=True)
-    voice = serializers.CharField(required=False, allow_blank=True, default="")
-    engine = serializers.CharField(required=False, allow_blank=True, default="")
+    avatar = StrictIntegerField(required=False, allow_null=True)
+    voice = StrictCharField(required=False, allow_blank=True, default="")
+    engine = StrictCharField(required=False, allow_blank=True, default="")
     motion = serializers.ChoiceField(choices=Motion.choices, required=False, allow_blank=True, default="",
                                      help_text="a photo avatar's head motion; empty: the avatar's own setting")
     subtitles = serializers.ChoiceField(choices=Subtitles.choices, required=False, default=Subtitles.NONE,
                                         help_text="captions always come as WebVTT/SRT; burn: also drawn into the video")
     audio = serializers.FileField(required=False, allow_null=True, default=None,
                                   help_text="your own recording (multipart), spoken instead of the text")
+    callback_url = StrictCharField(
+        max_length=CALLBACK_URL_MAX_LENGTH, required=False, allow_blank=True, default="",
+        validators=[RegexValidator(ABSOLUTE_URI, "Enter a valid URL."),
+                    RegexValidator(r"^[Hh][Tt][Tt][Pp][Ss]?://", "Only http and https URLs are allowed.")],
+        help_text="POSTed to, signed, when the request finishes (done, failed or cancelled); must lead to a "
+                  "public address")
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    username = StrictCharField()
+    password = StrictCharField(style={"input_type": "password"}, trim_whitespace=False)
 
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+class MeSerializer(serializers.Serializer):
+    """Who the caller is, and the secret their webhooks are signed with."""
+
+    username = serializers.CharField(read_only=True)
+    webhook_secret = serializers.CharField(
+        read_only=True, help_text='X-Avatar-Signature is "sha256=" + hex HMAC-SHA256(this, "<timestamp>.<body>")')

@@ -17,20 +17,22 @@ from rest_framework.response import Response
 
 from avatars import services as avatar_services
 from avatars.models import Avatar
-from avatars.views import add_own_avatar, preview_response, source_response
-from generation import downloads, selectors, services, voices
+from avatars.views import TooManyAvatars, add_own_avatar, preview_response, source_response
+from generation import downloads, idempotency, selectors, services, voices, webhooks
+from generation.api.exceptions import AvatarNotFound, AvatarNotReady, IdempotencyKeyMismatch, TooManyAvatarsError
 from generation.api.serializers import (
     AvatarCreateSerializer,
     AvatarSerializer,
     GenerationCreateSerializer,
     GenerationSerializer,
+    MeSerializer,
     TokenRequestSerializer,
     TokenSerializer,
     VoiceSerializer,
 )
 from generation.models import LANGUAGES, Status
 from generation.throttles import GenerationThrottle, LoginThrottle
-from generation.validation import language_error, validate_input
+from generation.validation import AVATAR_MISSING, language_error, validate_input
 
 
 class AnyAcceptNegotiation(DefaultContentNegotiation):
@@ -58,7 +60,8 @@ def captions_schema(fmt: str, content_type: str):
     )
 
 
-@extend_schema(request=TokenRequestSerializer, responses={200: TokenSerializer}, auth=[])
+@extend_schema(request=TokenRequestSerializer, auth=[],
+               responses={200: TokenSerializer, 401: OpenApiResponse(description="Wrong username or password")})
 @api_view(["POST"])
 @permission_classes([AllowAny])
 @throttle_classes([LoginThrottle])
@@ -69,8 +72,9 @@ def obtain_token(request):
     # The Django request, not DRF's wrapper: the lockout (django-axes) flags it for its middleware.
     user = authenticate(request._request, **serializer.validated_data)
     if user is None or not user.is_active:
-        return Response({"detail": "Wrong username or password."}, status=status.HTTP_400_BAD_REQUEST)
-    token, _ = Token.objects.get_or_create(user=user)
+        return Response({"detail": _("Wrong username or password.")}, status=status.HTTP_401_UNAUTHORIZED,
+                        headers={"WWW-Authenticate": 'Token realm="api"'})
+    token, _created = Token.objects.get_or_create(user=user)
     return Response({"token": token.key})
 
 
@@ -94,6 +98,8 @@ class AvatarViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         serializer.is_valid(raise_exception=True)
         try:
             avatar = add_own_avatar(request.user, serializer.validated_data["name"], serializer.validated_data["file"])
+        except TooManyAvatars as exc:
+            raise TooManyAvatarsError(exc.messages[0])
         except DjangoValidationError as exc:
             raise ValidationError({"file": exc.messages})
         location = request.build_absolute_uri(reverse("api-avatar-detail", args=[avatar.pk]))
@@ -139,7 +145,7 @@ class VoiceList(generics.GenericAPIView):
                    responses={200: VoiceSerializer(many=True)})
     def get(self, request):
         language = request.query_params.get("language")
-        if language and language not in LANGUAGES:
+        if language is not None and language not in LANGUAGES:
             return Response({"language": [language_error(language)]}, status=status.HTTP_400_BAD_REQUEST)
         found = [v for lang in ([language] if language else LANGUAGES) for v in voices.voices(lang)]
         return Response(VoiceSerializer(found, many=True).data)
@@ -160,12 +166,20 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @extend_schema(request=GenerationCreateSerializer,
                    responses={202: GenerationSerializer,
                               429: OpenApiResponse(description="Too many active videos, or today's seconds of video "
-                                                               "(USER_DAILY_SECONDS) used up: see Retry-After")})
+                                                               "(USER_DAILY_SECONDS) used up: see Retry-After"),
+                              200: OpenApiResponse(GenerationSerializer, description="An Idempotency-Key replay: "
+                                                   "the original request (header Idempotent-Replayed: true)")},
+                   parameters=[OpenApiParameter(idempotency.HEADER, str, OpenApiParameter.HEADER, required=False,
+                                                description="the same key within 24 h returns the original request "
+                                                            "(200, header Idempotent-Replayed: true)")])
     def create(self, request):
-        """Queue a new video; poll the returned resource until `status` is done or failed."""
+        """Queue a new video; poll the returned resource until `status` is done or failed (or pass callback_url)."""
         generation = create_from(request)
         body = GenerationSerializer(generation, context={"request": request}).data
         location = request.build_absolute_uri(reverse("api-generation-detail", args=[generation.pk]))
+        if generation.replayed:
+            return Response(body, status=status.HTTP_200_OK,
+                            headers={"Location": location, idempotency.REPLAY_HEADER: "true"})
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
 
     @extend_schema(responses={204: None})
@@ -218,15 +232,49 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return downloads.recording_response(request, self.get_object())
 
 
+def avatar_refusal(exc: DjangoValidationError):
+    """When the avatar is the only thing wrong: 404 for one that does not exist, 409 for one not ready."""
+    errors = exc.error_dict if hasattr(exc, "error_dict") else {}
+    if set(errors) != {"avatar"}:
+        return None
+    error = errors["avatar"][0]
+    message = error.messages[0]
+    refusal = AvatarNotFound if error.code == AVATAR_MISSING else AvatarNotReady
+    return refusal({"detail": message, "avatar": [message]})
+
+
 def create_from(request):
-    """Validate a create request's body and queue (or reuse) the video."""
+    """Validate a create request's body and queue (or reuse, or replay by Idempotency-Key) the video."""
     serializer = GenerationCreateSerializer(data=request.data)
     serializer.is_valid(raise_exception=True)
-    return services.create_generation(request.user, validate_input(user=request.user, **serializer.validated_data))
+    key = request.headers.get(idempotency.HEADER)
+    body = ""
+    if key is not None:
+        message = idempotency.key_errors(key)
+        if message:
+            raise ValidationError({idempotency.HEADER: [message]})
+        body = idempotency.body_sha256(serializer.validated_data)
+        try:  # a replay needs no validation: the original may name an avatar that is gone by now
+            found = idempotency.replay(request.user, key, body)
+        except idempotency.KeyMismatch as exc:
+            raise IdempotencyKeyMismatch(str(exc))
+        if found is not None:
+            found.replayed = True
+            return found
+    try:
+        data = validate_input(user=request.user, **serializer.validated_data)
+    except DjangoValidationError as exc:
+        raise avatar_refusal(exc) or exc
+    try:
+        return services.create_generation(request.user, data, idempotency_key=key or "", body_sha256=body)
+    except idempotency.KeyMismatch as exc:
+        raise IdempotencyKeyMismatch(str(exc))
 
 
 @extend_schema(
     request=GenerationCreateSerializer,
+    parameters=[OpenApiParameter(idempotency.HEADER, str, OpenApiParameter.HEADER, required=False,
+                                 description="the same key within 24 h waits for the original request")],
     responses={(200, "video/mp4"): OpenApiResponse(description="The finished MP4"),
                429: OpenApiResponse(description="Too many synchronous waits open"),
                504: OpenApiResponse(description="Timed out")},
@@ -254,3 +302,21 @@ def generate_sync(request):
          "id": generation.pk, "status_url": request.build_absolute_uri(reverse("api-generation-detail", args=[generation.pk]))},
         status=status.HTTP_504_GATEWAY_TIMEOUT,
     )
+
+
+def me_body(user, secret: str) -> dict:
+    return MeSerializer({"username": user.get_username(), "webhook_secret": secret}).data
+
+
+@extend_schema(responses={200: MeSerializer})
+@api_view(["GET"])
+def me(request):
+    """Your user name and webhook signing secret (made on first use)."""
+    return Response(me_body(request.user, webhooks.secret_for(request.user)))
+
+
+@extend_schema(request=None, responses={200: MeSerializer})
+@api_view(["POST"])
+def rotate_webhook_secret(request):
+    """A new webhook signing secret; attempts from now on are signed with it."""
+    return Response(me_body(request.user, webhooks.rotate_secret(request.user)))
