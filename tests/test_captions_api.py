@@ -163,8 +163,11 @@ def test_schema_documents_the_captions_endpoints(api):
         operation = schema["paths"][f"/api/v1/generations/{{id}}/captions.{fmt}"]["get"]
         assert list(operation["responses"]["200"]["content"]) == [mime]
         assert "application/json" in operation["responses"]["404"]["content"]
-    create = schema["components"]["schemas"]["GenerationCreate"]["properties"]["subtitles"]
-    assert "none" in str(create) and "burn" in str(create)
+    for body in ("GenerationTextEn", "GenerationFormKk", "GenerationUploadRu"):  # one create body per language and media
+        field = schema["components"]["schemas"][body]["properties"]["subtitles"]
+        refs = [part["$ref"] for part in field.get("allOf", [field]) if "$ref" in part]
+        enum = [v for ref in refs for v in schema["components"]["schemas"][ref.split("/")[-1]]["enum"]]
+        assert set(enum or field.get("enum", [])) == {"none", "burn"}, (body, field)
     assert "captions" in schema["components"]["schemas"]["Video"]["properties"]
 
 

@@ -100,6 +100,8 @@ def test_quota_boundaries_and_the_reset_at_utc_midnight(settings, api, user, ava
         assert "resets at 00:00 UTC" in refused.json()["detail"]
         quotas.add_seconds(user.pk, 1.0)  # one second over (a job that finished past it)
         assert post(api).status_code == 429
+        assert api.get("/api/v1/me/").json()["quota"] == {"used_seconds": 11.0, "limit_seconds": 10,
+                                                           "resets_at": "2026-03-02T00:00:00Z"}
     with time_machine.travel(datetime(2026, 3, 2, 0, 0, 0, tzinfo=timezone.utc), tick=False):
         assert quotas.quota_status(user)["used_seconds"] == 0.0
         assert post(api).status_code == 202  # a new UTC day

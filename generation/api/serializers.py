@@ -214,9 +214,18 @@ class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
+class QuotaSerializer(serializers.Serializer):
+    """Seconds of video made today (UTC) against USER_DAILY_SECONDS."""
+
+    used_seconds = serializers.FloatField(read_only=True)
+    limit_seconds = serializers.IntegerField(read_only=True, help_text="0: no daily limit")
+    resets_at = serializers.DateTimeField(read_only=True, help_text="the next midnight, UTC")
+
+
 class MeSerializer(serializers.Serializer):
-    """Who the caller is, and the secret their webhooks are signed with."""
+    """Who the caller is, the secret their webhooks are signed with, and today's quota."""
 
     username = serializers.CharField(read_only=True)
     webhook_secret = serializers.CharField(
         read_only=True, help_text='X-Avatar-Signature is "sha256=" + hex HMAC-SHA256(this, "<timestamp>.<body>")')
+    quota = QuotaSerializer(read_only=True)

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from avatars import services as avatar_services
 from avatars.models import Avatar
 from avatars.views import TooManyAvatars, add_own_avatar, preview_response, source_response
-from generation import downloads, idempotency, selectors, services, voices, webhooks
+from generation import downloads, idempotency, quotas, selectors, services, voices, webhooks
 from generation.api.exceptions import AvatarNotFound, AvatarNotReady, IdempotencyKeyMismatch, TooManyAvatarsError
 from generation.api.serializers import (
     AvatarCreateSerializer,
@@ -305,7 +305,8 @@ def generate_sync(request):
 
 
 def me_body(user, secret: str) -> dict:
-    return MeSerializer({"username": user.get_username(), "webhook_secret": secret}).data
+    return MeSerializer({"username": user.get_username(), "webhook_secret": secret,
+                         "quota": quotas.quota_status(user)}).data
 
 
 @extend_schema(responses={200: MeSerializer})
