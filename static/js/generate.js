@@ -89,7 +89,7 @@
     const audioFile = $("id_audio").files[0];
     const fields = { text: text.value, language: language(), voice: voiceSelect.value, subtitles: $("id_subtitles").value,
                    motion: $("id_motion").value };
-    if (avatar) fields.avatar = avatar.value;
+    if (avatar) fields.avatar = Number(avatar.value);  // JSON wants a number; FormData sends its text
     let body, headers = { "X-CSRFToken": csrf(), Accept: "application/json" };
     if (audioFile) {  // multipart only when there is a recording to send
       body = new FormData();
