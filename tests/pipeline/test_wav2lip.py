@@ -224,7 +224,10 @@ def test_render_frames(engine, demo, speech):
     assert np.abs(frames[len(frames) // 2][mouth].astype(int) - image[mouth]).mean() > 2  # generated mouth
     # frame i is the generator's output for the official mel window i, pasted
     chunks = W.mel_chunks(W.melspectrogram(speech.samples), 25, len(frames))
-    np.testing.assert_array_equal(frames[3], engine.paste(state, engine.generate(state, chunks[3:4])[0]))
+    # (within one level: oneDNN may pick another kernel for a batch of 1 than for a full batch, after
+    # other tests changed torch's thread count, and float sums then round differently)
+    alone = engine.paste(state, engine.generate(state, chunks[3:4])[0])
+    assert np.abs(frames[3].astype(int) - alone).max() <= 1
 
 
 def test_render_stops_cleanly_when_abandoned(engine, demo):
