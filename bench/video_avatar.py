@@ -148,18 +148,26 @@ def compare(name: str, checkpoint: Path, clip: tuple[Path, Path], seconds: float
     return ratio
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS (VmHWM), in MB.
+
+    Not getrusage's ru_maxrss: Linux carries that over fork and exec, so a child started by this
+    (large) bench would report the bench's own size as its peak.
+    """
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:")) / 1024
+
+
 def memory_child(checkpoint: str, data: str, frames: str, seconds: float, threads: int) -> None:
     """In a fresh process: Wav2Lip loaded, the long clip prepared for it and rendered; print peak RSS."""
-    import resource
-
     from generation.pipeline.clip import ClipReader
 
     engine = build_engine("wav2lip", Path(checkpoint), threads)
-    loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    loaded = peak_rss_mb()
     reader = ClipReader(data, frames)
     state = engine.prepare_clip(reader)
     count = sum(1 for _ in engine.render(state, speech(seconds)))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_rss_mb()
     print(json.dumps({"loaded_mb": loaded, "peak_mb": peak, "frames": count, "clip_frames": reader.frame_count,
                       "clip_size": [reader.width, reader.height]}))
 
