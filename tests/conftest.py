@@ -94,3 +94,13 @@ def collected_static(tmp_path_factory):
     root = tmp_path_factory.mktemp("static")
     collect_static(root)
     return root
+
+
+@pytest.fixture
+def cluster(media_root, tmp_path):
+    """A real `manage.py qcluster` on the test database, stopped after the test."""
+    from tests.worker import Cluster
+
+    running = Cluster(media_root, tmp_path / "qcluster.log").start()
+    yield running
+    running.stop()

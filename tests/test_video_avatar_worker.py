@@ -5,26 +5,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from avatars.models import Avatar, AvatarStatus
-from generation.models import GenerationRequest, Status
+from generation.models import Status
 from tests import media
 from tests.probing import probe
-from tests.worker import Cluster, wait_for
+from tests.worker import finished, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.slow]
 
 JOB_TIMEOUT = 240  # the first job loads the models on a 2-core CI machine
-
-
-@pytest.fixture
-def cluster(media_root, tmp_path):
-    running = Cluster(media_root, tmp_path / "qcluster.log").start()
-    yield running
-    running.stop()
-
-
-def finished(pk):
-    request = GenerationRequest.objects.get(pk=pk)
-    return request if request.is_finished else None
 
 
 def decoded_frames(path) -> np.ndarray:

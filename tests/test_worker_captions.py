@@ -4,25 +4,13 @@ import pytest
 import webvtt
 from PIL import Image
 
-from generation.models import GenerationRequest, Status
-from tests.worker import Cluster, wait_for
+from generation.models import Status
+from tests.worker import finished, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.slow]
 
 JOB_TIMEOUT = 240  # the first job loads the models on a 2-core machine
 KK = "Сәлеметсіз бе! Мен сөйлейтін аватармын."
-
-
-@pytest.fixture
-def cluster(media_root, tmp_path):
-    running = Cluster(media_root, tmp_path / "qcluster.log").start()
-    yield running
-    running.stop()
-
-
-def finished(pk):
-    request = GenerationRequest.objects.get(pk=pk)
-    return request if request.is_finished else None
 
 
 def seconds(stamp):

@@ -1,25 +1,13 @@
 """End to end: a real django-q2 worker takes API submissions and makes real MP4s."""
 import pytest
 
-from generation.models import GenerationRequest, Status
+from generation.models import Status
 from tests.probing import probe
-from tests.worker import Cluster, wait_for
+from tests.worker import finished, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker, pytest.mark.slow]
 
 JOB_TIMEOUT = 240  # first job loads the models on a 2-core CI machine
-
-
-@pytest.fixture
-def cluster(media_root, tmp_path):
-    running = Cluster(media_root, tmp_path / "qcluster.log").start()
-    yield running
-    running.stop()
-
-
-def finished(pk):
-    request = GenerationRequest.objects.get(pk=pk)
-    return request if request.is_finished else None
 
 
 def test_worker_makes_videos_and_keeps_its_pipeline(api, avatar, cluster):

@@ -72,3 +72,11 @@ def wait_for(predicate, timeout, interval=0.3, message="condition"):
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+def finished(pk):
+    """The request once it has finished (done, failed or cancelled), else None: for wait_for."""
+    from generation.models import GenerationRequest
+
+    request = GenerationRequest.objects.get(pk=pk)
+    return request if request.is_finished else None
