@@ -64,6 +64,14 @@ class MotoServer:
                 "AWS_SECRET_ACCESS_KEY": SECRET_KEY, **extra}
 
 
+def moto_with_bucket(folder: Path, bucket: str):
+    """A started MotoServer holding an empty `bucket`, stopped when the generator is closed (a fixture body)."""
+    server = MotoServer(folder / "moto.log").start()
+    server.create_bucket(bucket)
+    yield server
+    server.stop()
+
+
 def use_bucket(settings, endpoint_url: str, bucket: str, **options):
     """Point this test process's default storage at a bucket (as S3_BUCKET would at start-up)."""
     from avatarsite.s3 import storage_config

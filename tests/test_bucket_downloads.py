@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 
 from generation import storage
 from generation.models import GenerationRequest, Status, Video
-from tests.s3 import MotoServer, use_bucket
+from tests.s3 import moto_with_bucket, use_bucket
 
 pytestmark = pytest.mark.django_db
 
@@ -23,10 +23,7 @@ BYTES = bytes(range(256)) * 40  # 10 240 bytes, every offset tells where it is
 
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory):
-    server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log").start()
-    server.create_bucket(BUCKET)
-    yield server
-    server.stop()
+    yield from moto_with_bucket(tmp_path_factory.mktemp("moto"), BUCKET)
 
 
 @pytest.fixture

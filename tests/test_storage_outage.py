@@ -5,7 +5,7 @@ from django.core.files.base import ContentFile
 from avatars.models import Avatar, AvatarStatus
 from generation import errors, jobs, recovery
 from generation.models import GenerationRequest, Status, Video
-from tests.s3 import MotoServer, use_bucket
+from tests.s3 import moto_with_bucket, use_bucket
 from tests.server import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the job's heartbeat thread has a connection of its own
@@ -16,10 +16,7 @@ LEAKS = ("127.0.0.1", "botocore", "Endpoint", "Traceback", "Errno")
 
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory):
-    server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log").start()
-    server.create_bucket(BUCKET)
-    yield server
-    server.stop()
+    yield from moto_with_bucket(tmp_path_factory.mktemp("moto"), BUCKET)
 
 
 def bucket_down(settings):
