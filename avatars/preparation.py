@@ -71,7 +71,9 @@ def progress_writer(avatar: Avatar, beat: Heartbeat | None = None):
 
     def progress(percent: int) -> None:
         if beat is not None and beat.lost.is_set():
-            raise Cancelled()
+            beat.lost.clear()
+            if not this_run(avatar).exists():  # confirmed on this run's own connection
+                raise Cancelled()
         percent = max(0, min(99, int(percent)))
         if percent - last["percent"] >= PROGRESS_STEP:
             last["percent"] = percent
