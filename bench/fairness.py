@@ -12,6 +12,7 @@ A truly hostile clip (10 000 frames/s claimed) is refused by the decode limits b
 minutes; the clips here are costly but acceptable: a real face to track at 640x360.
 """
 import argparse
+import logging
 import os
 import sys
 import tempfile
@@ -24,7 +25,7 @@ WORK = Path(tempfile.mkdtemp(prefix="fairness-"))
 os.environ.update(DEBUG="1", SECRET_KEY="bench-only-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123456789",
                   DATABASE_URL=f"sqlite:///{WORK / 'db.sqlite3'}", MEDIA_ROOT=str(WORK / "media"),
                   DJANGO_SETTINGS_MODULE="avatarsite.settings", GENERATION_RATE="1000/min",
-                  AVATAR_UPLOAD_RATE="1000/hour")
+                  AVATAR_UPLOAD_RATE="1000/hour", ALLOWED_HOSTS="testserver")
 
 import django  # noqa: E402
 
@@ -44,7 +45,7 @@ from tests.worker import Cluster, finished, wait_for  # noqa: E402
 
 TARGET_SECONDS = 15.0
 LONG_JOBS, CLIPS = 5, 5
-ALICE_TEXT = "Hello, Bob."  # about one second of speech
+ALICE_TEXTS = {"alone": "Hello, Bob.", "fifo": "Hi there, Bob.", "fair": "Good day, Bob."}  # about a second each
 TIMEOUT = 900
 
 
@@ -77,23 +78,24 @@ def clear_bob() -> None:
     time.sleep(3)  # a stopped preparation notices within a heartbeat
 
 
-def scenario(mode: str, loaded: bool, long_text: str, clip: bytes, log: Path) -> dict:
+def scenario(label: str, mode: str, loaded: bool, long_text: str, clip: bytes, log: Path) -> dict:
     cluster = Cluster(WORK / "media", log, SCHEDULING=mode, Q_WORKERS=1).start()
     try:
-        wait_done(post(client_for("carol"), "Warming up."))  # models loaded, as in a running service
+        # models loaded, as in a running service (every text differs: an identical one would be reused, not made)
+        wait_done(post(client_for("carol"), f"Warming up for {label}."))
         accepted = 0
         if loaded:
             bob = client_for("bob")
-            first = post(bob, long_text)
-            for _ in range(LONG_JOBS - 1):
-                post(bob, long_text)
+            first = post(bob, f"{long_text} Take one of {mode}.")
+            for i in range(LONG_JOBS - 1):
+                post(bob, f"{long_text} Take {i + 2} of {mode}.")
             for i in range(CLIPS):
                 answer = bob.post("/api/v1/avatars/", {"name": f"clip {i}", "file": SimpleUploadedFile("c.mp4", clip)},
                                   format="multipart")
                 accepted += answer.status_code == 202
             wait_for(lambda: GenerationRequest.objects.filter(pk=first, status=Status.RUNNING).exists(), TIMEOUT,
                      message="bob's first video to start")
-        alice = wait_done(post(client_for("alice"), ALICE_TEXT))
+        alice = wait_done(post(client_for("alice"), ALICE_TEXTS[label]))
         bob_job = GenerationRequest.objects.filter(owner__username="bob").order_by("pk").first()
         result = {"wait": (alice.finished_at - alice.created_at).total_seconds(), "own": alice.total_seconds,
                   "queue": alice.queue_seconds, "clips": accepted,
@@ -114,6 +116,7 @@ def main() -> None:
     from avatars.demo import create_demo_avatar
     from tests import media
 
+    logging.getLogger("django-q").setLevel(logging.WARNING)  # not a line per queued task
     call_command("migrate", verbosity=0)
     create_demo_avatar()
     words = "Bob keeps talking about the weather, the traffic and the football, at length. "
@@ -125,7 +128,8 @@ def main() -> None:
             ("bob's load, fair (after)", "fair", True)]
     results = {}
     for label, mode, loaded in rows:
-        results[label] = scenario(mode, loaded, long_text, clip, WORK / f"qcluster-{mode}-{int(loaded)}.log")
+        key = mode if loaded else "alone"
+        results[label] = scenario(key, mode, loaded, long_text, clip, WORK / f"qcluster-{key}.log")
         r = results[label]
         extra = (f"; {r['clips']}/{CLIPS} clips accepted; bob's running video took {r['bob_first']:.1f} s"
                  if loaded and r["bob_first"] else "")
