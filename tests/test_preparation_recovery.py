@@ -85,3 +85,14 @@ def test_at_most_two_preparing_per_user_and_uploads_are_rate_limited(api, other_
                        HTTP_ACCEPT_LANGUAGE="en")
     assert page.status_code == 429 and "Too many avatars added" in page.content.decode()
     assert not Avatar.objects.filter(name="Page").exists()
+
+
+def test_the_page_says_when_two_are_being_prepared(client, user, demo_png):
+    client.force_login(user)
+    for name in ("one", "two"):
+        Avatar.objects.create(name=name, owner=user, source=ContentFile(demo_png, name="p.png"))
+    page = client.post("/avatars/", {"name": "three", "file": SimpleUploadedFile("a.png", demo_png)},
+                       HTTP_ACCEPT_LANGUAGE="ru")
+    assert page.status_code == 429
+    assert "Одновременно готовится не больше 2 ваших аватаров" in page.content.decode()
+    assert not Avatar.objects.filter(name="three").exists()
