@@ -46,7 +46,8 @@ def own_avatars(request):
     wait = page_throttled(request, AvatarUploadThrottle) if request.method == "POST" else None
     if wait is not None:  # the upload API's budget, shared: nothing is read or checked
         response = render(request, "avatars/own.html", {
-            "form": AvatarUploadForm(initial={"name": request.POST.get("name", "")}), "avatars": selectors.own_avatars(request.user), "limit": settings.MAX_OWN_AVATARS,
+            "form": AvatarUploadForm(initial={"name": request.POST.get("name", "")}),
+            "avatars": selectors.own_avatars(request.user), "limit": settings.MAX_OWN_AVATARS,
             "busy": _("Too many avatars added; try again in %(seconds)s s.") % {"seconds": wait}}, status=429)
         response["Retry-After"] = str(wait)
         return response

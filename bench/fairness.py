@@ -83,7 +83,7 @@ def scenario(label: str, mode: str, loaded: bool, long_text: str, clip: bytes, l
     try:
         # models loaded, as in a running service (every text differs: an identical one would be reused, not made)
         wait_done(post(client_for("carol"), f"Warming up for {label}."))
-        accepted = 0
+        accepted, first = 0, None
         if loaded:
             bob = client_for("bob")
             first = post(bob, f"{long_text} Take one of {mode}.")
@@ -96,7 +96,7 @@ def scenario(label: str, mode: str, loaded: bool, long_text: str, clip: bytes, l
             wait_for(lambda: GenerationRequest.objects.filter(pk=first, status=Status.RUNNING).exists(), TIMEOUT,
                      message="bob's first video to start")
         alice = wait_done(post(client_for("alice"), ALICE_TEXTS[label]))
-        bob_job = GenerationRequest.objects.filter(owner__username="bob").order_by("pk").first()
+        bob_job = GenerationRequest.objects.filter(pk=first).first()
         result = {"wait": (alice.finished_at - alice.created_at).total_seconds(), "own": alice.total_seconds,
                   "queue": alice.queue_seconds, "clips": accepted,
                   "bob_first": bob_job.total_seconds if bob_job and bob_job.total_seconds else None}

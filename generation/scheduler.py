@@ -69,10 +69,8 @@ def next_owner(waiting: dict, served: dict):
 
 def oldest_of(generations, preparations) -> tuple[str, int] | None:
     """(kind, pk) of the oldest job among the two querysets."""
-    jobs = [(row[1], row[0], GENERATION) for row in generations.order_by("created_at", "pk").values_list(
-        "pk", "created_at")[:1]]
-    jobs += [(row[1], row[0], PREPARATION) for row in preparations.order_by("created_at", "pk").values_list(
-        "pk", "created_at")[:1]]
+    jobs = [(created, pk, kind) for kind, queryset in ((GENERATION, generations), (PREPARATION, preparations))
+            for pk, created in queryset.order_by("created_at", "pk").values_list("pk", "created_at")[:1]]
     if not jobs:
         return None
     _created, pk, kind = min(jobs)
