@@ -71,6 +71,14 @@ class Avatar(models.Model):
     error_detail = models.TextField(blank=True, help_text="for staff and logs only")
     notes = models.JSONField(default=list, blank=True, help_text="what preparation dropped or noticed")
     task_id = models.CharField(max_length=64, blank=True)
+    # A preparation is claimed by one worker at a time (compare-and-set on claimed_at), and taken over
+    # like a generation when its heartbeat stops (generation.recovery).
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                      help_text="when a worker took it; empty while it waits")
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False,
+                                        help_text="last sign of life of the worker preparing it")
+    attempts = models.PositiveSmallIntegerField(default=0, editable=False, help_text="times a worker started it")
+    worker = models.CharField(max_length=120, blank=True, editable=False, help_text="host:pid that prepared it")
 
     # What preparation found: photo -> one face in the JSON fields; video -> per-frame arrays in files
     face_box = models.JSONField(null=True, blank=True, editable=False)

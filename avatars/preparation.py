@@ -12,9 +12,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
+from django.db.models import F
+from django.utils import timezone
 
 from avatars.models import Avatar, AvatarStatus, Kind
 from generation import errors
+from generation.jobs import Cancelled, Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -45,20 +48,42 @@ def preview_png(image, face) -> bytes:
     return png.tobytes()
 
 
-def progress_writer(avatar: Avatar):
-    """A callback that stores preparation progress (in steps, not for every frame)."""
+def claim(avatar_id: int) -> Avatar | None:
+    """Take this waiting preparation for this worker (compare-and-set: one worker wins); None if not waiting."""
+    from generation import worker
+
+    now = timezone.now()
+    if Avatar.objects.filter(pk=avatar_id, status=AvatarStatus.PREPARING, claimed_at__isnull=True).update(
+            claimed_at=now, heartbeat_at=now, progress=0, attempts=F("attempts") + 1, worker=worker.identity()):
+        return Avatar.objects.get(pk=avatar_id)
+    return None
+
+
+def this_run(avatar: Avatar):
+    """The avatar's row while this run still owns it: gone once deleted, restarted or taken over."""
+    return Avatar.objects.filter(pk=avatar.pk, status=AvatarStatus.PREPARING, claimed_at=avatar.claimed_at)
+
+
+def progress_writer(avatar: Avatar, beat: Heartbeat | None = None):
+    """A callback that stores preparation progress (in steps, not for every frame) and stops a run that lost
+    its avatar (deleted, restarted or taken over), at a step or as soon as the heartbeat noticed."""
     last = {"percent": -PROGRESS_STEP}
 
     def progress(percent: int) -> None:
+        if beat is not None and beat.lost.is_set():
+            beat.lost.clear()
+            if not this_run(avatar).exists():  # confirmed on this run's own connection
+                raise Cancelled()
         percent = max(0, min(99, int(percent)))
         if percent - last["percent"] >= PROGRESS_STEP:
             last["percent"] = percent
-            Avatar.objects.filter(pk=avatar.pk, status=AvatarStatus.PREPARING).update(progress=percent)
+            if not this_run(avatar).update(progress=percent, heartbeat_at=timezone.now()):
+                raise Cancelled()
 
     return progress
 
 
-def prepare_photo(avatar: Avatar, data: bytes) -> None:
+def prepare_photo(avatar: Avatar, data: bytes, progress=None) -> None:
     """Find the largest face of the photo and store it with a preview."""
     from generation.pipeline.faces import default_analyzer
     from generation.pipeline.images import load_image
@@ -72,14 +97,14 @@ def prepare_photo(avatar: Avatar, data: bytes) -> None:
     avatar.preview.save(f"{avatar.pk}-preview.png", ContentFile(preview_png(image, face)), save=False)
 
 
-def prepare_video(avatar: Avatar, data: bytes) -> None:
+def prepare_video(avatar: Avatar, data: bytes, progress=None) -> None:
     """Track the face through the clip; store the frames, the per-frame arrays and a preview."""
     from generation.pipeline.clip import ClipReader, inspect_video, prepare_clip
     from generation.pipeline.faces import default_analyzer
 
     check = inspect_video(data, max_seconds=settings.MAX_VIDEO_SECONDS, max_side=settings.MAX_VIDEO_SIDE)
     with tempfile.TemporaryDirectory(prefix="avatar-") as tmp:
-        clip = prepare_clip(data, check.demuxer, Path(tmp), default_analyzer(), progress=progress_writer(avatar))
+        clip = prepare_clip(data, check.demuxer, Path(tmp), default_analyzer(), progress=progress)
         reader = ClipReader(clip.data_path, clip.frames_path)
         preview = preview_png(reader.frame(0), reader.face(0))
         with open(clip.data_path, "rb") as fh:
@@ -92,30 +117,58 @@ def prepare_video(avatar: Avatar, data: bytes) -> None:
     avatar.notes = [{"code": n.code, "start": round(n.start, 2), "end": round(n.end, 2)} for n in clip.notes]
 
 
-def prepare_avatar(avatar_id: int) -> str:
-    """Prepare one avatar (a django-q2 task); the outcome is on the avatar: ready, or failed with a reason."""
-    from generation.pipeline.types import PipelineError
+def remove_files(avatar: Avatar, names) -> None:
+    """Remove stored files of a run that did not finish (a bucket that is down leaves them to the sweep)."""
+    for name in names:
+        try:
+            avatar.source.storage.delete(name)
+        except Exception:  # the bucket is down: an orphan object for generation.sweep, not a stuck avatar
+            log.warning("Could not remove %s of avatar #%s", name, avatar.pk, exc_info=True)
 
-    avatar = Avatar.objects.filter(pk=avatar_id, status=AvatarStatus.PREPARING).first()
+
+def prepare_avatar(avatar_id: int) -> str:
+    """Prepare this avatar now, if it waits (the demo avatar, tests); workers go through generation.scheduler."""
+    avatar = claim(avatar_id)
     if avatar is None:
         return f"avatar #{avatar_id}: nothing to prepare"
+    return run_claimed(avatar)
+
+
+def run_claimed(avatar: Avatar) -> str:
+    """Prepare an avatar this worker claimed; the outcome is on the avatar: ready, or failed with a reason.
+
+    Deleting (or replacing) the avatar meanwhile stops the run, and every file it stored is removed.
+    """
+    from generation.pipeline.types import PipelineError
+
+    avatar_id = avatar.pk
+    before = {f.name for f in avatar.prepared_files()}
+
+    def made() -> list[str]:
+        return [f.name for f in avatar.prepared_files() if f.name not in before]
+
     try:
-        data = _read_source(avatar)
-        (prepare_video if avatar.kind == Kind.VIDEO else prepare_photo)(avatar, data)
+        with Heartbeat(avatar, settings.HEARTBEAT_SECONDS, rows=lambda: this_run(avatar)) as beat:
+            data = _read_source(avatar)
+            prepare = prepare_video if avatar.kind == Kind.VIDEO else prepare_photo
+            prepare(avatar, data, progress=progress_writer(avatar, beat))
+    except Cancelled:
+        remove_files(avatar, made())
+        log.info("Avatar #%s was deleted or replaced while being prepared; stopped", avatar_id)
+        return f"avatar #{avatar_id}: stopped"
     except Exception as exc:
         code, detail = errors.classify(exc)
         params = exc.params if isinstance(exc, PipelineError) else {}
-        log.warning("Avatar #%s failed to prepare (%s): %s", avatar.pk, code, detail)
-        for file in avatar.prepared_files():
-            try:
-                file.storage.delete(file.name)
-            except Exception:  # the bucket is down: an orphan object, not an avatar stuck in `preparing`
-                log.warning("Could not remove %s of avatar #%s", file.name, avatar.pk, exc_info=True)
-        Avatar.objects.filter(pk=avatar.pk).update(status=AvatarStatus.FAILED, error_code=code, error_params=params,
-                                                   error_detail=detail[:4000], preview="", clip_data="",
-                                                   clip_frames="")
+        log.warning("Avatar #%s failed to prepare (%s): %s", avatar_id, code, detail)
+        remove_files(avatar, made())
+        this_run(avatar).update(status=AvatarStatus.FAILED, error_code=code, error_params=params,
+                                error_detail=detail[:4000], preview="", clip_data="", clip_frames="",
+                                updated_at=timezone.now())
         return f"avatar #{avatar_id}: failed ({code})"
     avatar.mark_prepared()
-    avatar.save(update_fields=PREPARED_FIELDS)
+    avatar.updated_at = timezone.now()
+    if not this_run(avatar).update(**{name: getattr(avatar, name) for name in PREPARED_FIELDS}):
+        remove_files(avatar, made())  # deleted or replaced after the last progress step
+        log.info("Avatar #%s was deleted or replaced as its preparation finished; its files removed", avatar_id)
+        return f"avatar #{avatar_id}: stopped"
     return f"avatar #{avatar_id}: ready"
-

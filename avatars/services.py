@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from avatars.messages import PHOTO_FORMATS, error_message
 from avatars.models import Avatar, AvatarStatus, Kind
-from generation import storage
+from generation import locks, storage
 from generation.models import GenerationRequest
 from generation.validation import read_upload
 
@@ -27,6 +27,14 @@ PREPARE_TASK = "avatars.tasks.prepare_avatar"
 
 class AvatarInUse(Exception):
     """The avatar is used by videos still queued or being made."""
+
+
+class TooManyPreparing(Exception):
+    """The user already has MAX_PREPARING_PER_USER avatars waiting for or in preparation."""
+
+
+# what a preparation that starts again forgets: its claim by a worker (a running one then stops)
+UNCLAIMED = {"claimed_at": None, "heartbeat_at": None, "attempts": 0, "worker": ""}
 
 
 def check_photo(data: bytes) -> tuple[str, int, int]:
@@ -81,9 +89,19 @@ def check_upload(uploaded) -> str:
 
 
 def create_avatar(*, name: str, uploaded, owner=None, **fields) -> Avatar:
-    """A new avatar from a checked upload, its preparation queued once the row is committed."""
+    """A new avatar from a checked upload, its preparation queued once the row is committed.
+
+    A user's own avatar counts against MAX_PREPARING_PER_USER, counted under a per-user lock so
+    simultaneous uploads cannot slip past it.
+    """
     kind = check_upload(uploaded)
     with transaction.atomic():
+        if owner is not None:
+            locks.hold(f"avatar-cap-{owner.pk}")
+            limit = settings.MAX_PREPARING_PER_USER
+            if Avatar.objects.filter(owner=owner, status=AvatarStatus.PREPARING).count() >= limit:
+                raise TooManyPreparing(_("You already have %(limit)s avatars being prepared; wait until one is "
+                                         "ready.") % {"limit": limit})
         avatar = Avatar.objects.create(name=name, kind=kind, owner=owner, source=uploaded, **fields)
         transaction.on_commit(lambda: queue_preparation(avatar))
     return avatar
@@ -104,7 +122,7 @@ def restart_preparation(avatar: Avatar, kind: str) -> None:
     Avatar.objects.filter(pk=avatar.pk).update(
         kind=kind, status=AvatarStatus.PREPARING, progress=0, error_code="", error_params={}, error_detail="",
         notes=[], face_box=None, face_landmarks=None, preview="", clip_data="", clip_frames="", duration=None,
-        frame_count=None, prepared_at=None)
+        frame_count=None, prepared_at=None, **UNCLAIMED)
     transaction.on_commit(lambda: queue_preparation(avatar))
 
 

@@ -1,6 +1,8 @@
 """django-q2 task entry points for avatars (run by the worker; the web process enqueues by name)."""
-from avatars import preparation
 
 
 def prepare_avatar(avatar_id: int) -> str:
-    return preparation.prepare_avatar(avatar_id)
+    """A wake-up queued for `avatar_id`: the worker runs whichever job's turn it is (generation.scheduler)."""
+    from generation import scheduler
+
+    return scheduler.run_next()

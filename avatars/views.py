@@ -16,6 +16,7 @@ from avatars import services
 from avatars.models import Kind
 from avatarsite.errors import storage_unavailable_message
 from generation import downloads, selectors, storage
+from generation.throttles import AvatarUploadThrottle, page_throttled
 
 VIDEO_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm", ".mkv": "video/x-matroska"}
 
@@ -42,11 +43,22 @@ def add_own_avatar(user, name: str, uploaded):
 @login_required
 def own_avatars(request):
     """The user's own avatars: add a photo or a video, see preparation, delete."""
+    wait = page_throttled(request, AvatarUploadThrottle) if request.method == "POST" else None
+    if wait is not None:  # the upload API's budget, shared: nothing is read or checked
+        response = render(request, "avatars/own.html", {
+            "form": AvatarUploadForm(initial={"name": request.POST.get("name", "")}),
+            "avatars": selectors.own_avatars(request.user), "limit": settings.MAX_OWN_AVATARS,
+            "busy": _("Too many avatars added; try again in %(seconds)s s.") % {"seconds": wait}}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     form = AvatarUploadForm(request.POST or None, request.FILES or None)
     status = None
     if request.method == "POST" and form.is_valid():
         try:
             add_own_avatar(request.user, form.cleaned_data["name"], form.cleaned_data["file"])
+        except services.TooManyPreparing as exc:
+            form.add_error("file", str(exc))
+            status = 429
         except ValidationError as exc:
             form.add_error("file", exc.messages[0])
         except Exception as exc:

@@ -170,6 +170,9 @@ if S3_BUCKET:
 
 # Retention and quotas (0 = off).
 RESULT_RETENTION_DAYS = env_int("RESULT_RETENTION_DAYS", 0)  # result files older than this are removed
+# Stored files no row references (a crash between saving and recording) are removed by the workers'
+# hourly sweep and `manage.py sweep_orphans` once older than this (younger ones may be in flight).
+ORPHAN_GRACE_MINUTES = env_int("ORPHAN_GRACE_MINUTES", 120)
 USER_DAILY_SECONDS = env_int("USER_DAILY_SECONDS", 0)  # seconds of video a user may have made per UTC day
 WEIGHTS_DIR = Path(os.environ.get("WEIGHTS_DIR", BASE_DIR / "weights"))
 
@@ -186,6 +189,8 @@ MAX_VIDEO_BYTES = env_int("MAX_VIDEO_BYTES", 200 * 1024 * 1024)  # an avatar vid
 MAX_VIDEO_SECONDS = env_int("MAX_VIDEO_SECONDS", 60)
 MAX_VIDEO_SIDE = env_int("MAX_VIDEO_SIDE", 1920)  # pixels on the long side
 MAX_OWN_AVATARS = env_int("MAX_OWN_AVATARS", 20)  # per user
+MAX_PREPARING_PER_USER = env_int("MAX_PREPARING_PER_USER", 2)  # own avatars waiting for or in preparation; more → 429
+AVATAR_UPLOAD_RATE = os.environ.get("AVATAR_UPLOAD_RATE", "20/hour")  # own avatars added, pages and API together
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES  # non-file form fields
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger files spool to FILE_UPLOAD_TEMP_DIR
 FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
@@ -204,6 +209,9 @@ MAX_AUDIO_BYTES = env_int("MAX_AUDIO_BYTES", 20 * 1024 * 1024)  # an uploaded re
 MAX_AUDIO_SECONDS = env_int("MAX_AUDIO_SECONDS", 120)
 MAX_ACTIVE_PER_USER = env_int("MAX_ACTIVE_PER_USER", 5)  # queued + running at once; more → 429
 GENERATION_RATE = os.environ.get("GENERATION_RATE", "30/min")  # creations per user, pages and API together
+# Whose job a worker runs next: "fair" = per-user round robin over generations and avatar preparations
+# (generation.scheduler); "fifo" = oldest first, whoever it belongs to (for comparison: bench/fairness.py).
+SCHEDULING = os.environ.get("SCHEDULING", "fair")
 
 # Absolute links in what leaves the site (webhook payloads): scheme, host and port clients reach it at.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:3000").rstrip("/")
@@ -286,7 +294,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "generation.api.exceptions.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"generations": GENERATION_RATE, "login": "30/min"},
+    "DEFAULT_THROTTLE_RATES": {"generations": GENERATION_RATE, "login": "30/min",
+                               "avatar_uploads": AVATAR_UPLOAD_RATE},
     "NUM_PROXIES": TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {

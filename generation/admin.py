@@ -1,8 +1,14 @@
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils.html import format_html
 
+from generation import services
 from generation.models import GenerationRequest, Video, WebhookAttempt, WebhookDelivery
+from generation.validation import validate_input
+
+ADD_FIELDS = ["owner", "avatar", "text", "language", "voice", "engine", "motion", "subtitles", "callback_url"]
 
 
 def stored_name(field) -> str:
@@ -34,6 +40,35 @@ class WebhookAttemptInline(admin.TabularInline):
         return False
 
 
+class AddRequestForm(forms.ModelForm):
+    """A request staff add on a user's behalf: checked as the user's own would be (avatar they may use,
+    voice, engine, caps), then made by services.create_generation, so it is queued like any other."""
+
+    class Meta:
+        model = GenerationRequest
+        fields = ADD_FIELDS
+
+    def clean(self):
+        data = super().clean()
+        owner = data.get("owner")
+        if owner is None or self.errors:
+            return data
+        avatar = data.get("avatar")
+        try:
+            self.validated = validate_input(user=owner, text=data.get("text", ""), language=data.get("language"),
+                                            avatar=avatar.pk if avatar else None, voice=data.get("voice", ""),
+                                            engine=data.get("engine", ""), motion=data.get("motion", ""),
+                                            subtitles=data.get("subtitles", ""),
+                                            callback_url=data.get("callback_url", ""))
+        except ValidationError as exc:
+            raise ValidationError({field if field in self.fields else None: messages
+                                   for field, messages in exc.message_dict.items()})
+        refused = services.refusal(owner)
+        if refused is not None:
+            raise ValidationError(str(refused))
+        return data
+
+
 @admin.register(GenerationRequest)
 class GenerationRequestAdmin(admin.ModelAdmin):
     list_display = ["id", "owner", "avatar", "language", "status", "stage", "progress", "short_text",
@@ -57,6 +92,25 @@ class GenerationRequestAdmin(admin.ModelAdmin):
                                                 "lipsync_seconds", "encode_seconds", "total_seconds"]}),
         ("Times", {"fields": ["created_at", "started_at", "finished_at"]}),
     ]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = AddRequestForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        return [(None, {"fields": ADD_FIELDS})] if obj is None else super().get_fieldsets(request, obj)
+
+    def get_inlines(self, request, obj):
+        return [] if obj is None else super().get_inlines(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        """Adding goes through the create service (caps, reuse, the queue); changing saves the row."""
+        if change:
+            return super().save_model(request, obj, form, change)
+        created = services.create_generation(form.cleaned_data["owner"], form.validated)
+        obj.pk, obj._state.adding = created.pk, False
+        obj.refresh_from_db()
 
     @admin.display(description="Recording")
     def recording(self, obj):

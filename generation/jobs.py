@@ -32,18 +32,26 @@ def claim_next() -> GenerationRequest | None:
     Each queued task is a turn for one request, not a fixed one: whichever worker gets a task runs
     the oldest waiting request, so several workers with prefetched tasks still serve in order.
     """
-    from generation import worker
-
     with transaction.atomic():
         candidates = GenerationRequest.objects.filter(status=Status.QUEUED).order_by("created_at", "pk")
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True)
         for request in candidates[:8]:
-            now = timezone.now()
-            if GenerationRequest.objects.filter(pk=request.pk, status=Status.QUEUED).update(
-                    status=Status.RUNNING, stage=Stage.TTS, progress=0, started_at=now, heartbeat_at=now,
-                    worker=worker.identity(), attempts=F("attempts") + 1):
-                return GenerationRequest.objects.select_related("avatar").get(pk=request.pk)
+            claimed = claim(request.pk)
+            if claimed is not None:
+                return claimed
+    return None
+
+
+def claim(request_id: int) -> GenerationRequest | None:
+    """Take this queued request for this worker (compare-and-set: one worker wins); None if it is not queued."""
+    from generation import worker
+
+    now = timezone.now()
+    if GenerationRequest.objects.filter(pk=request_id, status=Status.QUEUED).update(
+            status=Status.RUNNING, stage=Stage.TTS, progress=0, started_at=now, heartbeat_at=now,
+            worker=worker.identity(), attempts=F("attempts") + 1):
+        return GenerationRequest.objects.select_related("avatar").get(pk=request_id)
     return None
 
 
@@ -59,8 +67,10 @@ class Heartbeat:
     thread of its own: when the process dies the stamps stop, and recovery takes the job over.
     """
 
-    def __init__(self, request: GenerationRequest, interval: float):
+    def __init__(self, request, interval: float, rows=None):
         self.request, self.interval = request, interval
+        self.rows = rows or (lambda: this_run(request))  # the row while it is still this run (an avatar's too)
+        self.lost = threading.Event()  # set once the row is gone, cancelled or taken over
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{request.pk}", daemon=True)
 
@@ -68,9 +78,11 @@ class Heartbeat:
         try:
             while not self._stop.wait(self.interval):
                 try:
-                    this_run(self.request).update(heartbeat_at=timezone.now())
+                    if not self.rows().update(heartbeat_at=timezone.now()):
+                        self.lost.set()
                 except Exception:  # a locked or lost database: the next beat tries again
-                    log.warning("Heartbeat of request #%s failed", self.request.pk, exc_info=True)
+                    log.warning("Heartbeat of %s #%s failed", type(self.request).__name__, self.request.pk,
+                                exc_info=True)
         finally:
             connections.close_all()  # this thread's own connection
 
@@ -224,14 +236,20 @@ def discard(names) -> None:
 
 
 def process_generation(request_id: int | None = None) -> str:
-    """Run the oldest waiting request (normally `request_id`'s turn) through this worker's pipeline.
+    """Run the oldest waiting request through this worker's pipeline (the worker's tasks go through
+    generation.scheduler, which picks whose turn it is)."""
+    request = claim_next()
+    if request is None:
+        return "nothing to do"
+    return run_claimed(request)
+
+
+def run_claimed(request: GenerationRequest) -> str:
+    """Render a request this worker claimed, store the results and record the outcome.
 
     The pipeline writes into a scratch directory of this worker; the results then go to the storage,
     so web and worker machines need no disk in common.
     """
-    request = claim_next()
-    if request is None:
-        return "nothing to do"
     queue_seconds = (request.started_at - request.created_at).total_seconds()
     name = f"videos/{timezone.now():%Y/%m}/gen-{request.pk}-{uuid.uuid4().hex[:8]}.mp4"
     stored = []

@@ -28,6 +28,7 @@ LOST_TASK_GRACE_SECONDS = 30  # a queued request younger than this may simply no
 STORAGE_CHECK_EVERY = 6  # ... and, every this many rounds, whether the bucket is back for what it failed
 STORAGE_RETRY_WINDOW = timedelta(hours=24)  # work that failed on the bucket longer ago than this stays failed
 MAX_STORAGE_ATTEMPTS = 6  # runs of one request (each bucket outage costs one) before it stays failed
+SWEEP_EVERY = 720  # ... and, every this many rounds (an hour), remove stored files no row references
 
 
 def recover_lost_jobs() -> int:
@@ -55,19 +56,58 @@ def recover_lost_jobs() -> int:
     return recovered
 
 
+def recover_lost_preparations() -> int:
+    """Preparations whose worker went silent wait again (once), then fail; returns how many.
+
+    Files a dead run may have stored before dying are referenced by no row: the orphan sweep takes them.
+    """
+    from avatars.models import Avatar, AvatarStatus
+    from avatars.services import queue_preparation
+
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    lost = Avatar.objects.filter(status=AvatarStatus.PREPARING, claimed_at__isnull=False).filter(
+        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, claimed_at__lt=stale))
+    recovered = 0
+    for avatar in lost:
+        same_run = Avatar.objects.filter(pk=avatar.pk, status=AvatarStatus.PREPARING, claimed_at=avatar.claimed_at)
+        silent_since = avatar.heartbeat_at or avatar.claimed_at
+        if avatar.attempts < MAX_ATTEMPTS:
+            if same_run.update(claimed_at=None, heartbeat_at=None, progress=0):
+                log.warning("Avatar #%s: worker %s silent since %s; waiting again", avatar.pk, avatar.worker,
+                            silent_since)
+                queue_preparation(avatar)
+                recovered += 1
+        elif same_run.update(status=AvatarStatus.FAILED, error_code=errors.WORKER_LOST, updated_at=now,
+                             error_detail=f"worker {avatar.worker} silent since {silent_since:%Y-%m-%d %H:%M:%S} "
+                                          f"on attempt {avatar.attempts}"):
+            log.warning("Avatar #%s: worker lost on attempt %s; failed", avatar.pk, avatar.attempts)
+            recovered += 1
+    return recovered
+
+
 def requeue_lost_tasks() -> int:
     """Queued requests whose task the broker no longer holds (a dead worker had taken it) go back in."""
+    from avatars.models import Avatar, AvatarStatus
+    from avatars.services import queue_preparation
+
     limit = timezone.now() - timedelta(seconds=LOST_TASK_GRACE_SECONDS)
     candidates = list(GenerationRequest.objects.filter(status=Status.QUEUED, created_at__lt=limit).exclude(task_id=""))
-    if not candidates:
+    avatars = list(Avatar.objects.filter(status=AvatarStatus.PREPARING, claimed_at__isnull=True,
+                                         created_at__lt=limit).exclude(task_id=""))
+    if not (candidates or avatars):
         return 0
     waiting = waiting_task_ids()
     if waiting is None:
         return 0
+    # a duplicate is harmless: a task is a wake-up, and only one worker can claim a waiting job
     lost = [request for request in candidates if request.task_id not in waiting]
-    for request in lost:  # a duplicate is harmless: only one worker can claim a queued request
+    for request in lost:
         enqueue(request)
-    return len(lost)
+    lost_avatars = [avatar for avatar in avatars if avatar.task_id not in waiting]
+    for avatar in lost_avatars:
+        queue_preparation(avatar)
+    return len(lost) + len(lost_avatars)
 
 
 def retry_storage_failures(now=None) -> int:
@@ -77,7 +117,7 @@ def retry_storage_failures(now=None) -> int:
     plain re-run. Nothing happens while the bucket still does not answer.
     """
     from avatars.models import Avatar, AvatarStatus
-    from avatars.services import queue_preparation
+    from avatars.services import UNCLAIMED, queue_preparation
     from generation import storage
 
     since = (now or timezone.now()) - STORAGE_RETRY_WINDOW
@@ -98,7 +138,8 @@ def retry_storage_failures(now=None) -> int:
             retried += 1
     for avatar in avatars:
         if Avatar.objects.filter(pk=avatar.pk, status=AvatarStatus.FAILED, error_code=errors.STORAGE_UNAVAILABLE
-                                 ).update(status=AvatarStatus.PREPARING, progress=0, error_code="", error_detail=""):
+                                 ).update(status=AvatarStatus.PREPARING, progress=0, error_code="", error_detail="",
+                                          **UNCLAIMED):
             log.warning("Avatar #%s: the bucket is back; preparing again", avatar.pk)
             queue_preparation(avatar)
             retried += 1
@@ -124,11 +165,16 @@ class Watchdog:
     def round(self, number: int) -> None:
         """One look for lost work."""
         recover_lost_jobs()
+        recover_lost_preparations()
         webhooks.enqueue_due()  # retries whose backoff is over: each a task of its own, never in a job
         if number % LOST_TASK_CHECK_EVERY == 0:
             requeue_lost_tasks()
         if number % STORAGE_CHECK_EVERY == 0:
             retry_storage_failures()
+        if number and number % SWEEP_EVERY == 0:
+            from generation.sweep import sweep_orphans
+
+            sweep_orphans()
 
     def _run(self) -> None:
         number = 0

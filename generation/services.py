@@ -79,6 +79,16 @@ def reuse_generation(owner, data: GenerationInput, source: GenerationRequest,
     return request
 
 
+def refusal(owner) -> Exception | None:
+    """Why `owner` may not start another video now (TooManyActive, QuotaExceeded), or None."""
+    limit = settings.MAX_ACTIVE_PER_USER
+    if GenerationRequest.objects.owned_by(owner).unfinished().count() >= limit:
+        return TooManyActive(_("You already have %(limit)s videos in progress; wait for one to finish.")
+                             % {"limit": limit})
+    resets_at = quotas.exhausted(owner)
+    return QuotaExceeded(resets_at) if resets_at is not None else None
+
+
 def create_generation(owner, data: GenerationInput, idempotency_key: str = "",
                       body_sha256: str = "") -> GenerationRequest:
     """Reuse an identical finished video or queue a new job, within the user's cap of active jobs.
@@ -88,7 +98,6 @@ def create_generation(owner, data: GenerationInput, idempotency_key: str = "",
     idempotency key, the key's original request is returned instead (marked `replayed`), checked
     under the same lock; the unique (owner, key) constraint backs that up on any database.
     """
-    limit = settings.MAX_ACTIVE_PER_USER
     with transaction.atomic():
         locks.hold(f"generation-cap-{owner.pk}")
         if idempotency_key:
@@ -97,12 +106,9 @@ def create_generation(owner, data: GenerationInput, idempotency_key: str = "",
                 found.replayed = True
                 return found
             idempotency.release_expired(owner, idempotency_key)
-        if GenerationRequest.objects.owned_by(owner).unfinished().count() >= limit:
-            raise TooManyActive(_("You already have %(limit)s videos in progress; wait for one to finish.")
-                                % {"limit": limit})
-        resets_at = quotas.exhausted(owner)
-        if resets_at is not None:
-            raise QuotaExceeded(resets_at)
+        refused = refusal(owner)
+        if refused is not None:
+            raise refused
         keyed = {"idempotency_key": idempotency_key, "body_sha256": body_sha256} if idempotency_key else {}
         try:
             with transaction.atomic():  # a savepoint: a lost race on the key leaves the outer transaction usable

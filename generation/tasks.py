@@ -1,9 +1,10 @@
 """django-q2 task entry points (the worker imports this; the web process only enqueues by name)."""
-from generation import jobs
+from generation import scheduler
 
 
 def run_generation(request_id: int) -> str:
-    return jobs.process_generation(request_id)
+    """A wake-up queued for `request_id`: the worker runs whichever job's turn it is (generation.scheduler)."""
+    return scheduler.run_next()
 
 
 def purge_results() -> str:

@@ -1,4 +1,4 @@
-"""Rate limits on creating videos and on the token endpoint, shared by pages and API.
+"""Rate limits on creating videos and avatars and on the token endpoint, shared by pages and API.
 
 Counters live in the cache every web process shares (settings.CACHES); clients are told apart by
 user, or by the address `avatarsite.clientip` trusts.
@@ -23,9 +23,15 @@ class GenerationThrottle(ClientAddressMixin, UserRateThrottle):
     scope = "generations"
 
 
-def page_throttled(request) -> int | None:
-    """Seconds the page form must wait before creating another video (the API's budget), or None."""
-    throttle = GenerationThrottle()
+class AvatarUploadThrottle(ClientAddressMixin, UserRateThrottle):
+    """Adding an own avatar (AVATAR_UPLOAD_RATE): each upload may cost a preparation in the worker."""
+
+    scope = "avatar_uploads"
+
+
+def page_throttled(request, throttle_class=GenerationThrottle) -> int | None:
+    """Seconds the page form must wait before creating another video (or avatar: the API's budget), or None."""
+    throttle = throttle_class()
     if throttle.allow_request(request, None):
         return None
     return max(1, int(throttle.wait() or 1))

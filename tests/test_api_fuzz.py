@@ -35,10 +35,12 @@ def auth_header(db, user, avatar, monkeypatch, settings):
     from rest_framework.authtoken.models import Token
     from rest_framework.throttling import SimpleRateThrottle
 
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"generations": "10000/min", "login": "10000/min"})
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"generations": "10000/min", "login": "10000/min",
+                                                               "avatar_uploads": "10000/min"})
     settings.DEBUG = False  # the API's own JSON 404 for unmatched URLs, as in production
     settings.SYNC_GENERATE_TIMEOUT = 0  # no worker here: the synchronous endpoint answers its documented 504
     settings.MAX_ACTIVE_PER_USER = 10_000
+    settings.MAX_PREPARING_PER_USER = 10_000
     # Which hosts are public is beyond any schema; the refusals have their own tests (tests/test_webhooks.py).
     settings.WEBHOOK_ALLOW_PRIVATE = True
     token, _ = Token.objects.get_or_create(user=user)

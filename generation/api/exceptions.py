@@ -31,6 +31,13 @@ class TooManyAvatarsError(exceptions.APIException):
     default_code = "too_many_avatars"
 
 
+class TooManyPreparingError(exceptions.APIException):
+    """MAX_PREPARING_PER_USER of the user's avatars are waiting for or in preparation."""
+
+    status_code = 429
+    default_code = "too_many_preparing"
+
+
 class IdempotencyKeyMismatch(exceptions.APIException):
     status_code = 422
     default_code = "idempotency_key_mismatch"

@@ -19,7 +19,8 @@ from avatars import services as avatar_services
 from avatars.models import Avatar
 from avatars.views import TooManyAvatars, add_own_avatar, preview_response, source_response
 from generation import downloads, idempotency, quotas, selectors, services, voices, webhooks
-from generation.api.exceptions import AvatarNotFound, AvatarNotReady, IdempotencyKeyMismatch, TooManyAvatarsError
+from generation.api.exceptions import (AvatarNotFound, AvatarNotReady, IdempotencyKeyMismatch, TooManyAvatarsError,
+                                       TooManyPreparingError)
 from generation.api.serializers import (
     AvatarCreateSerializer,
     AvatarSerializer,
@@ -31,7 +32,7 @@ from generation.api.serializers import (
     VoiceSerializer,
 )
 from generation.models import LANGUAGES, Status
-from generation.throttles import GenerationThrottle, LoginThrottle
+from generation.throttles import AvatarUploadThrottle, GenerationThrottle, LoginThrottle
 from generation.validation import AVATAR_MISSING, language_error, validate_input
 
 
@@ -91,7 +92,14 @@ class AvatarViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def get_object(self):
         return get_object_or_404(Avatar.objects.visible_to(self.request.user), pk=self.kwargs["pk"])
 
-    @extend_schema(request={"multipart/form-data": AvatarCreateSerializer}, responses={202: AvatarSerializer})
+    def get_throttles(self):
+        return [AvatarUploadThrottle()] if self.action == "create" else []
+
+    @extend_schema(request={"multipart/form-data": AvatarCreateSerializer},
+                   responses={202: AvatarSerializer,
+                              429: OpenApiResponse(description="Too many uploads (AVATAR_UPLOAD_RATE; see "
+                                                               "Retry-After), or MAX_PREPARING_PER_USER of your "
+                                                               "avatars still being prepared")})
     def create(self, request):
         """Add your own avatar; it is `preparing` until the worker has found (or tracked) the face."""
         serializer = AvatarCreateSerializer(data=request.data)
@@ -100,6 +108,8 @@ class AvatarViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             avatar = add_own_avatar(request.user, serializer.validated_data["name"], serializer.validated_data["file"])
         except TooManyAvatars as exc:
             raise TooManyAvatarsError(exc.messages[0])
+        except avatar_services.TooManyPreparing as exc:
+            raise TooManyPreparingError(str(exc))
         except DjangoValidationError as exc:
             raise ValidationError({"file": exc.messages})
         location = request.build_absolute_uri(reverse("api-avatar-detail", args=[avatar.pk]))
