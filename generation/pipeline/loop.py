@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import numpy as np
 
-LOOP_MIN_SHARE = 0.5  # the repeated part covers at least this share of the clip: shorter repeats show
+LOOP_SHARES = (0.5, 0.35, 0.25)  # the repeated part covers at least this share of the clip, if it can:
+LOOP_MIN_SHARE = LOOP_SHARES[0]  # shorter repeats show, but less than a jump or a blink played backwards
 LOOP_MIN_FRAMES = 20  # ... and at least this many frames (0.8 s at 25 fps)
 GOOD_COST = 1.0  # a jump this close (median steps) to the natural next frame is as good as none
 BLINK_INSIDE_COST = 10.0  # a bounce over a blink plays it backwards: worse than any calm turn point
-SEAM_COST = 2.0  # a jump costing more would show: the clip turns back instead
+SEAM_COST = 1.8  # a jump costing more, or a step i -> j larger (median steps), would show: turn instead
 CALM_STEP = 1.5  # a frame moving at most this many median steps is calm
 BLINK_RATIO = 0.8  # eye openness below this share of the clip's median: the eyes are closing
 BLINK_MARGIN = 3  # frames each side of a blink that are not calm either (it starts and ends softly)
@@ -96,22 +97,41 @@ def calm_frames(desc, openness: np.ndarray) -> np.ndarray:
 
 
 def plan(landmarks: np.ndarray, raw_landmarks: np.ndarray, thumbs: np.ndarray) -> tuple[np.ndarray, float]:
-    """(transitions, cost) of a clip; see `play` for the rows; cost: the jump's, in median steps.
+    """(transitions, cost) of a clip; see `play` for the rows; cost: the jump's, in median steps (0: none).
 
-    The loop j..i is the longest one whose jump costs at most GOOD_COST median steps, else the
-    cheapest; both ends calm when any such pair exists. The cost of i -> j is the larger of
-    distance(i + 1, j) (j stands in for i's successor) and distance(i, j - 1) (the frames before
-    match too, so the motion keeps its speed over the jump). Where even the cheapest jump would
-    show (over SEAM_COST), the clip turns back instead, at its two calmest blink-free frames far
-    enough apart: a head at rest for a moment reverses as naturally as it stops.
+    In order: a jump back over at least LOOP_SHARES[0] of the clip, then over less; else turning
+    back without a blink in between, over as much as possible; else turning back over a blink (the
+    least bad: it shows once per pass). Where a jump would show (over SEAM_COST), turning at two
+    calm moments does not: a head at rest for a moment reverses as naturally as it stops.
     """
     n = len(landmarks)
-    minimum = max(LOOP_MIN_FRAMES, int(np.ceil(LOOP_MIN_SHARE * n)))
-    if n < minimum + 2:
+    if n < LOOP_MIN_FRAMES + 2:
         return np.zeros((0, 2), np.int32), 0.0
     desc = descriptors(landmarks, thumbs)
     openness = eye_openness(raw_landmarks)
-    for allowed in (calm_frames(desc, openness), ~blinking(openness), np.ones(n, bool)):
+    minimums = [m for m in dict.fromkeys(max(LOOP_MIN_FRAMES, int(np.ceil(share * n))) for share in LOOP_SHARES)
+                if n >= m + 2]
+    for minimum in minimums:
+        found = best_jump(desc, openness, minimum)
+        if found is not None:
+            return found
+    for minimum in minimums:
+        rows, blinks_inside = turns(desc, openness, minimum)
+        if len(rows) and not blinks_inside:
+            return rows, 0.0
+    return turns(desc, openness, minimums[0])[0], 0.0
+
+
+def best_jump(desc, openness: np.ndarray, minimum: int) -> tuple[np.ndarray, float] | None:
+    """The jump i -> j (j < i, loop j..i at least `minimum` frames) that does not show, or None.
+
+    The longest whose cost is at most GOOD_COST median steps, else the cheapest; both ends calm
+    when any such pair exists. The cost of i -> j is the larger of distance(i + 1, j) (j stands in
+    for i's successor) and distance(i, j - 1) (the frames before match too, so the motion keeps its
+    speed over the jump); it and the step i -> j itself stay within SEAM_COST.
+    """
+    n = len(openness)
+    for allowed in (calm_frames(desc, openness), ~blinking(openness)):
         sources = np.flatnonzero(allowed[:-1])  # i: a successor i + 1 must exist
         targets = np.flatnonzero(allowed[1:]) + 1  # j: a predecessor j - 1 must exist
         # only pairs that can be `minimum` apart: a quarter of all, which bounds the memory of a minute
@@ -119,22 +139,25 @@ def plan(landmarks: np.ndarray, raw_landmarks: np.ndarray, thumbs: np.ndarray) -
         if len(sources) and len(targets) and sources[-1] - targets[0] + 1 >= minimum:
             break
     else:
-        return np.zeros((0, 2), np.int32), 0.0
+        return None
     cost = np.maximum(distances(desc, sources + 1, targets), distances(desc, sources, targets - 1))
     length = sources[:, None] - targets[None, :] + 1
     cost[length < minimum] = np.inf
-    if not len(cost):
-        return turns(desc, openness, minimum), 0.0
     good = cost <= GOOD_COST
     score = np.where(good, -length + cost / (GOOD_COST + 1), np.inf) if good.any() else cost  # longest, cheapest
     a, b = np.unravel_index(int(np.argmin(score)), score.shape)
-    if cost[a, b] > SEAM_COST:
-        return turns(desc, openness, minimum), 0.0
+    shown = distances(desc, sources[[a]], targets[[b]])[0, 0]  # the step the viewer sees: i, then j
+    if cost[a, b] > SEAM_COST or shown > SEAM_COST:
+        return None
     return np.array([[sources[a], targets[b]]], np.int32), float(cost[a, b])
 
 
-def turns(desc, openness: np.ndarray, minimum: int) -> np.ndarray:
-    """Rows (lo, lo), (hi, hi): the clip bounces between its calmest blink-free frames lo < hi."""
+def turns(desc, openness: np.ndarray, minimum: int) -> tuple[np.ndarray, int]:
+    """(rows (lo, lo), (hi, hi), blink frames between): the clip bounces between calm frames lo < hi.
+
+    The calmest pair at least `minimum` apart, preferring no blink between (it would play backwards)
+    and then a long stretch.
+    """
     n = len(openness)
     steps = frame_steps(desc)
     speed = np.concatenate([[steps[0]], (steps[1:] + steps[:-1]) / 2, [steps[-1]]])
@@ -143,12 +166,13 @@ def turns(desc, openness: np.ndarray, minimum: int) -> np.ndarray:
     lows, highs = np.arange(0, n - minimum + 1), np.arange(minimum - 1, n)
     pairs = (speed[lows] + lows / n).astype(np.float32)[:, None] + (speed[highs] - highs / n)[None, :]  # also long
     inside = np.concatenate([[0], np.cumsum(blinks)])
-    pairs += BLINK_INSIDE_COST * np.maximum(inside[highs + 1][None, :] - inside[lows][:, None], 0)  # played back
+    count = np.maximum(inside[highs + 1][None, :] - inside[lows][:, None], 0)
+    pairs += BLINK_INSIDE_COST * count  # played backwards
     pairs[highs[None, :] - lows[:, None] + 1 < minimum] = np.inf
     if not np.isfinite(pairs).any():
-        return np.zeros((0, 2), np.int32)
+        return np.zeros((0, 2), np.int32), 0
     a, b = np.unravel_index(int(np.argmin(pairs)), pairs.shape)
-    return np.array([[lows[a], lows[a]], [highs[b], highs[b]]], np.int32)
+    return np.array([[lows[a], lows[a]], [highs[b], highs[b]]], np.int32), int(count[a, b])
 
 
 def pingpong(i: int, n: int) -> int:
