@@ -39,6 +39,8 @@ NOTES = {
     "talking": _("The person talks in this clip; lip sync looks best on a clip of the person listening silently."),
     "loop_turns": _("This clip never comes back to a pose it had, so for longer speech it plays back and forth "
                     "between %(start)s and %(end)s s; a clip that ends as it began loops forward only."),
+    "loop_seam": _("For speech longer than the clip, it goes on from %(start)s s after %(end)s s, and the head "
+                   "jumps a little there; a clip that ends as it began loops without a jump."),
 }
 
 

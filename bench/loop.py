@@ -85,10 +85,38 @@ def strip(reader: ClipReader, order, path: Path) -> None:
         cv2.imwrite(str(path), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
 
 
+LENGTHS = (3.0, 6.0, 10.0, 20.0)
+SEEDS = (0, 3, 6, 11)
+
+
+def by_length() -> None:
+    """For clips of each length (faces swaying calmly, blinking every 2.4 s, four seeds): how many loop
+    forward, the largest jump, reversed-blink steps over 3 passes."""
+    analyzer = FaceAnalyzer()
+    print(f"{'seconds':>7} {'forward loops':>13} {'largest jump (picture, landmarks)':>34} {'reversed blink steps':>21}")
+    for seconds in LENGTHS:
+        forward, worst, reversed_total = 0, np.zeros(2), 0
+        for seed in SEEDS:
+            clip = media.moving_face(seconds, size=(480, 270), seed=seed)
+            with tempfile.TemporaryDirectory() as tmp:
+                prepared = prepare_clip(clip.data, inspect_video(clip.data).demuxer, Path(tmp), analyzer)
+                with ClipReader(prepared.data_path, prepared.frames_path) as reader:
+                    pictures, landmarks = measures(reader)
+                    blinks = loop.blinking(loop.eye_openness(reader.raw_landmarks), margin=1)
+                    order = reader.order(PASSES * reader.frame_count)
+                    jump, reversed_blinks, _ = judge(order, pictures, landmarks, blinks)
+                    forward += bool((reader.transitions[:, 0] != reader.transitions[:, 1]).any())
+                    worst, reversed_total = np.maximum(worst, jump), reversed_total + reversed_blinks
+        print(f"{seconds:7.0f} {forward:9d} of {len(SEEDS)} {worst[0]:17.2f} {worst[1]:16.2f} {reversed_total:21d}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--strips", action="store_true")
+    parser.add_argument("--lengths", action="store_true", help="how the loop depends on the clip's length")
     args = parser.parse_args()
+    if args.lengths:
+        return by_length()
     OUT.mkdir(parents=True, exist_ok=True)
     analyzer = FaceAnalyzer()
     print(f"{'clip':20} {'frames':>6} {'order':10} {'turns':>5} {'jump/median (picture, landmarks)':>34} "

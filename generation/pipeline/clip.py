@@ -27,7 +27,7 @@ import numpy as np
 from . import ffmpeg
 from .faces import clamp_box
 from .ffmpeg import VIDEO, media_format
-from .loop import pingpong, plan, play  # noqa: F401 - pingpong: old preparations play ping-pong
+from .loop import SEAM_COST, pingpong, plan, play  # noqa: F401 - pingpong: old preparations play ping-pong
 from .tracking import (NO_FACE, OK, SECOND_FACE, FaceTracker, breaks, frame_status, mouth_opening, runs,
                        smooth_landmarks, track_boxes)
 from .types import CLIP_NO_FACE, CLIP_NO_USABLE_STRETCH, PIPELINE_FAILED, VIDEO_INVALID, VIDEO_UNSUPPORTED, Face, PipelineError
@@ -56,7 +56,7 @@ REASONS = {NO_FACE: "no_face", SECOND_FACE: "second_face", OK: "cut"}  # why a s
 class ClipNote:
     """Something users should know about a prepared clip; times are seconds in the uploaded clip."""
 
-    code: str  # "dropped_no_face" | "dropped_second_face" | "dropped_cut" | "talking" | "loop_turns"
+    code: str  # "dropped_no_face" | "dropped_second_face" | "dropped_cut" | "talking" | "loop_turns" | "loop_seam"
     start: float
     end: float
 
@@ -176,12 +176,17 @@ def talking_note(mouth: np.ndarray, start: int, fps: int) -> ClipNote | None:
     return ClipNote("talking", float(start + frames[0]) / fps, float(start + frames[-1] + 1) / fps)
 
 
-def loop_note(transitions: np.ndarray, start: int, fps: int) -> ClipNote | None:
-    """A note when the clip turns back rather than loop (no frame matches another): between where."""
-    if len(transitions) == 0 or (transitions[:, 0] != transitions[:, 1]).any():
+def loop_note(transitions: np.ndarray, cost: float, start: int, fps: int) -> ClipNote | None:
+    """A note when the clip cannot loop unseen: it turns back (between where), or jumps (back to where, from)."""
+    if len(transitions) == 0:
         return None
-    lo, hi = int(transitions[:, 0].min()), int(transitions[:, 0].max())
-    return ClipNote("loop_turns", float(start + lo) / fps, float(start + hi + 1) / fps)
+    if (transitions[:, 0] == transitions[:, 1]).all():
+        lo, hi = int(transitions[:, 0].min()), int(transitions[:, 0].max())
+        return ClipNote("loop_turns", float(start + lo) / fps, float(start + hi + 1) / fps)
+    if cost <= SEAM_COST:
+        return None
+    i, j = (int(v) for v in transitions[0])
+    return ClipNote("loop_seam", float(start + j) / fps, float(start + i + 1) / fps)
 
 
 # ---- preparation ----
@@ -296,9 +301,9 @@ def prepare_clip(data: bytes, demuxer: str, out_dir: Path, analyzer, progress: C
         raw = obs.landmarks[start:end]
         landmarks = smooth_landmarks(raw)
         mouth = mouth_opening(landmarks)
-        transitions, _ = plan(landmarks, raw, obs.thumbs[start:end])
-        notes += [note for note in (talking_note(mouth, start, CLIP_FPS), loop_note(transitions, start, CLIP_FPS))
-                  if note]
+        transitions, cost = plan(landmarks, raw, obs.thumbs[start:end])
+        notes += [note for note in (talking_note(mouth, start, CLIP_FPS),
+                                    loop_note(transitions, cost, start, CLIP_FPS)) if note]
         frames_path, data_path = out_dir / FRAMES_NAME, out_dir / DATA_NAME
         if start == 0 and end == len(obs):
             os.replace(all_frames, frames_path)

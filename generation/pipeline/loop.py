@@ -19,6 +19,7 @@ LOOP_SHARES = (0.5, 0.35, 0.25)  # the repeated part covers at least this share 
 LOOP_MIN_SHARE = LOOP_SHARES[0]  # shorter repeats show, but less than a jump or a blink played backwards
 LOOP_MIN_FRAMES = 20  # ... and at least this many frames (0.8 s at 25 fps)
 GOOD_COST = 1.0  # a jump this close (median steps) to the natural next frame is as good as none
+FALLBACK_SEAM_COST = 3.0  # where every turn would reverse a blink: a jump up to this, noted to the user
 BLINK_INSIDE_COST = 10.0  # a bounce over a blink plays it backwards: worse than any calm turn point
 SEAM_COST = 1.8  # a jump costing more, or a step i -> j larger (median steps), would show: turn instead
 CALM_STEP = 1.5  # a frame moving at most this many median steps is calm
@@ -97,7 +98,7 @@ def calm_frames(desc, openness: np.ndarray) -> np.ndarray:
 
 
 def plan(landmarks: np.ndarray, raw_landmarks: np.ndarray, thumbs: np.ndarray) -> tuple[np.ndarray, float]:
-    """(transitions, cost) of a clip; see `play` for the rows; cost: the jump's, in median steps (0: none).
+    """(transitions, cost) of a clip; see `play` for the rows; cost: how much the jump shows (median steps).
 
     In order: a jump back over at least LOOP_SHARES[0] of the clip, then over less; else turning
     back without a blink in between, over as much as possible; else turning back over a blink (the
@@ -119,16 +120,20 @@ def plan(landmarks: np.ndarray, raw_landmarks: np.ndarray, thumbs: np.ndarray) -
         rows, blinks_inside = turns(desc, openness, minimum)
         if len(rows) and not blinks_inside:
             return rows, 0.0
+    for minimum in minimums:  # a small jump once a pass shows less than a blink played backwards
+        found = best_jump(desc, openness, minimum, limit=FALLBACK_SEAM_COST)
+        if found is not None:
+            return found
     return turns(desc, openness, minimums[0])[0], 0.0
 
 
-def best_jump(desc, openness: np.ndarray, minimum: int) -> tuple[np.ndarray, float] | None:
+def best_jump(desc, openness: np.ndarray, minimum: int, limit: float = SEAM_COST) -> tuple[np.ndarray, float] | None:
     """The jump i -> j (j < i, loop j..i at least `minimum` frames) that does not show, or None.
 
     The longest whose cost is at most GOOD_COST median steps, else the cheapest; both ends calm
     when any such pair exists. The cost of i -> j is the larger of distance(i + 1, j) (j stands in
     for i's successor) and distance(i, j - 1) (the frames before match too, so the motion keeps its
-    speed over the jump); it and the step i -> j itself stay within SEAM_COST.
+    speed over the jump); it and the step i -> j itself stay within `limit`.
     """
     n = len(openness)
     for allowed in (calm_frames(desc, openness), ~blinking(openness)):
@@ -147,9 +152,9 @@ def best_jump(desc, openness: np.ndarray, minimum: int) -> tuple[np.ndarray, flo
     score = np.where(good, -length + cost / (GOOD_COST + 1), np.inf) if good.any() else cost  # longest, cheapest
     a, b = np.unravel_index(int(np.argmin(score)), score.shape)
     shown = distances(desc, sources[[a]], targets[[b]])[0, 0]  # the step the viewer sees: i, then j
-    if cost[a, b] > SEAM_COST or shown > SEAM_COST:
+    if cost[a, b] > limit or shown > limit:
         return None
-    return np.array([[sources[a], targets[b]]], np.int32), float(cost[a, b])
+    return np.array([[sources[a], targets[b]]], np.int32), float(max(cost[a, b], shown))
 
 
 def turns(desc, openness: np.ndarray, minimum: int) -> tuple[np.ndarray, int]:
