@@ -341,3 +341,20 @@ def test_pingpong_goes_forward_then_back_without_a_jump():
     assert {pingpong(i, 1) for i in range(5)} == {0}
     steps = np.diff([pingpong(i, 37) for i in range(500)])
     assert set(np.abs(steps)) == {1}
+
+
+def test_a_frame_rate_the_header_does_not_state_is_counted_from_the_packets():
+    from dataclasses import replace
+
+    from generation.pipeline.video_check import check_info
+
+    data = run(["-f", "lavfi", "-i", "color=c=gray:s=64x36:r=1000:d=2", "-c:v", "libx264", "-preset", "ultrafast",
+                "-f", "mp4", "pipe:1"][:-1] + ["-movflags", "frag_keyframe+empty_moov", "pipe:1"])
+    with ffmpeg.private_file(data) as path:
+        info = ffmpeg.probe_path(path, ("mov",), expect=ffmpeg.VIDEO)
+        assert info.video.fps == 1000
+        silent = replace(info, video=replace(info.video, fps=None))  # as a header that says nothing would
+        with pytest.raises(PipelineError) as err:
+            check_info(silent, path, 60, 1920)
+    assert err.value.code == VIDEO_FRAME_RATE and err.value.params["limit"] == 60
+    assert 900 <= err.value.params["fps"] <= 1100  # 2000 packets in about 2 s

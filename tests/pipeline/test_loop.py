@@ -131,3 +131,12 @@ def test_an_old_preparation_without_a_loop_plays_pingpong(prepared, tmp_path):
     np.savez_compressed(tmp_path / "old.npz", **arrays)
     with ClipReader(tmp_path / "old.npz", prepared.frames_path) as old:
         assert old.order(250).tolist() == [loop.pingpong(i, old.frame_count) for i in range(250)]
+
+
+def test_the_avatar_is_told_when_the_loop_shows():
+    from generation.pipeline.clip import ClipNote, loop_note
+
+    assert loop_note(np.array([[80, 10]]), loop.GOOD_COST, 25, 25) is None  # unseen
+    assert loop_note(np.array([[80, 10]]), 2.5, 25, 25) == ClipNote("loop_seam", 35 / 25, 106 / 25)
+    assert loop_note(np.array([[5, 5], [70, 70]]), 0.0, 25, 25) == ClipNote("loop_turns", 30 / 25, 96 / 25)
+    assert loop_note(np.zeros((0, 2), np.int32), 0.0, 0, 25) is None
