@@ -4,10 +4,11 @@ Speech longer than the clip needs the clip again. Ping-pong (play it backwards) 
 blink, squeeze and head bob at each turn. Instead the clip plays forward only: from its start to a
 frame i, then jumps back to a frame j that looks like i's successor would, plays forward to i
 again, and so on. Where no frame pair matches closely enough, it turns back at two moments where
-the head rests (a clip that never returns to a pose). The transition i -> j is chosen at preparation from per-frame descriptors (the
-face's landmarks and a small grey thumbnail of the whole frame, so that a camera move counts too):
-both ends calm (the head and eyes barely moving, no blink near), the frames after and before the
-jump alike (the motion goes on at the same speed), and the loop as long as such a match allows.
+the head rests (a clip that never returns to a pose). The transition i -> j is chosen at
+preparation from per-frame descriptors (the face's landmarks and a small grey thumbnail of the
+whole frame, so that a camera move counts too): both ends calm (the head and eyes barely moving,
+no blink near), the frames after and before the jump alike (the motion goes on at the same speed),
+and the loop as long as such a match allows.
 Distances are in units of the clip's own median frame-to-frame step, so "alike" means the same
 for a still close-up and a handheld shot.
 """
