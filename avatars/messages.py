@@ -21,6 +21,7 @@ ERRORS = {
                                   "or AV1."),
     pipeline.VIDEO_TOO_LONG: _("The video is %(seconds)s s long; the limit is %(limit)s s."),
     pipeline.VIDEO_TOO_LARGE: _("The video is %(width)s×%(height)s; the limit is %(limit)s pixels on the long side."),
+    pipeline.VIDEO_FRAME_RATE: _("The video has %(fps)s frames per second; the limit is %(limit)s."),
     pipeline.CLIP_NO_FACE: _("No face was found anywhere in the video."),
 }
 STRETCH_REASONS = {
@@ -36,6 +37,10 @@ NOTES = {
     "dropped_second_face": _("%(start)s–%(end)s s left out: a second, larger face."),
     "dropped_cut": _("%(start)s–%(end)s s left out: another shot."),
     "talking": _("The person talks in this clip; lip sync looks best on a clip of the person listening silently."),
+    "loop_turns": _("This clip never comes back to a pose it had, so for longer speech it plays back and forth "
+                    "between %(start)s and %(end)s s; a clip that ends as it began loops forward only."),
+    "loop_seam": _("For speech longer than the clip, it goes on from %(start)s s after %(end)s s, and the head "
+                   "jumps a little there; a clip that ends as it began loops without a jump."),
 }
 
 

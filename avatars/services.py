@@ -53,11 +53,11 @@ def check_photo(data: bytes) -> tuple[str, int, int]:
         raise ValidationError(
             _("The photo has %(width)s×%(height)s pixels; the limit is %(limit).0f megapixels.")
             % {"width": width, "height": height, "limit": settings.MAX_IMAGE_PIXELS / 1e6})
-    from generation.pipeline.images import load_image  # Pillow only: a full decode, now that the size is safe
+    from generation.pipeline.images import verify_image  # Pillow only: decoded, now that the size is safe
     from generation.pipeline.types import PipelineError
 
     try:
-        load_image(data)
+        verify_image(data)
     except PipelineError:
         raise ValidationError(_("The image is damaged or truncated and cannot be read."))
     return PHOTO_FORMATS_BY_PILLOW[fmt], width, height

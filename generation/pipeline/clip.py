@@ -5,7 +5,7 @@ per avatar in the worker: it checks the bytes again and decodes at
 CLIP_FPS with the demuxer the check detected forced, one frame in memory at a time; every frame
 goes to a JPEG store while tracking.py follows the main face; then the longest usable stretch is
 kept (what was dropped becomes notes), its landmarks smoothed, and the arrays saved as a compressed
-.npz beside the frames. ClipReader serves frame i in any order (the renderer plays ping-pong).
+.npz beside the frames. ClipReader serves frame i in any order; ClipReader.order says which (loop.py plans the loop).
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ import numpy as np
 from . import ffmpeg
 from .faces import clamp_box
 from .ffmpeg import VIDEO, media_format
+from .loop import SEAM_COST, pingpong, plan, play  # noqa: F401 - pingpong: old preparations play ping-pong
 from .tracking import (NO_FACE, OK, SECOND_FACE, FaceTracker, breaks, frame_status, mouth_opening, runs,
                        smooth_landmarks, track_boxes)
 from .types import CLIP_NO_FACE, CLIP_NO_USABLE_STRETCH, PIPELINE_FAILED, VIDEO_INVALID, VIDEO_UNSUPPORTED, Face, PipelineError
@@ -35,7 +36,7 @@ from .video_check import (MAX_CLIP_SECONDS, MAX_SOURCE_SIDE, VIDEO_FORMATS, Vide
 
 CLIP_FPS = 25
 MAX_CLIP_SIDE = 1280  # prepared frames: enough for a face to stay sharp in a 720p result
-MIN_STRETCH_SECONDS = 2.0  # shorter, the ping-pong turns back so often that it looks like a twitch
+MIN_STRETCH_SECONDS = 2.0  # shorter, the loop repeats so often that it looks like a twitch
 # ffmpeg's budget for decoding and scaling: a 60 s 1080p clip takes ~15 s of one core here (60 fps
 # HEVC about three times that); a decoding bomb is stopped long before it hurts the worker.
 DECODE_CPU_SECONDS = 240
@@ -47,7 +48,7 @@ TALK_RANGE = 0.1  # inner-lip gap / mouth width varying this much in a window: t
 TALK_SHARE = 0.3  # ... in this share of the stretch: worth a note
 DATA_NAME = "clip.npz"
 FRAMES_NAME = "clip.frames"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: `transitions`, where the clip loops (1: ping-pong)
 REASONS = {NO_FACE: "no_face", SECOND_FACE: "second_face", OK: "cut"}  # why a stretch ends at a frame
 
 
@@ -55,7 +56,7 @@ REASONS = {NO_FACE: "no_face", SECOND_FACE: "second_face", OK: "cut"}  # why a s
 class ClipNote:
     """Something users should know about a prepared clip; times are seconds in the uploaded clip."""
 
-    code: str  # "dropped_no_face" | "dropped_second_face" | "dropped_cut" | "talking"
+    code: str  # "dropped_no_face" | "dropped_second_face" | "dropped_cut" | "talking" | "loop_turns" | "loop_seam"
     start: float
     end: float
 
@@ -175,6 +176,19 @@ def talking_note(mouth: np.ndarray, start: int, fps: int) -> ClipNote | None:
     return ClipNote("talking", float(start + frames[0]) / fps, float(start + frames[-1] + 1) / fps)
 
 
+def loop_note(transitions: np.ndarray, cost: float, start: int, fps: int) -> ClipNote | None:
+    """A note when the clip cannot loop unseen: it turns back (between where), or jumps (back to where, from)."""
+    if len(transitions) == 0:
+        return None
+    if (transitions[:, 0] == transitions[:, 1]).all():
+        lo, hi = int(transitions[:, 0].min()), int(transitions[:, 0].max())
+        return ClipNote("loop_turns", float(start + lo) / fps, float(start + hi + 1) / fps)
+    if cost <= SEAM_COST:
+        return None
+    i, j = (int(v) for v in transitions[0])
+    return ClipNote("loop_seam", float(start + j) / fps, float(start + i + 1) / fps)
+
+
 # ---- preparation ----
 
 class _Progress:
@@ -287,8 +301,9 @@ def prepare_clip(data: bytes, demuxer: str, out_dir: Path, analyzer, progress: C
         raw = obs.landmarks[start:end]
         landmarks = smooth_landmarks(raw)
         mouth = mouth_opening(landmarks)
-        talking = talking_note(mouth, start, CLIP_FPS)
-        notes += [talking] if talking else []
+        transitions, cost = plan(landmarks, raw, obs.thumbs[start:end])
+        notes += [note for note in (talking_note(mouth, start, CLIP_FPS),
+                                    loop_note(transitions, cost, start, CLIP_FPS)) if note]
         frames_path, data_path = out_dir / FRAMES_NAME, out_dir / DATA_NAME
         if start == 0 and end == len(obs):
             os.replace(all_frames, frames_path)
@@ -301,6 +316,7 @@ def prepare_clip(data: bytes, demuxer: str, out_dir: Path, analyzer, progress: C
                      height=np.int32(size[1]), fps=np.int32(CLIP_FPS), start=np.float64(start / CLIP_FPS),
                      end=np.float64(end / CLIP_FPS), offsets=kept, landmarks=landmarks, raw_landmarks=raw,
                      boxes=track_boxes(landmarks, obs.coefficients[start:end]), mouth_open=mouth,
+                     transitions=transitions,
                      notes=np.array(json.dumps([vars(n) for n in notes])))
     finally:
         for leftover in (all_frames, out_dir / (FRAMES_NAME + ".part")):
@@ -313,15 +329,6 @@ def prepare_clip(data: bytes, demuxer: str, out_dir: Path, analyzer, progress: C
 # ---- reading a prepared clip ----
 
 DECODE_AHEAD = 3  # frames decoded ahead of the one being drawn
-
-def pingpong(i: int, n: int) -> int:
-    """The prepared frame shown as output frame i: 0..n-1, then n-2..1, then 0.. again (n == 1: always 0)."""
-    if n <= 1:
-        return 0
-    period = 2 * n - 2
-    k = i % period
-    return k if k < n else period - k
-
 
 class ClipReader:
     """A prepared clip: per-frame arrays in memory, frames decoded on demand from a memory-mapped store."""
@@ -337,6 +344,8 @@ class ClipReader:
         self.boxes: np.ndarray = arrays["boxes"]
         self.mouth_open: np.ndarray = arrays["mouth_open"]
         self.notes = [ClipNote(**note) for note in json.loads(str(arrays["notes"]))]
+        self.transitions = arrays.get("transitions")  # None in version 1: ping-pong
+        self._order = np.zeros(0, np.int64)
         self._offsets = arrays["offsets"]
         self.frame_count = len(self._offsets) - 1
         with open(frames_path, "rb") as fh:
@@ -371,6 +380,12 @@ class ClipReader:
                 for k in itertools.islice(wanted, 1):
                     pending.append(pool.submit(self.frame, k))
                 yield frame
+
+    def order(self, n: int) -> np.ndarray:
+        """The prepared frames shown as output frames 0..n-1: forward, looping at the planned transition."""
+        if len(self._order) < n:  # kept: Wav2Lip asks batch by batch
+            self._order = play(self.transitions, self.frame_count, max(n, 2 * len(self._order)))
+        return self._order[:n]
 
     def face(self, i: int) -> Face:
         """The tracked face of prepared frame i (box clamped into the frame)."""

@@ -42,6 +42,7 @@ VIDEO_READ_BYTES = 1 << 20
 VIDEO_DECODE_THREADS = 1  # the worker's other core runs face tracking on the frames as they come
 _PPM_DIMS_RE = re.compile(rb"(\d{1,5}) (\d{1,5})\n")
 _PROGRESS_TIME_RE = re.compile(rb"^out_time_us=(\d+)$", re.M)
+_PROGRESS_FRAME_RE = re.compile(rb"^frame=(\d+)$", re.M)
 
 
 @dataclass(frozen=True)
@@ -349,10 +350,15 @@ def read_frames(path: str | os.PathLike, demuxer: str, demuxers, *, fps: int, ma
         raise PipelineError(f"The video file is cut short: {_last_line(result.log)}", VIDEO_INVALID)
 
 
-def packets_end(path: str | os.PathLike, demuxer: str, demuxers, *, cpu_seconds: float = PROBE_CPU_SECONDS,
-                timeout: float = PROBE_TIMEOUT_SECONDS) -> float | None:
+def packets_end(path: str | os.PathLike, demuxer: str, demuxers, **limits) -> float | None:
     """End time (s) of the first video stream's packets, read without decoding: for files whose header
     states no duration (a browser's live WebM recording). None when ffmpeg cannot tell."""
+    return packet_stats(path, demuxer, demuxers, **limits)[0]
+
+
+def packet_stats(path: str | os.PathLike, demuxer: str, demuxers, *, cpu_seconds: float = PROBE_CPU_SECONDS,
+                 timeout: float = PROBE_TIMEOUT_SECONDS) -> tuple[float | None, int | None]:
+    """(end time in s, packet count) of the first video stream, read without decoding; None: unknown."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", *input_options(demuxers), "-f", demuxer,
            *DEMUXER_OPTIONS.get(demuxer, ()), "-i", f"file:{os.fspath(path)}", "-map", "0:V:0", "-c", "copy",
            "-f", "null", "-nostats", "-progress", "pipe:1", "-"]
@@ -360,5 +366,6 @@ def packets_end(path: str | os.PathLike, demuxer: str, demuxers, *, cpu_seconds:
     result = run_limited(cmd, cpu_seconds=cpu_seconds, timeout=timeout, max_output=1 << 20)
     times = _PROGRESS_TIME_RE.findall(bytes(result.output))
     if result.returncode != 0 or result.timed_out or result.overflowed or not times:
-        return None
-    return int(times[-1]) / 1e6
+        return None, None
+    frames = _PROGRESS_FRAME_RE.findall(bytes(result.output))
+    return int(times[-1]) / 1e6, int(frames[-1]) if frames else None

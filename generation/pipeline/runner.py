@@ -178,7 +178,7 @@ class Pipeline:
         """Make one MP4; `speech` (a types.Speech) skips TTS, e.g. for uploaded audio.
 
         The avatar is a photo (`image` or `image_path`, with its `face` or analysed now) or a video
-        avatar, `clip` = (data_path, frames_path) of clip.prepare_clip: its frames play ping-pong
+        avatar, `clip` = (data_path, frames_path) of clip.prepare_clip: its frames play in loop order
         under the speech, whose audio replaces the clip's own, at the clip's prepared size (an odd
         side loses its last pixel row or column in the encoder). Engine state is cached per
         (engine, avatar_key); with no key it is made for this run and released after it.

@@ -120,6 +120,7 @@ class Observations:
     competitor: np.ndarray  # (n,) bool: another face at least about as large is in view
     coefficients: np.ndarray  # (n, 4) float32: detector box in landmark units where it matched; NaN else
     change: np.ndarray  # (n,) float32: picture change from the previous frame
+    thumbs: np.ndarray | None = None  # (n, THUMB_SIDE, THUMB_SIDE) uint8 grey thumbnails (loop.py matches them)
 
     def __len__(self) -> int:
         return len(self.track)
@@ -149,6 +150,7 @@ class FaceTracker:
         self._state = _State()
         self._rows: list[dict] = []
         self._thumb: np.ndarray | None = None
+        self._thumbs: list[np.ndarray] = []
         self._recent: deque[float] = deque(maxlen=CUT_CONTEXT)
         self.detections = 0  # detector runs, for the record
 
@@ -158,6 +160,7 @@ class FaceTracker:
         change = 0.0 if self._thumb is None else float(np.abs(thumb - self._thumb).mean())
         hint = self._thumb is not None and is_spike(change, cut_level(list(self._recent)))
         self._thumb = thumb
+        self._thumbs.append(np.round(thumb * 255).astype(np.uint8))
         self._recent.append(change)
         self._block.append((frame, change, hint))
         if len(self._block) >= self._interval:
@@ -177,7 +180,8 @@ class FaceTracker:
                 coefficients[i] = row["coefficients"]
         column = lambda key, dtype: np.array([row[key] for row in self._rows], dtype)  # noqa: E731
         return Observations(landmarks, column("track", np.int32), column("detected", bool), column("missed", bool),
-                            column("competitor", bool), coefficients, column("change", np.float32))
+                            column("competitor", bool), coefficients, column("change", np.float32),
+                            np.array(self._thumbs, np.uint8).reshape(-1, THUMB_SIDE, THUMB_SIDE))
 
     def _detect(self, frame: np.ndarray, scale: float) -> list[tuple[float, float, float, float]]:
         """All faces of a frame (prepared-frame pixels), seen at `scale`."""

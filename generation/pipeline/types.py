@@ -35,6 +35,7 @@ VIDEO_INVALID = "video_invalid"  # not a video we can read
 VIDEO_UNSUPPORTED = "video_unsupported"  # a container or codec we refuse
 VIDEO_TOO_LONG = "video_too_long"  # params: seconds, limit
 VIDEO_TOO_LARGE = "video_too_large"  # params: width, height, limit (px on the long side)
+VIDEO_FRAME_RATE = "video_frame_rate"  # params: fps, limit (frames per second)
 CLIP_NO_FACE = "clip_no_face"  # no face anywhere in the clip
 CLIP_NO_USABLE_STRETCH = "clip_no_usable_stretch"  # params: reason, at (s), longest (s), minimum (s)
 

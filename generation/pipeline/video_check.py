@@ -10,10 +10,15 @@ from dataclasses import dataclass
 
 from . import ffmpeg
 from .ffmpeg import VIDEO, MediaFormat, media_format
-from .types import VIDEO_INVALID, VIDEO_TOO_LARGE, VIDEO_TOO_LONG, VIDEO_UNSUPPORTED, PipelineError
+from .types import (VIDEO_FRAME_RATE, VIDEO_INVALID, VIDEO_TOO_LARGE, VIDEO_TOO_LONG, VIDEO_UNSUPPORTED,
+                    PipelineError)
 
 MAX_SOURCE_SIDE = 1920
 MAX_CLIP_SECONDS = 60
+# Every source frame is decoded, even those the 25 fps preparation drops: a header claiming 10 000
+# fps (580 000 tiny frames in 13 MB) once held the worker 5 minutes. Phones film at up to 60.
+MAX_SOURCE_FPS = 60
+FPS_TOLERANCE = 1.0  # 59.94 and rounding in headers
 # Codecs of phones (h264, hevc), browsers' recorders (vp8, vp9, av1, h264), webcams and cameras
 # (h264, mpeg4): ffmpeg's most used and most fuzzed decoders. Refused: picture codecs (mjpeg, png,
 # gif, ...: an image sequence in a container, or a decompression bomb), uncompressed and
@@ -69,9 +74,18 @@ def check_info(info: ffmpeg.MediaInfo, path, max_seconds: float, max_side: int) 
     if max(stream.width, stream.height) > max_side:
         raise PipelineError(f"The video is {stream.width}x{stream.height}, over {max_side} px.", VIDEO_TOO_LARGE,
                             {"width": stream.width, "height": stream.height, "limit": max_side})
-    duration = info.duration or ffmpeg.packets_end(path, fmt.demuxer, (fmt.demuxer,))
+    if stream.fps and stream.fps > MAX_SOURCE_FPS + FPS_TOLERANCE:
+        raise PipelineError(f"The video claims {stream.fps:g} frames/s, over {MAX_SOURCE_FPS}.", VIDEO_FRAME_RATE,
+                            {"fps": round(stream.fps), "limit": MAX_SOURCE_FPS})
+    duration, packets = info.duration, None
+    if not duration or not stream.fps:  # the header does not say: count what is there, without decoding
+        end, packets = ffmpeg.packet_stats(path, fmt.demuxer, (fmt.demuxer,))
+        duration = duration or end
     if not duration or duration <= 0:
         raise PipelineError("The video's length cannot be read.", VIDEO_INVALID)
+    if packets and packets / max(duration, 1.0) > MAX_SOURCE_FPS + FPS_TOLERANCE:
+        raise PipelineError(f"The video holds {packets} frames in {duration:.1f} s.", VIDEO_FRAME_RATE,
+                            {"fps": round(packets / max(duration, 1.0)), "limit": MAX_SOURCE_FPS})
     if duration > max_seconds + LIMIT_TOLERANCE_SECONDS:
         raise PipelineError(f"The video is {duration:.1f} s long, over {max_seconds:g} s.", VIDEO_TOO_LONG,
                             {"seconds": round(duration, 1), "limit": max_seconds})
@@ -82,8 +96,8 @@ def check_info(info: ffmpeg.MediaInfo, path, max_seconds: float, max_side: int) 
 
 def inspect_video(data: bytes, max_seconds: float = MAX_CLIP_SECONDS, max_side: int = MAX_SOURCE_SIDE) -> VideoCheck:
     """Probe an upload without decoding it: an accepted container and codec within the limits, or a
-    PipelineError with VIDEO_INVALID, VIDEO_UNSUPPORTED, VIDEO_TOO_LONG {seconds, limit} or
-    VIDEO_TOO_LARGE {width, height, limit}."""
+    PipelineError with VIDEO_INVALID, VIDEO_UNSUPPORTED, VIDEO_TOO_LONG {seconds, limit},
+    VIDEO_TOO_LARGE {width, height, limit} or VIDEO_FRAME_RATE {fps, limit}."""
     if not data:
         raise PipelineError("The data is empty.", VIDEO_INVALID)
     with ffmpeg.private_file(bytes(data)) as path:

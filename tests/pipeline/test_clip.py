@@ -9,8 +9,8 @@ import pytest
 from generation.pipeline import clip, ffmpeg
 from generation.pipeline.clip import ClipNote, ClipReader, inspect_video, pingpong, prepare_clip
 from generation.pipeline.faces import FaceAnalyzer
-from generation.pipeline.types import (CLIP_NO_FACE, CLIP_NO_USABLE_STRETCH, VIDEO_INVALID, VIDEO_TOO_LARGE,
-                                       VIDEO_TOO_LONG, VIDEO_UNSUPPORTED, Face, PipelineError)
+from generation.pipeline.types import (CLIP_NO_FACE, CLIP_NO_USABLE_STRETCH, VIDEO_FRAME_RATE, VIDEO_INVALID,
+                                       VIDEO_TOO_LARGE, VIDEO_TOO_LONG, VIDEO_UNSUPPORTED, Face, PipelineError)
 from tests import media
 
 
@@ -34,6 +34,11 @@ def prepared(moving, analyzer, tmp_path_factory):
 
 def prepare(data, analyzer, tmp_path, **options):
     return prepare_clip(data, inspect_video(data).demuxer, tmp_path, analyzer, **options)
+
+
+def kept_notes(result) -> list:
+    """The notes but where the clip loops (test_loop.py has those): these clips' sways never come back."""
+    return [note for note in result.notes if note.code != "loop_turns"]
 
 
 def source_frames(data: bytes, demuxer: str = "mov") -> list:
@@ -148,7 +153,8 @@ def test_inspect_refuses_hostile_uploads():
 def test_prepare_keeps_the_whole_clip_of_one_steady_face(prepared, moving):
     result, seen, out = prepared
     assert (result.frame_count, result.width, result.height, result.fps) == (100, 640, 360, 25)
-    assert (result.start, result.end, result.duration, result.notes) == (0.0, 4.0, 4.0, [])
+    assert (result.start, result.end, result.duration) == (0.0, 4.0, 4.0)
+    assert [n.code for n in result.notes] == ["loop_turns"]  # nothing left out; its sway never comes back
     assert sorted(p.name for p in out.iterdir()) == sorted([result.data_path.name, result.frames_path.name])
     assert seen[0] == 0 and seen[-1] == 100 and seen == sorted(set(seen))  # whole percents, forward only
 
@@ -180,7 +186,7 @@ def test_reader_gives_the_arrays_and_any_frame_in_any_order(prepared, moving):
 def test_prepare_reads_every_container(codec, container, demuxer, analyzer, tmp_path):
     made = media.moving_face(2.4, codec=codec, container=container, seed=2)
     result = prepare(made.data, analyzer, tmp_path)
-    assert (result.frame_count, result.notes) == (60, [])
+    assert (result.frame_count, kept_notes(result)) == (60, [])
     reader = ClipReader(result.data_path, result.frames_path)
     error = np.linalg.norm(reader.landmarks - made.truth, axis=2).mean()
     assert error < 0.03 * np.mean(reader.boxes[:, 2] - reader.boxes[:, 0])
@@ -190,7 +196,7 @@ def test_a_cut_keeps_the_longer_shot(analyzer, tmp_path):
     made = media.with_cut(3.0, 1.6)
     result = prepare(made.data, analyzer, tmp_path)
     assert (result.start, result.end, result.frame_count) == (0.0, 3.0, 75)
-    assert result.notes == [ClipNote("dropped_cut", 3.0, 4.6)]
+    assert kept_notes(result) == [ClipNote("dropped_cut", 3.0, 4.6)]
     reader = ClipReader(result.data_path, result.frames_path)
     assert np.abs(reader.frame(74).astype(int) - source_frames(made.data)[74]).mean() < 2.0
 
@@ -199,7 +205,7 @@ def test_a_face_missing_for_a_while_keeps_the_longer_part(analyzer, tmp_path):
     made = media.with_gap(before=1.0, gap=0.6, after=3.0)
     result = prepare(made.data, analyzer, tmp_path)
     assert (result.start, result.end, result.frame_count) == (1.6, 4.6, 75)
-    assert result.notes == [ClipNote("dropped_no_face", 0.0, 1.6)]
+    assert kept_notes(result) == [ClipNote("dropped_no_face", 0.0, 1.6)]
     reader = ClipReader(result.data_path, result.frames_path)
     assert np.abs(reader.frame(0).astype(int) - source_frames(made.data)[40]).mean() < 2.0  # 1.6 s in
     assert np.linalg.norm(reader.landmarks - made.truth[40:], axis=2).mean() < 3.0
@@ -208,7 +214,7 @@ def test_a_face_missing_for_a_while_keeps_the_longer_part(analyzer, tmp_path):
 def test_a_second_larger_face_is_left_out(analyzer, tmp_path):
     result = prepare(media.second_face(alone=3.0, together=2.0).data, analyzer, tmp_path)
     assert (result.start, result.end) == (0.0, 3.0)
-    assert result.notes == [ClipNote("dropped_second_face", 3.0, 5.0)]
+    assert kept_notes(result) == [ClipNote("dropped_second_face", 3.0, 5.0)]
 
 
 def test_a_clip_without_a_face_fails_and_leaves_nothing(analyzer, tmp_path):
@@ -271,6 +277,9 @@ def hostile_to_prepare() -> dict:
         "8K": (run(["-f", "lavfi", "-i", "color=c=gray:s=7680x4320:d=0.04", "-c:v", "libx264", "-preset",
                     "ultrafast", "-f", "mp4", *empty_moov]), VIDEO_TOO_LARGE, {"width": 7680, "height": 4320,
                                                                                  "limit": 1920}),
+        # 10 000 frames/s declared (and real): every one would be decoded; refused from the header
+        "10 000 fps": (run(["-f", "lavfi", "-i", "color=c=gray:s=64x36:r=10000:d=0.5", "-c:v", "libx264", "-preset",
+                            "ultrafast", "-f", "mp4", *empty_moov]), VIDEO_FRAME_RATE, {"fps": 10000, "limit": 60}),
         "JPEGs in an MP4": (run([*picture, "-c:v", "mjpeg", "-f", "mp4", *empty_moov]), VIDEO_UNSUPPORTED,
                             {"codec": "mjpeg"}),
         "PNGs in an MP4": (run([*picture, "-c:v", "png", "-f", "mp4", *empty_moov]), VIDEO_UNSUPPORTED,
@@ -332,3 +341,20 @@ def test_pingpong_goes_forward_then_back_without_a_jump():
     assert {pingpong(i, 1) for i in range(5)} == {0}
     steps = np.diff([pingpong(i, 37) for i in range(500)])
     assert set(np.abs(steps)) == {1}
+
+
+def test_a_frame_rate_the_header_does_not_state_is_counted_from_the_packets():
+    from dataclasses import replace
+
+    from generation.pipeline.video_check import check_info
+
+    data = run(["-f", "lavfi", "-i", "color=c=gray:s=64x36:r=1000:d=2", "-c:v", "libx264", "-preset", "ultrafast",
+                "-f", "mp4", "pipe:1"][:-1] + ["-movflags", "frag_keyframe+empty_moov", "pipe:1"])
+    with ffmpeg.private_file(data) as path:
+        info = ffmpeg.probe_path(path, ("mov",), expect=ffmpeg.VIDEO)
+        assert info.video.fps == 1000
+        silent = replace(info, video=replace(info.video, fps=None))  # as a header that says nothing would
+        with pytest.raises(PipelineError) as err:
+            check_info(silent, path, 60, 1920)
+    assert err.value.code == VIDEO_FRAME_RATE and err.value.params["limit"] == 60
+    assert 900 <= err.value.params["fps"] <= 1100  # 2000 packets in about 2 s

@@ -1,4 +1,4 @@
-"""Video avatars rendered: clip frames ping-pong under real speech, the mouth drawn by each engine.
+"""Video avatars rendered: clip frames in their loop order under real speech, the mouth drawn by each engine.
 
 Real everything: clips of real faces moved along known paths and encoded by the real ffmpeg
 (tests/media.py), prepared by clip.prepare_clip with real dlib tracking, espeak speech with a long
@@ -13,7 +13,7 @@ import pytest
 
 from generation.pipeline import runner
 from generation.pipeline.audio import prepare
-from generation.pipeline.clip import ClipReader, inspect_video, pingpong, prepare_clip
+from generation.pipeline.clip import ClipReader, inspect_video, prepare_clip
 from generation.pipeline.faces import FaceAnalyzer
 from generation.pipeline.lipsync.frames import LRU, clip_indices
 from generation.pipeline.lipsync.viseme import VisemeEngine
@@ -119,9 +119,12 @@ def jumps(frames) -> np.ndarray:
 
 # ---- the frame source ----
 
-def test_clip_indices_and_lru():
-    assert clip_indices(0, 10, 4) == [0, 1, 2, 3, 2, 1, 0, 1, 2, 3]
-    assert clip_indices(5, 7, 4) == [1, 0]
+def test_clip_indices_and_lru(moving):
+    with ClipReader(*moving) as reader:
+        order = reader.order(3 * reader.frame_count).tolist()
+        assert clip_indices(reader, 0, 10) == order[:10]
+        assert clip_indices(reader, reader.frame_count - 2, reader.frame_count + 5) == \
+            order[reader.frame_count - 2:reader.frame_count + 5]
     evicted = []
     cache = LRU(2, on_evict=lambda key, value: evicted.append(key))
     cache.put("a", 1), cache.put("b", 2)
@@ -142,12 +145,13 @@ def viseme_moving(moving, speech):
     return reader, frames
 
 
-def test_viseme_clip_frames_play_pingpong(viseme_moving, speech):
+def test_viseme_clip_frames_play_in_loop_order(viseme_moving, speech):
     reader, frames = viseme_moving
     assert len(frames) == frame_count(len(speech[0].samples)) > 2 * reader.frame_count  # it turned twice
     assert all(f.shape == (reader.height, reader.width, 3) and f.dtype == np.uint8 for f in frames)
+    order = reader.order(len(frames))
     for i in range(0, len(frames), 3):
-        k = pingpong(i, reader.frame_count)
+        k = order[i]
         rows, cols = upper_face(reader, k)
         source = reader.frame(k)
         assert np.abs(frames[i][rows, cols].astype(int) - source[rows, cols]).max() <= 1, i
@@ -170,7 +174,7 @@ def test_viseme_settles_a_talking_clips_own_mouth(talking, speech, analyzer):
     reader = ClipReader(*talking)
     frames = list(engine.render(engine.prepare_clip(reader), speech[0], FPS))
     pause = list(pause_frames(speech))
-    shown = [pingpong(i, reader.frame_count) for i in pause]
+    shown = [reader.order(len(frames))[i] for i in pause]
     # the test means something: the clip's own mouth is wide open during the pause's frames
     assert max(reader.mouth_open[k] for k in shown) > 0.2
     assert max(dark_share(reader.frame(k), reader.landmarks[k]) for k in shown) > 0.15
@@ -180,7 +184,7 @@ def test_viseme_settles_a_talking_clips_own_mouth(talking, speech, analyzer):
     spoken = speech_frames(speech)
     assert max(dlib_gap(analyzer, frames[i]) for i in spoken[::3]) > OPEN_GAP
     for i in range(0, len(frames), 5):  # eyes and all above the nose are the clip's
-        k = pingpong(i, reader.frame_count)
+        k = reader.order(len(frames))[i]
         rows, cols = upper_face(reader, k)
         assert np.abs(frames[i][rows, cols].astype(int) - reader.frame(k)[rows, cols]).max() <= 1
 
@@ -207,7 +211,7 @@ def test_wav2lip_clip_frames(wav2lip, moving):
     assert len(frames) == frame_count(len(audio.samples))
     assert all(f.shape == (reader.height, reader.width, 3) and f.dtype == np.uint8 for f in frames)
     for i in range(0, len(frames), 4):
-        k = pingpong(i, reader.frame_count)
+        k = reader.order(len(frames))[i]
         source = reader.frame(k)
         x1, y1, x2, y2 = padded_box(reader.face(k).box, reader.width, reader.height)
         outside = np.ones(source.shape[:2], bool)

@@ -30,7 +30,7 @@ class LipSyncEngine(ABC):
                motion=None) -> Iterator[np.ndarray]:
         """Yield exactly `types.frame_count(len(audio.samples), fps)` RGB uint8 frames of the avatar's size.
 
-        For a clip, output frame i is prepared frame clip.pingpong(i, n) with the mouth drawn for the audio.
+        For a clip, output frame i is prepared frame clip.ClipReader.order(n)[i] with the mouth drawn for the audio.
         `motion` (a photo's motion_warp.MotionSource, one frame per output frame) moves the head: the
         mouth is drawn on the moved face and the blinks are the motion plan's.
         """

@@ -1,21 +1,21 @@
-"""Where a video avatar's output frames come from: the clip played ping-pong, and a small LRU cache.
+"""Where a video avatar's output frames come from: the clip's planned loop, and a small LRU cache.
 
-Both engines render a clip the same way: output frame i shows prepared frame pingpong(i, n), so a
-short clip covers speech of any length with no jump. Per-clip-frame work an engine keeps (Wav2Lip's
-face-encoder terms) goes into a bounded `LRU`: ping-pong revisits the frames near the turning
-points soon after, and a bound keeps a long clip from holding all of its frames in memory.
+Both engines render a clip the same way: output frame i shows prepared frame reader.order(n)[i]
+(loop.py: forward, looping where the clip's frames match), so a short clip covers speech of any
+length with no visible jump. Per-clip-frame work an engine keeps (Wav2Lip's face-encoder terms)
+goes into a bounded `LRU`, so that a long clip never holds all of its frames in memory.
 """
 from __future__ import annotations
 
 from collections import OrderedDict
 from typing import Callable, Hashable
 
-from ..clip import pingpong
+from ..clip import ClipReader
 
 
-def clip_indices(start: int, stop: int, count: int) -> list[int]:
-    """Prepared-frame indices of output frames start..stop-1 for a clip of `count` frames."""
-    return [pingpong(i, count) for i in range(start, stop)]
+def clip_indices(reader: ClipReader, start: int, stop: int) -> list[int]:
+    """Prepared-frame indices of output frames start..stop-1 of a clip."""
+    return [int(k) for k in reader.order(stop)[start:stop]]
 
 
 class LRU:

@@ -1,6 +1,6 @@
 """The default lip-sync engine: no weights, phoneme/audio driven mouth shapes on a warped photo or clip.
 
-A clip (video avatar) is played ping-pong; every output frame warps its own clip frame by a mouth
+A clip (video avatar) plays in its planned loop order (loop.py); every output frame warps its own clip frame by a mouth
 mesh built on that frame's tracked landmarks. The mesh's rest displacement first settles the clip's
 own mouth (its inner-lip gap closed, the jaw brought up with it), and the track's opening is added
 on top of that closed shape: in silence the output mouth is closed whatever the person in the clip
@@ -14,7 +14,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..clip import ClipReader, pingpong
+from ..clip import ClipReader
 from ..landmarks import INNER_LIPS, MOUTH_CORNERS, NUM_LANDMARKS
 from ..types import AVATAR_UNREADABLE, FACE_TOO_SMALL, FPS, Audio, Face, PipelineError
 from . import viseme_mesh as mesh_
@@ -135,7 +135,7 @@ class VisemeEngine(LipSyncEngine):
         """
         track = self.track(audio, fps, seed)
         if isinstance(state, VisemeClipState):
-            shown = [pingpong(i, state.reader.frame_count) for i in range(len(track))]
+            shown = [int(k) for k in state.reader.order(len(track))]
             for i, frame in enumerate(state.reader.frames(shown)):  # every clip frame differs: nothing to reuse
                 yield self.draw_clip(state, shown[i], self.mouth_weights(track, i), frame)
             return

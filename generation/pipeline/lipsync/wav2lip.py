@@ -7,10 +7,10 @@ zeroed + crop, mel windows of 16 columns at int(i * 80 / fps). What differs is s
     avatar (`prepare`) and only the audio-dependent part runs per frame (see `StillFaceDecoder`);
   * the generated face is blended into the photo through a feathered lower-face mask instead of
     pasting the whole 96x96 box, so no box edge shows and eyes, brows and forehead stay the photo's.
-A clip (video avatar) is played ping-pong: each clip frame gets its crop from the clip's tracked,
+A clip (video avatar) plays in its loop order (loop.py): each clip frame gets its crop from the clip's tracked,
 smoothed box (padded as above; no detector runs per frame, the tracking did that work ahead), its
 face terms from the encoder run in batches over the frames a decoder batch needs, kept in a bounded
-LRU keyed by clip frame (ping-pong comes back to the frames near its turning points), and its own
+LRU keyed by clip frame (each pass of the loop comes back to the same frames), and its own
 lower-face mask from its landmarks.
 Torch is imported here: only the worker process imports this module.
 """
@@ -47,9 +47,9 @@ MASK_MARGIN = 0.06  # lower-face polygon grown by this fraction of the crop widt
 FEATHER = 0.10  # width of the mask's fade from its border inwards, fraction of the crop width
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}  # bf16: ~2x faster on CPUs with AVX512-BF16/AMX
 S3FD_WEIGHTS = "s3fd-619a316812.pth"  # face-alignment's S3FD detector, the one the official code uses
-# Clip frames whose face terms (3.3 MB each in fp32) stay cached, for all clips together: ping-pong
-# revisits frame n-1-j 2j output frames later, so this covers the 16 frames at each turning point
-# (all of a clip of up to 32 frames) for ~100 MB; caching a whole minute would take 5 GB.
+# Clip frames whose face terms (3.3 MB each in fp32) stay cached, for all clips together: the loop
+# plays forward, so this keeps a clip's frames over a batch boundary (all of a clip of up to 32
+# frames) for ~100 MB; caching a whole minute would take 5 GB.
 CLIP_CACHE_FRAMES = 32
 
 
@@ -364,9 +364,9 @@ class Wav2LipEngine(LipSyncEngine):
                 yield self.paste(state, rows)
 
     def _render_clip(self, state: Wav2LipClipState, chunks: np.ndarray, n_frames: int) -> Iterator[np.ndarray]:
-        """Clip frames ping-pong, a batch at a time: only that batch's frames are decoded and held."""
+        """Clip frames in the clip's loop order, a batch at a time: only that batch's frames are decoded and held."""
         for i in range(0, n_frames, self.batch_size):
-            ks = clip_indices(i, min(n_frames, i + self.batch_size), state.reader.frame_count)
+            ks = clip_indices(state.reader, i, min(n_frames, i + self.batch_size))
             frames = {k: state.reader.frame(k) for k in dict.fromkeys(ks)}
             faces = self.clip_faces(state, frames)
             terms = [torch.cat([faces[k].terms[level] for k in ks]).contiguous(memory_format=torch.channels_last)
