@@ -298,7 +298,8 @@ def generate_sync(request):
         return Response({"detail": generation.error, "error_code": generation.error_code, "id": generation.pk},
                         status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     return Response(
-        {"detail": f"The video was not ready within {settings.SYNC_GENERATE_TIMEOUT} s; it is still being made.",
+        {"detail": _("The video was not ready within %(seconds)s s; it is still being made.")
+                   % {"seconds": settings.SYNC_GENERATE_TIMEOUT},
          "id": generation.pk, "status_url": request.build_absolute_uri(reverse("api-generation-detail", args=[generation.pk]))},
         status=status.HTTP_504_GATEWAY_TIMEOUT,
     )
