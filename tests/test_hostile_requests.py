@@ -246,6 +246,23 @@ def test_tokens_expire_after_the_configured_days(api, user, settings):
     assert response.status_code == 401 and "expired" in response.json()["detail"]
 
 
+def test_an_expired_token_is_replaced_at_the_token_endpoint(user, settings):
+    settings.TOKEN_TTL_DAYS = 1
+    user.set_password("pw-for-renewal-1")
+    user.save()
+    anonymous = APIClient()
+    credentials = {"username": user.username, "password": "pw-for-renewal-1"}
+    first = anonymous.post("/api/v1/auth/token/", credentials, format="json").json()["token"]
+    assert anonymous.post("/api/v1/auth/token/", credentials, format="json").json()["token"] == first  # still valid
+    Token.objects.filter(user=user).update(created=timezone.now() - timedelta(days=2))
+    renewed = anonymous.post("/api/v1/auth/token/", credentials, format="json").json()["token"]
+    assert renewed != first
+    anonymous.credentials(HTTP_AUTHORIZATION=f"Token {renewed}")
+    assert anonymous.get("/api/v1/generations/").status_code == 200
+    anonymous.credentials(HTTP_AUTHORIZATION=f"Token {first}")
+    assert anonymous.get("/api/v1/generations/").status_code == 401
+
+
 def test_token_page_is_never_cached(client, user):
     client.force_login(user)
     response = client.get("/account/token/")
