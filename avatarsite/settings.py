@@ -197,6 +197,7 @@ TTS_REMOTE_TOKEN = os.environ.get("TTS_REMOTE_TOKEN", "")
 LIPSYNC_ENGINE = os.environ.get("LIPSYNC_ENGINE", "auto")
 WAV2LIP_PRECISION = os.environ.get("WAV2LIP_PRECISION", "fp32")  # bf16: ~2x faster on CPUs with native bf16
 MAX_TEXT_LENGTH = env_int("MAX_TEXT_LENGTH", 1000)
+MAX_SPEECH_SECONDS = env_int("MAX_SPEECH_SECONDS", 180)  # per request: refused when the text's estimate is over
 GENERATION_TIMEOUT = env_int("GENERATION_TIMEOUT", 600)  # seconds one job may run
 SYNC_GENERATE_TIMEOUT = env_int("SYNC_GENERATE_TIMEOUT", 120)  # POST /api/generate waits this long
 TORCH_THREADS = env_int("TORCH_THREADS", 0)  # 0 = cores available to the worker
