@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "avatarsite.csp.ContentSecurityPolicyMiddleware",  # every page; a response's own policy (downloads) stays
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "avatarsite.i18n.ApiLanguageMiddleware",  # the API defaults to English, pages to Russian
@@ -162,6 +163,8 @@ S3_TIMEOUT_SECONDS = env_int("S3_TIMEOUT_SECONDS", 10)  # connect/read timeout: 
 # keyed by name and size, so a clip is fetched once per worker machine, not once per request.
 STORAGE_CACHE_DIR = Path(os.environ.get("STORAGE_CACHE_DIR", "") or Path(tempfile.gettempdir()) / "avatar-storage-cache")
 STORAGE_CACHE_MB = env_int("STORAGE_CACHE_MB", 4096)  # beyond it, least recently used copies go
+# Origins the pages may load videos and pictures from besides the site (and the bucket): e.g. a CDN.
+CSP_EXTRA_MEDIA_ORIGINS = env_list("CSP_EXTRA_MEDIA_ORIGINS")
 if S3_BUCKET:
     from avatarsite.s3 import storage_config
 
