@@ -31,7 +31,8 @@ def collect_static(static_root: Path) -> None:
 class Gunicorn:
     """`gunicorn -c gunicorn.conf.py avatarsite.wsgi` (as the README starts it) with DEBUG off on a free port."""
 
-    def __init__(self, media_root, static_root, log_path, **env):
+    def __init__(self, media_root, static_root, log_path, options=("-c", "gunicorn.conf.py"), **env):
+        self.options = list(options)  # bench/web_tier.py starts the README's former command for comparison
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "avatarsite.settings", "DATABASE_URL": database_url(),
@@ -51,7 +52,7 @@ class Gunicorn:
         # gunicorn 27 opens a control socket at a fixed path: two test servers at once would share it
         private = ["--no-control-socket"] if gunicorn.version_info >= (27,) else []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "avatarsite.wsgi",
+            [sys.executable, "-m", "gunicorn", *self.options, "avatarsite.wsgi",
              "-b", f"127.0.0.1:{self.port}", *private],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout

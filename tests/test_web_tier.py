@@ -77,7 +77,7 @@ def test_two_waits_behind_a_busy_queue_answer_504_json_while_pages_answer(media_
         assert response.headers["Content-Type"].startswith("application/json")
         body = response.json()
         assert body["id"] and body["status_url"] and body["detail"]
-    assert "WORKER TIMEOUT" not in site.output()
+    assert "WORKER TIMEOUT" not in site.log_path.read_text(errors="replace")
 
 
 @pytest.mark.django_db(transaction=True)
