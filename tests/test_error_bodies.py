@@ -52,3 +52,9 @@ def test_token_endpoint_parse_errors_leak_nothing(client):
     response = client.post("/api/v1/auth/token/", b'{"username": "\xff"}', content_type="application/json")
     assert response.status_code == 400
     detail(response)
+
+
+def test_a_page_number_past_pythons_digit_limit_is_a_404_not_a_500(api):
+    response = api.get("/api/v1/generations/?page=" + "9" * 5000)
+    assert response.status_code == 404
+    detail(response)
