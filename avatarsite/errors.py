@@ -9,13 +9,18 @@ def _wants_json(request) -> bool:
 
 def not_found(request, exception=None):
     if _wants_json(request):
-        return JsonResponse({"detail": "Not found."}, status=404)
+        from generation.api.exceptions import not_found_message
+
+        return JsonResponse({"detail": not_found_message()}, status=404)
     return render(request, "404.html", status=404)
 
 
 def server_error(request):
     if _wants_json(request):
-        return JsonResponse({"detail": "Internal server error."}, status=500)
+        from django.utils.translation import gettext
+
+        return JsonResponse({"detail": gettext("Something went wrong on our side; please try again later.")},
+                            status=500)
     return render(request, "500.html", status=500)
 
 

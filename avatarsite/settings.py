@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "avatarsite.csp.ContentSecurityPolicyMiddleware",  # every page; a response's own policy (downloads) stays
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "avatarsite.i18n.ApiLanguageMiddleware",  # the API defaults to English, pages to Russian
@@ -162,6 +163,8 @@ S3_TIMEOUT_SECONDS = env_int("S3_TIMEOUT_SECONDS", 10)  # connect/read timeout: 
 # keyed by name and size, so a clip is fetched once per worker machine, not once per request.
 STORAGE_CACHE_DIR = Path(os.environ.get("STORAGE_CACHE_DIR", "") or Path(tempfile.gettempdir()) / "avatar-storage-cache")
 STORAGE_CACHE_MB = env_int("STORAGE_CACHE_MB", 4096)  # beyond it, least recently used copies go
+# Origins the pages may load videos and pictures from besides the site (and the bucket): e.g. a CDN.
+CSP_EXTRA_MEDIA_ORIGINS = env_list("CSP_EXTRA_MEDIA_ORIGINS")
 if S3_BUCKET:
     from avatarsite.s3 import storage_config
 
@@ -202,6 +205,7 @@ TTS_REMOTE_TOKEN = os.environ.get("TTS_REMOTE_TOKEN", "")
 LIPSYNC_ENGINE = os.environ.get("LIPSYNC_ENGINE", "auto")
 WAV2LIP_PRECISION = os.environ.get("WAV2LIP_PRECISION", "fp32")  # bf16: ~2x faster on CPUs with native bf16
 MAX_TEXT_LENGTH = env_int("MAX_TEXT_LENGTH", 1000)
+MAX_SPEECH_SECONDS = env_int("MAX_SPEECH_SECONDS", 180)  # per request: refused when the text's estimate is over
 GENERATION_TIMEOUT = env_int("GENERATION_TIMEOUT", 600)  # seconds one job may run
 SYNC_GENERATE_TIMEOUT = env_int("SYNC_GENERATE_TIMEOUT", 120)  # POST /api/generate waits this long
 TORCH_THREADS = env_int("TORCH_THREADS", 0)  # 0 = cores available to the worker
@@ -328,4 +332,5 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if TRUSTED_PROXIES > 0:  # only a proxy of ours says the client spoke https; without one, anybody could
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -24,6 +24,8 @@ STORAGE_UNAVAILABLE = "storage_unavailable"  # the bucket could not be reached: 
 MESSAGES = {
     pipeline.TEXT_EMPTY: _("There is nothing to say: the text is empty."),
     pipeline.TTS_FAILED: _("Speech could not be synthesized for this text; please change it or try again."),
+    pipeline.SPEECH_TOO_LONG: _("The speech for this text is longer than the limit of %(seconds)s s; please "
+                                "shorten the text."),
     pipeline.TTS_UNREACHABLE: _("The speech service is not available right now; please try again later."),
     pipeline.TTS_BAD_ANSWER: _("The speech service returned no usable audio; please try again later."),
     pipeline.AUDIO_INVALID: _("The recording does not decode as audio; upload WAV, MP3, OGG, FLAC, M4A, WebM or AAC."),
@@ -50,6 +52,8 @@ MESSAGES = {
 def user_message(code: str) -> str:
     """The message shown for `code`, in the active language (unknown codes get the generic one)."""
     message = str(MESSAGES.get(code, MESSAGES[INTERNAL]))
+    if "%(seconds)" in message:
+        return message % {"seconds": settings.MAX_SPEECH_SECONDS}
     return message % {"limit": settings.MAX_AUDIO_SECONDS} if "%(limit)" in message else message
 
 

@@ -8,13 +8,29 @@ from rest_framework.authentication import TokenAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
 
+def is_expired(token) -> bool:
+    """True when TOKEN_TTL_DAYS is set and the token is older than that."""
+    days = settings.TOKEN_TTL_DAYS
+    return bool(days) and token.created < timezone.now() - timedelta(days=days)
+
+
+def current_token(user):
+    """The user's working token: the one they have, or a new one in place of a missing or expired one."""
+    from rest_framework.authtoken.models import Token
+
+    token, created = Token.objects.get_or_create(user=user)
+    if not created and is_expired(token):
+        token.delete()
+        token = Token.objects.create(user=user)
+    return token
+
+
 class ExpiringTokenAuthentication(TokenAuthentication):
     """DRF's token authentication, refusing tokens older than TOKEN_TTL_DAYS (0 = they never expire)."""
 
     def authenticate_credentials(self, key):
         user, token = super().authenticate_credentials(key)
-        days = settings.TOKEN_TTL_DAYS
-        if days and token.created < timezone.now() - timedelta(days=days):
+        if is_expired(token):
             raise AuthenticationFailed(_("The token has expired; issue a new one on the API token page."))
         return user, token
 

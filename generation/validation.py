@@ -90,6 +90,20 @@ def text_errors(text, required: bool) -> str | None:
     return None
 
 
+def speech_length_error(text: str, language: str) -> str | None:
+    """Why `text` would make too long a speech in `language` (its estimate is over MAX_SPEECH_SECONDS), or None."""
+    from generation.pipeline.tts.estimate import estimate_seconds
+
+    limit = settings.MAX_SPEECH_SECONDS
+    if not limit or not text:
+        return None
+    seconds = estimate_seconds(text, language)
+    if seconds <= limit:
+        return None
+    return _("This text would take about %(seconds)s s to say; the limit is %(limit)s s. Shorten it, or write "
+             "numbers in words sparingly (each digit is read as a word).") % {"seconds": round(seconds), "limit": limit}
+
+
 def avatar_errors(value, user) -> tuple[Avatar | None, str | None]:
     """The avatar a request names (the user's default when it names none), and why it cannot be used (or None)."""
     if value in (None, ""):
@@ -139,6 +153,10 @@ def validate_input(*, user, text, language, avatar=None, voice="", engine="", mo
             errors["audio"] = exc.messages[0]
     if language not in LANGUAGES:
         errors["language"] = language_error(language)
+    elif "text" not in errors and audio is None:
+        message = speech_length_error(text, language)
+        if message:
+            errors["text"] = message
     avatar_obj, message = avatar_errors(avatar, user)
     if message:
         # the code tells the API a missing avatar (404) from one that is not ready (409)

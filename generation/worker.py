@@ -25,6 +25,7 @@ def pipeline_config():
         wav2lip_precision=settings.WAV2LIP_PRECISION,
         weights_dir=settings.WEIGHTS_DIR,
         torch_threads=settings.TORCH_THREADS,
+        max_speech_seconds=settings.MAX_SPEECH_SECONDS,
     )
 
 

@@ -29,14 +29,18 @@ def collect_static(static_root: Path) -> None:
 
 
 class Gunicorn:
-    """`gunicorn avatarsite.wsgi` with DEBUG off on a free port, on the test database."""
+    """`gunicorn -c gunicorn.conf.py avatarsite.wsgi` (as the README starts it) with DEBUG off on a free port."""
 
-    def __init__(self, media_root, static_root, log_path, **env):
+    def __init__(self, media_root, static_root, log_path, options=("-c", "gunicorn.conf.py"), **env):
+        self.options = list(options)  # bench/web_tier.py starts the README's former command for comparison
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "DJANGO_SETTINGS_MODULE": "avatarsite.settings", "DATABASE_URL": database_url(),
                     "MEDIA_ROOT": str(media_root), "STATIC_ROOT": str(static_root), "ALLOWED_HOSTS": "127.0.0.1",
-                    "PYTHONUNBUFFERED": "1", **{k: str(v) for k, v in env.items()}}
+                    "PYTHONUNBUFFERED": "1",
+                    # as behind one TLS-terminating proxy, the only case where X-Forwarded-Proto is believed
+                    "TRUSTED_PROXIES": "1", "WEB_WORKERS": "2", "WEB_ACCESS_LOG": "",
+                    **{k: str(v) for k, v in env.items()}}
         self.env.pop("DEBUG", None)  # the default: off
         self.log_path = Path(log_path)
         self.process = None
@@ -48,15 +52,15 @@ class Gunicorn:
         # gunicorn 27 opens a control socket at a fixed path: two test servers at once would share it
         private = ["--no-control-socket"] if gunicorn.version_info >= (27,) else []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "avatarsite.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", "2",
-             "--threads", "2", "--timeout", "60", *private],
+            [sys.executable, "-m", "gunicorn", *self.options, "avatarsite.wsgi",
+             "-b", f"127.0.0.1:{self.port}", *private],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise AssertionError(f"gunicorn exited: {self.output()}")
             try:  # the first answer loads Django in the worker: seconds on a busy 2-core machine
-                requests.get(self.url + "/accounts/login/", headers=self.https, timeout=10)
+                requests.get(self.url + "/accounts/login/", headers=self.https, allow_redirects=False, timeout=10)
                 return self
             except requests.RequestException:
                 time.sleep(0.2)

@@ -43,6 +43,8 @@ def auth_header(db, user, avatar, monkeypatch, settings):
     settings.MAX_PREPARING_PER_USER = 10_000
     # Which hosts are public is beyond any schema; the refusals have their own tests (tests/test_webhooks.py).
     settings.WEBHOOK_ALLOW_PRIVATE = True
+    # How long a text takes to say is beyond any schema too (1000 digits are minutes): tests/test_speech_limit.py.
+    settings.MAX_SPEECH_SECONDS = 0
     token, _ = Token.objects.get_or_create(user=user)
     return {"Authorization": f"Token {token.key}"}
 

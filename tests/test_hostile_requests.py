@@ -246,6 +246,23 @@ def test_tokens_expire_after_the_configured_days(api, user, settings):
     assert response.status_code == 401 and "expired" in response.json()["detail"]
 
 
+def test_an_expired_token_is_replaced_at_the_token_endpoint(user, settings):
+    settings.TOKEN_TTL_DAYS = 1
+    user.set_password("pw-for-renewal-1")
+    user.save()
+    anonymous = APIClient()
+    credentials = {"username": user.username, "password": "pw-for-renewal-1"}
+    first = anonymous.post("/api/v1/auth/token/", credentials, format="json").json()["token"]
+    assert anonymous.post("/api/v1/auth/token/", credentials, format="json").json()["token"] == first  # still valid
+    Token.objects.filter(user=user).update(created=timezone.now() - timedelta(days=2))
+    renewed = anonymous.post("/api/v1/auth/token/", credentials, format="json").json()["token"]
+    assert renewed != first
+    anonymous.credentials(HTTP_AUTHORIZATION=f"Token {renewed}")
+    assert anonymous.get("/api/v1/generations/").status_code == 200
+    anonymous.credentials(HTTP_AUTHORIZATION=f"Token {first}")
+    assert anonymous.get("/api/v1/generations/").status_code == 401
+
+
 def test_token_page_is_never_cached(client, user):
     client.force_login(user)
     response = client.get("/account/token/")
@@ -277,7 +294,8 @@ def test_counters_are_shared_by_every_web_process(media_root, collected_static, 
         stranger.cookies.update({"csrftoken": token})
         answers = [stranger.post(server.url + "/accounts/login/", timeout=30, allow_redirects=False, data={
             "username": f"guess{i}", "password": "wrong", "csrfmiddlewaretoken": token},
-            headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(7)]
+            # what the one trusted proxy passes on: the client's forged entry, then the address it saw
+            headers={"X-Forwarded-For": f"203.0.113.{i}, 198.51.100.7"}).status_code for i in range(7)]
         assert answers[:4] == [200] * 4 and answers[-1] == 429  # forged addresses did not help
     finally:
         server.stop()

@@ -1,6 +1,8 @@
 """JSON errors everywhere in the API, Django ValidationErrors and our service refusals included."""
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -56,6 +58,16 @@ class QuotaExceededError(exceptions.Throttled):
     default_code = "quota_exceeded"
 
 
+def not_found_message() -> str:
+    """The one 404 sentence: no model names, nothing about why (another user's object looks the same)."""
+    return _("Not found: there is nothing at this address, or it is not yours.")
+
+
+def malformed_body_message() -> str:
+    """A body that does not parse: the parser's own words (Python's exception text) stay in the server."""
+    return _("The request body could not be read: send valid JSON (UTF-8) or form data.")
+
+
 def exception_handler(exc, context):
     from generation.services import QuotaExceeded, TooManyActive, TooManyWaiting
 
@@ -69,6 +81,10 @@ def exception_handler(exc, context):
         exc = TooManyActiveError(str(exc))
     elif isinstance(exc, TooManyWaiting):
         exc = TooManyWaitingError(wait=min(SYNC_RETRY_AFTER_SECONDS, settings.SYNC_GENERATE_TIMEOUT), detail=str(exc))
+    elif isinstance(exc, Http404):  # get_object_or_404 names the model: "No GenerationRequest matches …"
+        exc = exceptions.NotFound(not_found_message())
+    elif isinstance(exc, exceptions.ParseError):
+        exc = exceptions.ParseError(malformed_body_message())
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"detail": " ".join(exc.messages)}

@@ -123,7 +123,8 @@ def generation_variant(base: dict, language: str, upload: bool, nullable_avatar:
                              "description": "http(s) URL to a public address, POSTed to (signed) when the request "
                                             "finishes: done, failed or cancelled"}
     text = {"type": "string", "maxLength": settings.MAX_TEXT_LENGTH,
-            "description": f"what the avatar says (trimmed; at most {settings.MAX_TEXT_LENGTH} characters)"}
+            "description": f"what the avatar says (trimmed; at most {settings.MAX_TEXT_LENGTH} characters, and at "
+                           f"most about {settings.MAX_SPEECH_SECONDS} s of speech: each digit is read as a word)"}
     if upload:
         props["text"] = {**text, "pattern": NO_NUL}
         props["audio"] = {"type": "string", "format": "binary",

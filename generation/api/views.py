@@ -7,7 +7,6 @@ from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import generics, mixins, serializers, status, viewsets
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action, api_view, permission_classes, throttle_classes
 from rest_framework.exceptions import NotAcceptable, ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -18,7 +17,7 @@ from rest_framework.response import Response
 from avatars import services as avatar_services
 from avatars.models import Avatar
 from avatars.views import TooManyAvatars, add_own_avatar, preview_response, source_response
-from generation import downloads, idempotency, quotas, selectors, services, voices, webhooks
+from generation import downloads, idempotency, quotas, selectors, services, tokens, voices, webhooks
 from generation.api.exceptions import (AvatarNotFound, AvatarNotReady, IdempotencyKeyMismatch, TooManyAvatarsError,
                                        TooManyPreparingError)
 from generation.api.serializers import (
@@ -75,8 +74,7 @@ def obtain_token(request):
     if user is None or not user.is_active:
         return Response({"detail": _("Wrong username or password.")}, status=status.HTTP_401_UNAUTHORIZED,
                         headers={"WWW-Authenticate": 'Token realm="api"'})
-    token, _created = Token.objects.get_or_create(user=user)
-    return Response({"token": token.key})
+    return Response({"token": tokens.current_token(user).key})
 
 
 class AvatarViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -308,7 +306,8 @@ def generate_sync(request):
         return Response({"detail": generation.error, "error_code": generation.error_code, "id": generation.pk},
                         status=status.HTTP_422_UNPROCESSABLE_ENTITY)
     return Response(
-        {"detail": f"The video was not ready within {settings.SYNC_GENERATE_TIMEOUT} s; it is still being made.",
+        {"detail": _("The video was not ready within %(seconds)s s; it is still being made.")
+                   % {"seconds": settings.SYNC_GENERATE_TIMEOUT},
          "id": generation.pk, "status_url": request.build_absolute_uri(reverse("api-generation-detail", args=[generation.pk]))},
         status=status.HTTP_504_GATEWAY_TIMEOUT,
     )

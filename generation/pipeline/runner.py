@@ -38,6 +38,7 @@ class PipelineConfig:
     wav2lip_precision: str = "fp32"  # fp32 (exact) | bf16
     weights_dir: Path = Path("weights")
     torch_threads: int = 0
+    max_speech_seconds: float = 0  # longer synthesized speech fails with SPEECH_TOO_LONG; 0 = no limit
 
 
 @dataclass
@@ -84,8 +85,9 @@ class _TimedFrames:
 class Pipeline:
     """Holds the loaded TTS backend, face analyser and lip-sync engines; `run` makes one video."""
 
-    def __init__(self, tts, engines: dict, default_engine: str, analyzer_factory=None):
+    def __init__(self, tts, engines: dict, default_engine: str, analyzer_factory=None, max_speech_seconds: float = 0):
         self.tts = tts
+        self.max_speech_seconds = max_speech_seconds
         self.engines = engines
         self.default_engine = default_engine
         self._analyzer_factory = analyzer_factory
@@ -202,7 +204,7 @@ class Pipeline:
         voice_used = ""
         if speech is None:
             voice_used = voice or self.tts.default_voice(language).id
-            speech = synthesize_text(self.tts, text, language, voice_used)
+            speech = synthesize_text(self.tts, text, language, voice_used, max_seconds=self.max_speech_seconds)
         timings.tts = time.perf_counter() - t
 
         progress("audio", STAGE_END_PERCENT["tts"])
@@ -304,6 +306,6 @@ def build_pipeline(config: PipelineConfig) -> Pipeline:
     tts = build_registry(config.tts_backend, remote_url=config.tts_remote_url,
                          remote_token=config.tts_remote_token, weights_dir=config.weights_dir)
     engines, default = build_engines(config)
-    pipeline = Pipeline(tts=tts, engines=engines, default_engine=default)
+    pipeline = Pipeline(tts=tts, engines=engines, default_engine=default, max_speech_seconds=config.max_speech_seconds)
     pipeline.warm_up()
     return pipeline

@@ -17,6 +17,7 @@ SUBTITLE_MODES = ("none", "burn")  # captions always come as WebVTT/SRT files; "
 # exception's own text (which may name files or hosts) goes to the logs only.
 TEXT_EMPTY = "text_empty"
 TTS_FAILED = "tts_failed"  # the synthesizer itself failed
+SPEECH_TOO_LONG = "speech_too_long"  # params: seconds (spoken so far), limit
 TTS_UNREACHABLE = "tts_unreachable"  # a remote TTS service is down, slow or refuses us
 TTS_BAD_ANSWER = "tts_bad_answer"  # ... or answered with something that is not audio
 AUDIO_INVALID = "audio_invalid"  # does not decode as audio

@@ -1,10 +1,36 @@
-"""Web server and django-q2 worker together in the foreground; Ctrl-C stops both."""
+"""Web server and django-q2 worker together in the foreground; Ctrl-C stops both, and everything they started.
+
+Each child runs in a process group of its own, so the terminal's Ctrl-C reaches this command only.
+Sent to the whole foreground group, it also hit qcluster's own worker processes at the moment their
+main process was stopping them, which then waited on children already gone (2 stops in 5 left four
+`qcluster` processes behind). Here qcluster's main process alone gets SIGTERM and stops its workers
+in order; whatever is left of a group after STOP_SECONDS is killed.
+"""
+import contextlib
+import os
 import signal
 import subprocess
 import sys
 import time
 
 from django.core.management.base import BaseCommand
+
+STOP_SECONDS = 15  # a graceful stop: qcluster finishes a running job's step and stops its workers
+POLL_SECONDS = 0.2
+
+
+def stop_group(child: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM to the child itself, then SIGKILL to its whole process group once it is gone or late."""
+    if child.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            child.terminate()
+        try:
+            child.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(child.pid, signal.SIGKILL)  # its leftovers (qcluster's workers), or itself when late
+    child.wait()
 
 
 class Command(BaseCommand):
@@ -14,30 +40,30 @@ class Command(BaseCommand):
         parser.add_argument("--addr", default="127.0.0.1:3000")
 
     def handle(self, *args, **options):
-        manage = [sys.executable, "manage.py"]
-        children = [
-            subprocess.Popen(manage + ["qcluster"]),
-            subprocess.Popen(manage + ["runserver", options["addr"], "--noreload"]),
-        ]
-        self.stdout.write(f"Open http://{options['addr']}/  (Ctrl-C stops the server and the worker)")
-
         stopping = []
 
         def stop(*_):
-            # SIGTERM, not SIGINT: a child started from a script may have SIGINT ignored, and
-            # qcluster stops gracefully on SIGTERM too.
             stopping.append(True)
-            for child in children:
-                if child.poll() is None:
-                    child.terminate()
 
+        # before the children start: a Ctrl-C during their start must not kill this command half-way
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)  # Ctrl-C, even where the shell started us ignoring it
-        while not stopping and all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        stop()
-        for child in children:
-            try:
-                child.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        signal.signal(signal.SIGHUP, stop)  # the terminal closed
+        manage = [sys.executable, "manage.py"]
+        children = [
+            subprocess.Popen(manage + ["qcluster"], start_new_session=True),
+            subprocess.Popen(manage + ["runserver", options["addr"], "--noreload"], start_new_session=True),
+        ]
+        self.stdout.write(f"Open http://{options['addr']}/  (Ctrl-C stops the server and the worker)")
+        try:
+            while not stopping and all(child.poll() is None for child in children):
+                time.sleep(POLL_SECONDS)
+        finally:
+            for child in children:  # both asked at once, then each waited for
+                if child.poll() is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        child.terminate()
+            deadline = time.monotonic() + STOP_SECONDS
+            for child in children:
+                stop_group(child, max(0.0, deadline - time.monotonic()))
+        self.stdout.write("Stopped the server and the worker.")

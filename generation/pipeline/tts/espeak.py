@@ -50,6 +50,11 @@ EVENT_LIST_TERMINATED = 0
 EVENT_WORD = 1  # text_position: 1-based character offset of the word in the text, length: its characters
 EVENT_PHONEME = 7
 EE_OK = 0
+SSML = 0x10  # espeakSSML: <speak>, <break time="…"> … would be obeyed
+PHONEMES = 0x100  # espeakPHONEMES: [[h@l'oU]] would be spoken as phonemes
+# Text stays text: neither SSML nor phoneme input, so a user cannot ask for a 20-minute <break/> or
+# feed espeak raw phonemes; tests/pipeline/test_speech_length.py keeps it so.
+SYNTH_FLAGS = CHARS_UTF8 | ENDPAUSE
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # \x01 would start an espeak embedded command
 _STRESS_MARKS = "',%="  # espeak prefixes stressed vowels with these; lip-sync wants the phoneme
@@ -146,8 +151,7 @@ class _Engine:
             lib.espeak_SetParameter(PARAM_RATE, RATE_WPM, 0)
             self._samples, self._events, self._words = [], [], []
             buf = ctypes.create_string_buffer(text)  # adds the terminating NUL
-            status = lib.espeak_Synth(buf, len(text) + 1, 0, POS_CHARACTER, 0, CHARS_UTF8 | ENDPAUSE,
-                                      None, None)
+            status = lib.espeak_Synth(buf, len(text) + 1, 0, POS_CHARACTER, 0, SYNTH_FLAGS, None, None)
             samples, events, words = self._samples, self._events, self._words
             self._samples, self._events, self._words = [], [], []
         if status != EE_OK:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..audio import resample, shift_phonemes, shift_words, speech_bounds, to_mono_float
-from ..types import TEXT_EMPTY, TTS_FAILED, Phoneme, PipelineError, Speech, Word
+from ..types import SPEECH_TOO_LONG, TEXT_EMPTY, TTS_FAILED, Phoneme, PipelineError, Speech, Word
 from .base import TTSBackend
 
 # hyper-parameters
@@ -266,9 +266,19 @@ def _trimmed(speech: Speech, rate: int, keep_start: bool, keep_end: bool) -> Spe
                   shift_words(speech.words, start / rate, duration))
 
 
+def _check_length(seconds: float, max_seconds: float | None) -> None:
+    """Raise SPEECH_TOO_LONG once the speech made so far is over `max_seconds` (None or 0: no limit)."""
+    if max_seconds and seconds > max_seconds:
+        raise PipelineError(f"The speech is longer than {max_seconds:g} s (at least {seconds:.0f} s).",
+                            SPEECH_TOO_LONG, {"seconds": round(seconds), "limit": max_seconds})
+
+
 def synthesize_text(backend: TTSBackend, text: str, language: str, voice: str | None = None,
-                    *, normalize: bool = True) -> Speech:
-    """Speak text of any length through `backend`, sentence by sentence, with natural pauses."""
+                    *, normalize: bool = True, max_seconds: float | None = None) -> Speech:
+    """Speak text of any length through `backend`, sentence by sentence, with natural pauses.
+
+    With `max_seconds`, stops with SPEECH_TOO_LONG as soon as the speech made so far is longer.
+    """
     backend.check_language(language)
     if normalize:
         text = normalize_text(text, language)
@@ -276,7 +286,9 @@ def synthesize_text(backend: TTSBackend, text: str, language: str, voice: str | 
     if not pieces:
         raise PipelineError("Text is empty.", TEXT_EMPTY)
     if len(pieces) == 1:
-        return backend.synthesize(pieces[0].text, language, voice)
+        speech = backend.synthesize(pieces[0].text, language, voice)
+        _check_length(len(speech.samples) / speech.sample_rate, max_seconds)
+        return speech
     rate: int | None = None
     chunks: list[np.ndarray] = []
     phonemes: list[Phoneme] | None = []
@@ -307,6 +319,7 @@ def synthesize_text(backend: TTSBackend, text: str, language: str, voice: str | 
         else:
             words = None
         position += part.samples.size
+        _check_length(position / rate, max_seconds)
         pending_pause = piece.pause
     if not chunks:
         raise PipelineError("The synthesized audio is silent.", TTS_FAILED)
