@@ -104,9 +104,11 @@ def test_engine_keeps_bf16_when_the_self_test_passes(checkpoint, exact, caplog):
 
 def test_engine_restores_exact_weights_when_the_self_test_fails(checkpoint, exact, caplog):
     with caplog.at_level(logging.INFO, logger=W.__name__):
-        engine = W.Wav2LipEngine(checkpoint, threads=2, batch_size=2, precision="auto", cpu_flags=frozenset({"amx_bf16"}),
+        engine = W.Wav2LipEngine(checkpoint, threads=2, batch_size=2, precision="auto",
+                                 cpu_flags=frozenset({"amx_bf16"}),
                                  tolerance=0.0)
     assert engine.precision == "fp32" and "staying exact" in caplog.text
+    assert {b.dtype for m in (engine.decoder, engine.encoder) for b in m.state_dict().values()} == {torch.float32}
     # not weights that went through bf16 and back: the same numbers as an engine that never left fp32
     assert np.array_equal(_self_test_output(engine), _self_test_output(exact))
 

@@ -276,7 +276,7 @@ class Wav2LipEngine(LipSyncEngine):
         self.encoder = FaceEncoder(model).eval().to(memory_format=torch.channels_last).to(self.dtype)
 
     def _bf16_error(self) -> float:
-        """Largest bf16-vs-fp32 difference of the output on a fixed input; leaves the engine in bf16, fp32 kept aside."""
+        """Largest bf16-vs-fp32 output difference on a fixed input; leaves the engine in bf16, fp32 set aside."""
         face6, mels = wav2lip_precision.self_test_inputs(self.batch_size)
         exact = self._decode(self.face_terms(face6), mels)
         # references, not copies: the fp32 tensors outlive the conversion only until the choice is made
