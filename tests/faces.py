@@ -3,6 +3,7 @@
     from tests import faces
     for case in faces.cases(): photo = faces.get(case.name)   # RGB uint8, read-only
     faces.names("three_quarter")                               # the cases with a tag
+    faces.feature_crops(photo, landmarks)                      # mouth and eyes, enlarged 3x
 
 Nothing is downloaded at run time: the sources are scikit-image's astronaut (the demo avatar),
 matplotlib's bundled Grace Hopper portrait and the crops in tests/data/faces/ (see its README for
@@ -171,7 +172,8 @@ def cases() -> tuple[Case, ...]:
         _synthetic("obama_tilted", ("frontal", "rotated", "toothy", "open_mouth", "dark_skin"),
                    "obama_smile tilted 15°", _edit("obama_smile", fx.rotate, 15.0)),
         _synthetic("biden_tungsten", ("frontal", "colour_cast", "closed_mouth", "light_skin"),
-                   "biden under tungsten light (white balance off)", _edit("biden", fx.colour_cast, (1.25, 0.95, 0.55))),
+                   "biden under tungsten light (white balance off)",
+                   _edit("biden", fx.colour_cast, (1.25, 0.95, 0.55))),
         _synthetic("grace_low_light", ("frontal", "low_light", "glasses", "closed_mouth", "light_skin"),
                    "grace_hopper at 1/6 exposure with sensor noise", _edit("grace_hopper", fx.low_light)),
         _synthetic("obama_low_light", ("frontal", "low_light", "toothy", "open_mouth", "dark_skin"),
@@ -243,6 +245,25 @@ def get(name: str, disk_cache: bool = True) -> np.ndarray:
             Image.fromarray(photo).save(path, compress_level=1)
     photo.flags.writeable = False
     return photo
+
+
+def feature_crops(photo: np.ndarray, landmarks: np.ndarray, scale: int = 3) -> dict[str, np.ndarray]:
+    """The mouth and both eyes of a photo cut round its landmarks and enlarged `scale`× (nearest: pixels kept)."""
+    import cv2
+
+    from tests.face_edits import eye_distance
+
+    e = eye_distance(landmarks)
+    h, w = photo.shape[:2]
+    out = {}
+    for name, group, margin in (("mouth", slice(48, 68), 0.25), ("right_eye", slice(36, 42), 0.18),
+                                ("left_eye", slice(42, 48), 0.18)):
+        pts = landmarks[group]
+        x0, y0 = np.floor(pts.min(axis=0) - margin * e).astype(int)
+        x1, y1 = np.ceil(pts.max(axis=0) + margin * e).astype(int)
+        crop = photo[max(0, y0):min(h, y1), max(0, x0):min(w, x1)]
+        out[name] = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    return out
 
 
 def contact_sheet(annotate: bool = True) -> np.ndarray:

@@ -90,6 +90,15 @@ def test_photos_are_cached_read_only_rgb():
         faces.get("nobody")
 
 
+def test_feature_crops_are_enlarged_round_the_landmarks(measured):
+    photo, points = faces.get("biden"), measured["biden"]["face"].landmarks
+    crops = faces.feature_crops(photo, points)
+    assert set(crops) == {"mouth", "right_eye", "left_eye"}
+    mouth_width = points[54, 0] - points[48, 0]
+    assert crops["mouth"].shape[1] >= 3 * mouth_width
+    assert crops["mouth"].shape[1] % 3 == 0 and crops["mouth"].shape[0] % 3 == 0
+
+
 @pytest.mark.parametrize("name", faces.names())
 def test_every_case_is_detected_with_68_landmarks(measured, name):
     m = measured[name]
