@@ -8,7 +8,7 @@ the engine's own rest frame. Printed per language:
 - open / round / spread: per vowel, the widest inner-lip gap (open) or the narrowest (round) or
   widest (spread) mouth among the frames shown while it sounds; the median over that class's vowels
   (open: stressed vowels and unstressed ones apart)
-- bilab: the gap of vowels between two bilabials («мама»), median and minimum
+- bilab: the gap of non-close vowels between two bilabials («мама»), median and minimum
 - corr / lag: correlation of the per-frame inner-lip gap with the speech envelope at the best lag;
   lag > 0 means the mouth moves after the sound, < 0 before it
 - pauses: interior pauses of >= 150 ms whose middle shows the lips together
@@ -35,10 +35,14 @@ OPEN = {"a", "A", "A:", "a#", "aa", "&", "aI", "aU", "V", "a:"}  # espeak mnemon
 ROUND = {"o", "O", "o:", "O:", "oU", "u", "u:", "U", "u#", "8", "y", "Y", "9"}
 SPREAD = {"i", "i:", "I", "e", "E", "eI", "1", "I#", "y"}  # «ы» is espeak's "y" in Russian
 BILABIAL = {"m", "b", "p", "m;", "b;", "p;"}
+CLOSE = {"i", "i:", "I", "u", "u:", "U", "u#", "y", "Y", "1", "I#"}  # close vowels open little anywhere: not in "bilab"
 PAUSE_MIN = 0.15  # s: shorter pauses need not close
 PAUSE_EDGE = 0.06  # s of a pause's ends not judged (the lips are still closing / already opening)
 CLOSED_GAP = 0.03  # inner-lip gap (eye-distance units) at or under which the lips count as together
 LAGS_MS = range(-150, 151, 5)
+# from tests/faces.py: the real portraits and edits of them (turned, looking down, low light, small, beard)
+DEFAULT_FACES = ("astronaut", "grace_hopper", "biden", "obama_smile", "obama_speaking", "obama_standing",
+                 "biden_turned", "grace_looking_down", "obama_low_light", "grace_small_face_300", "biden_beard")
 ENV_WINDOW = 0.03  # s: RMS window of the speech envelope
 
 
@@ -138,7 +142,7 @@ def measure(analyzer, engine, image, face, audio, text, language, out_dir=None, 
             per["spread"].append(float(width[idx].max()))
         before = phonemes[sounding[j - 1]].symbol if j > 0 else ""
         after = phonemes[sounding[j + 1]].symbol if j + 1 < len(sounding) else ""
-        if before in BILABIAL and after in BILABIAL:
+        if before in BILABIAL and after in BILABIAL and p.symbol.strip("'\",%=") not in CLOSE:
             per["bilab"].append(peak)
         crops.append((int(idx[np.argmax(gap[idx])]), p.symbol, cls))
 
@@ -198,10 +202,10 @@ def default_photos() -> list[tuple[str, "np.ndarray"]]:
     root = Path(__file__).resolve().parents[1]
     sys.path.insert(0, str(root))
     try:
-        from tests import faces  # the shared set of test photos (branch "faces")
+        from tests import faces  # the shared set of test photos
 
-        return list(faces.photos())
-    except (ImportError, AttributeError):
+        return [(c.name, faces.get(c.name)) for c in faces.cases() if c.name in DEFAULT_FACES]
+    except ImportError:
         pass
     import matplotlib.cbook
     import matplotlib.image

@@ -47,11 +47,11 @@ CORNER_PULL_IN = 0.12
 SPREAD_U = {48: 0.09, 54: 0.09, 60: 0.085, 64: 0.085, 49: 0.05, 53: 0.05, 59: 0.05, 55: 0.05,
             61: 0.04, 63: 0.04, 65: 0.04, 67: 0.04, 50: 0.02, 52: 0.02, 56: 0.02, 58: 0.02}
 SPREAD_V = {48: -0.02, 54: -0.02, 60: -0.015, 64: -0.015, 51: 0.012, 57: -0.012}
-# Round ("oo"): the corners come in by 17% each side, and the lips push forward, which the camera
+# Round ("oo"): the corners come in by 20% each side, and the lips push forward, which the camera
 # sees as taller lips (51 up, 57 down). At 13% dlib found a rounded «о» (open 0.6) at 0.95 of the
 # rest width on the rendered frames: opening the jaw takes back part of the narrowing.
-ROUND_U = {48: -0.17, 54: -0.17, 60: -0.17, 64: -0.17, 49: -0.105, 53: -0.105, 59: -0.105, 55: -0.105,
-           61: -0.09, 63: -0.09, 65: -0.09, 67: -0.09, 50: -0.045, 52: -0.045, 56: -0.045, 58: -0.045}
+ROUND_U = {48: -0.2, 54: -0.2, 60: -0.2, 64: -0.2, 49: -0.12, 53: -0.12, 59: -0.12, 55: -0.12,
+           61: -0.1, 63: -0.1, 65: -0.1, 67: -0.1, 50: -0.05, 52: -0.05, 56: -0.05, 58: -0.05}
 ROUND_V = {51: -0.035, 57: 0.035, 50: -0.02, 52: -0.02, 56: 0.02, 58: 0.02, 62: -0.02, 66: 0.02}
 # Tuck (ф/в): the lower lip rises and rolls in under the upper teeth, so its red shows thinner: its
 # outer edge comes up by these shares of the lower lip's own thickness (57 to 66; a fixed share of
@@ -68,7 +68,7 @@ PRESS_U = {48: -0.015, 54: -0.015}
 # Between each mouth corner and three jaw points below it: open is the mean of its two ends, spread
 # and round about half and 40% of the corner's (skin half way to the jaw follows about half way).
 CORNER_TO_JAW = {48: (3, 4, 5), 54: (13, 12, 11)}
-CORNER_SKIN_SPREAD, CORNER_SKIN_ROUND = 0.04, -0.1
+CORNER_SKIN_SPREAD, CORNER_SKIN_ROUND = 0.04, -0.12
 # Between each corner and the nostril above it: upper-lip skin, held by the fixed nose base.
 CORNER_NOSTRIL = {48: 31, 54: 35}
 NASOLABIAL_OPEN, NASOLABIAL_SHAPE = 0.06, 0.02

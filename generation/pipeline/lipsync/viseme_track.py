@@ -17,7 +17,7 @@ from .phoneme_timing import refine_boundaries
 
 # Analysis grid
 RATE = 200  # parameter curves are built at this many points per second, then sampled per frame
-LEAD = 0.04  # lips lead the sound by this many seconds
+LEAD = 0.02  # lips lead the sound by this many seconds (phoneme edges are on the audio already: 0.04 showed a «м» closure a frame early)
 ATTACK = 0.018  # one-pole time constant (s) while a parameter rises
 RELEASE = 0.035  # ... and while it falls: lips close a little slower than they open
 
@@ -37,8 +37,10 @@ DOMINANCE = {
 # Gates: 1 over the middle of a segment (HOLD share of it, at least MIN_HOLD s), easing to 0 over
 # RAMP share of it plus RAMP_EXTRA s on each side. The bilabial hold is short: espeak's Russian
 # vowels between two m-s last 40-60 ms, and a longer closure would swallow them.
-CLOSURE_HOLD, CLOSURE_MIN_HOLD, CLOSURE_RAMP, CLOSURE_RAMP_EXTRA = 0.22, 0.016, 0.15, 0.008
+CLOSURE_HOLD, CLOSURE_MIN_HOLD, CLOSURE_RAMP, CLOSURE_RAMP_EXTRA = 0.4, 0.03, 0.15, 0.008
 TUCK_HOLD, TUCK_MIN_HOLD, TUCK_RAMP, TUCK_RAMP_EXTRA = 0.3, 0.02, 0.25, 0.015
+PAUSE_SHUT_AFTER, PAUSE_OPEN_BEFORE, PAUSE_RAMP = 0.05, 0.03, 0.03  # s: a pause shuts the lips this long after it starts
+TUCK_SHUT = 0.75  # share of the opening a tucked lower lip takes away (it rests on the upper teeth)
 TONGUE_HOLD, TONGUE_MIN_HOLD, TONGUE_RAMP, TONGUE_RAMP_EXTRA = 0.3, 0.015, 0.3, 0.02
 # Every vowel reaches at least this share of its (stressed) target opening somewhere in it, added as
 # a smooth bump over the vowel (PEAK_PAD s wider each side): co-articulation and smoothing must not
@@ -169,6 +171,17 @@ def tongue_gate(phonemes: list[Phoneme], times: np.ndarray, language: str | None
     return segment_gate(segs, times, TONGUE_HOLD, TONGUE_MIN_HOLD, TONGUE_RAMP, TONGUE_RAMP_EXTRA)
 
 
+def pause_gate(phonemes: list[Phoneme], times: np.ndarray, language: str | None = None) -> np.ndarray:
+    """(T,) 1 inside pauses and the silence around the speech (past their first and last few ms)."""
+    sounds = [p for p in phonemes if T.viseme(p.symbol, language).kind != T.PAUSE]
+    if not sounds:
+        return np.ones(len(times))
+    quiet = [p for p in phonemes if T.viseme(p.symbol, language).kind == T.PAUSE]
+    quiet += [Phoneme(-10.0, sounds[0].start, "_"), Phoneme(sounds[-1].end, times[-1] + 10.0, "_")]
+    inner = [(Phoneme(p.start + PAUSE_SHUT_AFTER, p.end - PAUSE_OPEN_BEFORE, p.symbol), 1.0) for p in quiet]
+    return segment_gate(inner, times, 1.0, 0.0, 0.0, PAUSE_RAMP)
+
+
 def vowel_floor(curves: np.ndarray, phonemes: list[Phoneme], times: np.ndarray, language: str | None) -> np.ndarray:
     """(3, T) curves raised so every vowel reaches MIN_PEAK of its opening (MIN_SHAPE_PEAK of its
     spreading and rounding) somewhere inside it."""
@@ -285,11 +298,14 @@ def mouth_track(audio: Audio, fps: int, seed: int = 0, language: str | None = No
         spoken = refine_boundaries(spoken, audio.samples, language)
         curves = phoneme_curves(spoken, times, language)
         curves[0] *= loudness_weight(audio.samples, times)
+        shut = pause_gate(spoken, times, language)
+        curves[1:] *= 1 - shut  # the lips relax in a pause at the release rate, not by co-articulation's tail
         curves = np.clip(attack_release(np.clip(curves, 0, 1)), 0, 1)
         curves = np.clip(vowel_floor(curves, spoken, times, language), 0, 1)
         press = closure_gate(spoken, times, language)
-        curves[0] *= 1 - press  # after smoothing, so the lips really meet
-        extra = np.stack([tuck_gate(spoken, times, language), press, tongue_gate(spoken, times, language)])
+        tuck = tuck_gate(spoken, times, language)
+        curves[0] *= (1 - press) * (1 - TUCK_SHUT * tuck) * (1 - shut)  # after smoothing, so the lips really meet
+        extra = np.stack([tuck, press, tongue_gate(spoken, times, language)])
         framed = sample_frames(np.vstack([curves, extra]), num_frames, fps)
         source = "phonemes"
     else:
