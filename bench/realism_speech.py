@@ -11,7 +11,8 @@ the engine's own rest frame. Printed per language:
 - bilab: the gap of non-close vowels between two bilabials («мама»), median and minimum
 - corr / lag: correlation of the per-frame inner-lip gap with the speech envelope at the best lag;
   lag > 0 means the mouth moves after the sound, < 0 before it
-- pauses: interior pauses of >= 150 ms whose middle shows the lips together
+- pauses: interior pauses of >= 150 ms whose middle shows the lips together (rest_gap: the mean gap
+  in the silence before and after the phrase, where the engine draws its closed rest pose)
 
 Run: .venv/bin/python bench/realism_speech.py [--code DIR] [--out bench/out/realism_speech]
 (--code: import `generation` from another checkout, e.g. an export of main, for a before/after)
@@ -241,7 +242,7 @@ def figures(photos, out_dir: Path | None = None) -> dict:
     return out
 
 
-COLUMNS = ("open", "open_stressed", "open_unstressed", "round", "spread", "bilab", "bilab_min", "corr", "lag", "pauses")
+COLUMNS = ("open", "open_stressed", "open_unstressed", "round", "spread", "bilab", "bilab_min", "corr", "lag", "pauses", "rest_gap")
 
 
 def report(results: dict) -> None:
@@ -275,6 +276,10 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(__file__).resolve().parents[1]
     sys.path.insert(0, str(root))
+    try:
+        import tests.faces  # noqa: F401 (this checkout's test photos, also when measuring another's code)
+    except ImportError:
+        pass
     if args.code:
         sys.path.insert(0, str(Path(args.code).resolve()))
     import generation

@@ -47,18 +47,23 @@ CORNER_PULL_IN = 0.12
 SPREAD_U = {48: 0.09, 54: 0.09, 60: 0.085, 64: 0.085, 49: 0.05, 53: 0.05, 59: 0.05, 55: 0.05,
             61: 0.04, 63: 0.04, 65: 0.04, 67: 0.04, 50: 0.02, 52: 0.02, 56: 0.02, 58: 0.02}
 SPREAD_V = {48: -0.02, 54: -0.02, 60: -0.015, 64: -0.015, 51: 0.012, 57: -0.012}
-# Round ("oo"): the corners come in by 20% each side, and the lips push forward, which the camera
-# sees as taller lips (51 up, 57 down). At 13% dlib found a rounded «о» (open 0.6) at 0.95 of the
-# rest width on the rendered frames: opening the jaw takes back part of the narrowing.
-ROUND_U = {48: -0.2, 54: -0.2, 60: -0.2, 64: -0.2, 49: -0.12, 53: -0.12, 59: -0.12, 55: -0.12,
-           61: -0.1, 63: -0.1, 65: -0.1, 67: -0.1, 50: -0.05, 52: -0.05, 56: -0.05, 58: -0.05}
+# Round ("oo"): the lips are squeezed towards the middle, every point by this share of its own
+# distance from the mouth centre along the mouth axis (the corners, half a width out, by 26% of the
+# width each side), and they push forward, which the camera sees as taller lips (51 up, 57 down).
+# A fixed pull per point (13% at the corners, 6% for the inner points) left dlib finding a rounded
+# «о» at 0.95 of the rest width, and made larger it pulled the inner points past their neighbours
+# (a jagged, V-shaped cavity).
+ROUND_SQUEEZE = 0.52
 ROUND_V = {51: -0.035, 57: 0.035, 50: -0.02, 52: -0.02, 56: 0.02, 58: 0.02, 62: -0.02, 66: 0.02}
-# Tuck (ф/в): the lower lip rises and rolls in under the upper teeth, so its red shows thinner: its
-# outer edge comes up by these shares of the lower lip's own thickness (57 to 66; a fixed share of
-# the mouth width folded the thin lower lip of an older face over itself); its inner edge stays (it
-# is held against the teeth); the chin skin below follows half way (LIP_TO_CHIN).
-TUCK_OUTER = {57: 0.5, 56: 0.45, 58: 0.45, 55: 0.25, 59: 0.25}
-TUCK_INNER = {}  # moving it folded the near-degenerate inner-lip triangles of a closed mouth
+# Tuck (ф/в): the lower lip rises and rolls in under the upper teeth, so its red shows thinner; the
+# upper lip lifts a little off the teeth. All moves are shares of the lower lip's own thickness (57
+# to 66; a fixed share of the mouth width folded an older face's thin lower lip over itself), up the
+# face. Both inner contours rise alike (the lips stay together); the outer lower edge rises most, and
+# the chin skin below follows most of it: the triangles that bridge lip and chin then move as one
+# (with only the outer edge moving, a step showed where they cut across the lip).
+TUCK_UP = {57: 0.42, 56: 0.4, 58: 0.4, 55: 0.28, 59: 0.28, 65: 0.2, 66: 0.2, 67: 0.2,
+           61: 0.2, 62: 0.2, 63: 0.2, 50: 0.12, 51: 0.12, 52: 0.12, 49: 0.07, 53: 0.07}
+TUCK_CHIN_FOLLOW = 0.85
 # Press (м/п/б): the lips squeeze together, each red lip a little thinner (51 down, 57 up) and the
 # corners a touch in; the inner contour does not move (the lips are already shut by the closure).
 PRESS_V = {51: 0.022, 50: 0.018, 52: 0.018, 57: -0.028, 56: -0.022, 58: -0.022}
@@ -68,16 +73,18 @@ PRESS_U = {48: -0.015, 54: -0.015}
 # Between each mouth corner and three jaw points below it: open is the mean of its two ends, spread
 # and round about half and 40% of the corner's (skin half way to the jaw follows about half way).
 CORNER_TO_JAW = {48: (3, 4, 5), 54: (13, 12, 11)}
-CORNER_SKIN_SPREAD, CORNER_SKIN_ROUND = 0.04, -0.12
+CORNER_SKIN_SPREAD, CORNER_SKIN_ROUND = 0.04, -0.14
 # Between each corner and the nostril above it: upper-lip skin, held by the fixed nose base.
 CORNER_NOSTRIL = {48: 31, 54: 35}
 NASOLABIAL_OPEN, NASOLABIAL_SHAPE = 0.06, 0.02
+NASOLABIAL_ROUND = 0.06  # rounding pulls this skin in with the corners: at 0.02 a crease ran from nostril to corner
 # Between each corner and jaw point 3 / 13. That is also the first CORNER_TO_JAW point: the two
 # coincide and Delaunay keeps one of them, which one depends on the face (the demo keeps the jaw
 # point on both sides, test_viseme_golden's tilted face this one on one side). Left as it is: moving
 # it towards the cheek, as its name meant, would change such faces' frames.
 CORNER_CHEEK = {48: 3, 54: 13}
 CHEEK_OPEN, CHEEK_SHAPE = 0.1, 0.02
+CHEEK_ROUND = 0.06
 # Between each lower-lip point and the jaw point below it, open the mean of the two: the chin skin.
 LIP_TO_CHIN = ((57, 8), (58, 7), (56, 9), (59, 6), (55, 10))
 
@@ -217,8 +224,8 @@ def add_landmarks(vs: _Vertices, lm, centre, u, v, mw) -> None:
         side = 1.0 if (lm[i] - centre) @ u > 0 else -1.0  # outwards along the mouth axis
         o = LIP_OPEN[i] * jaw_px * v - (CORNER_PULL_IN * jaw_px * side * u if i in LIP_CORNERS else 0)
         s = SPREAD_U.get(i, 0.0) * mw * side * u + SPREAD_V.get(i, 0.0) * mw * v
-        r = ROUND_U.get(i, 0.0) * mw * side * u + ROUND_V.get(i, 0.0) * mw * v
-        t = -(TUCK_OUTER.get(i, 0.0) * lower_lip + TUCK_INNER.get(i, 0.0) * mw) * v
+        r = -ROUND_SQUEEZE * float((lm[i] - centre) @ u) * u + ROUND_V.get(i, 0.0) * mw * v
+        t = -TUCK_UP.get(i, 0.0) * lower_lip * v
         pr = PRESS_U.get(i, 0.0) * mw * side * u + PRESS_V.get(i, 0.0) * mw * v
         vs.add(lm[i], tuple(o), tuple(s), tuple(r), tuple(t), tuple(pr))
 
@@ -233,13 +240,13 @@ def add_skin_helpers(vs: _Vertices, lm, u, v, mw) -> None:
                    tuple(CORNER_SKIN_ROUND * mw * sgn * u))
         above = (lm[corner] + lm[CORNER_NOSTRIL[corner]]) / 2
         vs.add(above, tuple(NASOLABIAL_OPEN * jaw_px * v), tuple(NASOLABIAL_SHAPE * mw * sgn * u),
-               tuple(-NASOLABIAL_SHAPE * mw * sgn * u))
+               tuple(-NASOLABIAL_ROUND * mw * sgn * u))
         cheek = (lm[corner] + lm[CORNER_CHEEK[corner]]) / 2
         vs.add(cheek, tuple(CHEEK_OPEN * jaw_px * v), tuple(CHEEK_SHAPE * mw * sgn * u),
-               tuple(-CHEEK_SHAPE * mw * sgn * u))
+               tuple(-CHEEK_ROUND * mw * sgn * u))
     for a, b in LIP_TO_CHIN:
         w = 0.5 * (LIP_OPEN[a] + JAW_OPEN[b])
-        tuck = -0.5 * TUCK_OUTER.get(a, 0.0) * lower_lip_thickness(lm, v) * v
+        tuck = -TUCK_CHIN_FOLLOW * TUCK_UP.get(a, 0.0) * lower_lip_thickness(lm, v) * v
         vs.add((lm[a] + lm[b]) / 2, tuple(w * jaw_px * v), t=tuple(tuck))
 
 

@@ -46,7 +46,7 @@ TONGUE_HOLD, TONGUE_MIN_HOLD, TONGUE_RAMP, TONGUE_RAMP_EXTRA = 0.3, 0.015, 0.3, 
 # a smooth bump over the vowel (PEAK_PAD s wider each side): co-articulation and smoothing must not
 # swallow a short vowel between closures.
 MIN_PEAK = 0.85
-MIN_SHAPE_PEAK = 0.9  # ... and of its rounding or spreading
+MIN_SHAPE_PEAK = 1.0  # ... and all of its rounding or spreading
 PEAK_PAD = 0.015
 REST = (0.0, 0.0, 0.0)  # (open, spread, round) of a closed, relaxed mouth
 STRIP = T.STRIP
