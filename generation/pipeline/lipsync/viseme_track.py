@@ -48,6 +48,10 @@ TONGUE_HOLD, TONGUE_MIN_HOLD, TONGUE_RAMP, TONGUE_RAMP_EXTRA = 0.3, 0.015, 0.3, 
 MIN_PEAK = 0.85
 MIN_SHAPE_PEAK = 1.0  # ... and all of its rounding or spreading
 PEAK_PAD = 0.015
+# Lips round (or spread) ahead of a vowel and hold it after, more than the jaw does: the shape floor
+# eases in and out over this many seconds outside the vowel (with PEAK_PAD a 40-60 ms «у» showed its
+# full rounding in no 25 fps frame)
+SHAPE_PAD = 0.04
 REST = (0.0, 0.0, 0.0)  # (open, spread, round) of a closed, relaxed mouth
 STRIP = T.STRIP
 PAUSE_SYMBOLS = T.PAUSE_SYMBOLS
@@ -191,10 +195,16 @@ def vowel_floor(curves: np.ndarray, phonemes: list[Phoneme], times: np.ndarray, 
         inside = (times >= p.start) & (times <= p.end)
         if vis.kind != T.VOWEL or p.end <= p.start or not inside.any():
             continue
-        x = np.clip((times - p.start + PEAK_PAD) / (p.end - p.start + 2 * PEAK_PAD), 0, 1)
-        bump = np.sin(np.pi * x) ** 2
         wanted = (MIN_PEAK * vowel_open(p, language), MIN_SHAPE_PEAK * vis.spread, MIN_SHAPE_PEAK * vis.round)
         for k, want in enumerate(wanted):
+            pad = PEAK_PAD if k == 0 else SHAPE_PAD
+            x = np.clip((times - p.start + pad) / (p.end - p.start + 2 * pad), 0, 1)
+            if k == 0:  # the jaw: one smooth bump peaking mid-vowel
+                bump = np.sin(np.pi * x) ** 2
+            else:  # the lips' shape: flat over the vowel itself, easing out over the pads on both sides
+                span = (p.end - p.start + 2 * pad) / (2 * pad)
+                bump = np.minimum(np.sin(np.pi * np.clip(x * span, 0, 0.5)) ** 2,
+                                  np.sin(np.pi * np.clip((1 - x) * span, 0, 0.5)) ** 2)
             lack = want - float(out[k, inside].max())
             if lack > 0:
                 out[k] += lack * bump
