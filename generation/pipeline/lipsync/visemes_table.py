@@ -83,7 +83,7 @@ LANGUAGES = {
         "a#": v(0.9, 0.2),  # unstressed «а/о» next to the stress: open, unrounded
         "V": v(0.78, 0.15),
         "@-": v(0.38, 0.15),  # reduced vowel far from the stress
-        "o": v(0.6, 0.0, 1.0), "u": v(0.32, 0.0, 1.0), "8": v(0.52, 0.0, 1.0),  # «о у ё»
+        "o": v(0.55, 0.0, 1.0), "u": v(0.28, 0.0, 1.0), "8": v(0.5, 0.0, 1.0),  # «о у ё»: jaw drop widens the mouth again
         "E": v(0.64, 0.62), "e": v(0.55, 0.72), "i": v(0.32, 0.95), "I": v(0.34, 0.85),
     },
     "kk": {
