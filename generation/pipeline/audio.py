@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import os
 import wave
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from math import gcd
 from pathlib import Path
 
@@ -146,7 +146,7 @@ def shift_phonemes(phonemes: list[Phoneme] | None, offset: float, duration: floa
     for p in phonemes:
         start, end = max(0.0, p.start - offset), min(duration, p.end - offset)
         if end > start:
-            shifted.append(Phoneme(start, end, p.symbol))
+            shifted.append(replace(p, start=start, end=end))
     return shifted
 
 

@@ -61,6 +61,7 @@ class Phoneme:
     start: float
     end: float
     symbol: str  # espeak-ng's phoneme mnemonic, e.g. "a", "m", "o:", "_" for a pause
+    stress: int = 0  # 2 primary, 1 secondary, 0 none or unknown (espeak marks stressed vowels ' and ,)
 
 
 @dataclass(frozen=True)

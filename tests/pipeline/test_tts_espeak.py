@@ -183,6 +183,14 @@ def test_phonemes_from_events_drops_markers_and_zero_lengths():
     phonemes = phonemes_from_events(events, 6615, 22050)
     assert [(p.symbol, round(p.start, 2), round(p.end, 2)) for p in phonemes] == [
         ("h", 0.0, 0.1), ("oU", 0.1, 0.2), ("_:", 0.2, 0.3)]
+    assert [p.stress for p in phonemes] == [0, 2, 0]
+
+
+def test_stress_is_kept_apart_from_the_symbol(tts):
+    # «молоко»: espeak stresses the last vowel only; the symbols carry no marks
+    vowels = [p for p in tts.synthesize("молоко", "ru").phonemes if p.symbol in ("o", "V", "@", "@-")]
+    assert [p.stress for p in vowels][-1] == 2 and all(p.stress == 0 for p in vowels[:-1]), vowels
+    assert not any(p.symbol.startswith(("'", ",")) for p in tts.synthesize("Hello, dear world", "en").phonemes)
 
 
 def test_registry():

@@ -90,7 +90,7 @@ class VisemeEngine(LipSyncEngine):
     def draw_clip(self, state: VisemeClipState, k: int, weights: np.ndarray,
                   frame: np.ndarray | None = None) -> np.ndarray:
         """Clip frame k (`frame`, when already decoded; drawn on in place) with its own mouth settled
-        closed, then opened by basis weights (open, spread, round)."""
+        closed, then opened by basis weights (open, spread, round, tuck, press)."""
         reader = state.reader
         frame = reader.frame(k) if frame is None else frame
         lm = np.asarray(reader.landmarks[k], np.float64)
@@ -108,15 +108,15 @@ class VisemeEngine(LipSyncEngine):
         return mouth_track(audio, fps, seed)
 
     def mouth_weights(self, track: MouthTrack, i: int) -> np.ndarray:
-        """Basis weights (open, spread, round) of frame i."""
-        return np.array([track.open[i], track.spread[i], track.round[i]])
+        """Basis weights (open, spread, round, tuck, press) of frame i, in mesh_.BASES order."""
+        return np.array([track.open[i], track.spread[i], track.round[i], track.tuck[i], track.press[i]])
 
     def inner_lips(self, state: VisemeState, weights: np.ndarray) -> np.ndarray:
         """(8, 2) warped inner-lip landmarks 60..67 for basis weights."""
         return state.mouth.displaced(weights)[state.inner_idx]
 
     def draw(self, state: VisemeState, weights: np.ndarray, blink: float = 0.0) -> np.ndarray:
-        """One frame for mouth basis weights (open, spread, round) and eyelid closure."""
+        """One frame for mouth basis weights (open, spread, round[, tuck, press]) and eyelid closure."""
         frame = state.image.copy()
         dst = state.mouth.displaced(weights)
         render_.warp_roi(state.image, frame, state.mouth, dst)

@@ -1,8 +1,8 @@
-"""Per-avatar meshes for the viseme engine: the lower face (open, spread, round) and the eyes (blink).
+"""Per-avatar meshes for the viseme engine: the lower face (open, spread, round, tuck, press) and the eyes (blink).
 
 The lower face is a triangle mesh over the jaw, nose-base and lip landmarks plus helper points. Each
-vertex moves by a linear mix of three displacement bases, one per mouth parameter: jaw open, lips
-spread, lips rounded. A ring of anchors that never move (nose base, cheeks, neck) keeps the warp
+vertex moves by a linear mix of displacement bases, one per mouth parameter: jaw open, lips
+spread, lips rounded, lower lip tucked under the upper teeth (ф/в), lips pressed together (м/п/б). A ring of anchors that never move (nose base, cheeks, neck) keeps the warp
 continuous with the untouched photo, so no seam can show. viseme_render turns a displaced mesh into
 pixels; this module only builds meshes, once per avatar.
 
@@ -40,33 +40,51 @@ LIP_OPEN = {
 }
 # The lips keep their length: as the jaw drops, the corners come in a little (in OPEN_GAIN units),
 # so an open mouth is taller and slightly narrower, not a widening slot.
-CORNER_PULL_IN = 0.04
+CORNER_PULL_IN = 0.12
 # Spread ("ee"): along the mouth axis outwards (U) and down the face (V, negative = up), in mouth
 # widths. The corners go out by 9% each side and slightly up (a smile); the points between follow
 # less the nearer they are to the middle; the middle of the lips flattens (51 down, 57 up).
 SPREAD_U = {48: 0.09, 54: 0.09, 60: 0.085, 64: 0.085, 49: 0.05, 53: 0.05, 59: 0.05, 55: 0.05,
             61: 0.04, 63: 0.04, 65: 0.04, 67: 0.04, 50: 0.02, 52: 0.02, 56: 0.02, 58: 0.02}
 SPREAD_V = {48: -0.02, 54: -0.02, 60: -0.015, 64: -0.015, 51: 0.012, 57: -0.012}
-# Round ("oo"): the corners come in by 13% each side, a quarter of the width in all, and the lips
-# push forward, which the camera sees as taller lips (51 up, 57 down).
-ROUND_U = {48: -0.13, 54: -0.13, 60: -0.13, 64: -0.13, 49: -0.07, 53: -0.07, 59: -0.07, 55: -0.07,
-           61: -0.06, 63: -0.06, 65: -0.06, 67: -0.06, 50: -0.03, 52: -0.03, 56: -0.03, 58: -0.03}
+# Round ("oo"): the lips are squeezed towards the middle, every point by this share of its own
+# distance from the mouth centre along the mouth axis (the corners, half a width out, by 26% of the
+# width each side), and they push forward, which the camera sees as taller lips (51 up, 57 down).
+# A fixed pull per point (13% at the corners, 6% for the inner points) left dlib finding a rounded
+# «о» at 0.95 of the rest width, and made larger it pulled the inner points past their neighbours
+# (a jagged, V-shaped cavity).
+ROUND_SQUEEZE = 0.52
 ROUND_V = {51: -0.035, 57: 0.035, 50: -0.02, 52: -0.02, 56: 0.02, 58: 0.02, 62: -0.02, 66: 0.02}
+# Tuck (ф/в): the lower lip rises and rolls in under the upper teeth, so its red shows thinner; the
+# upper lip lifts a little off the teeth. All moves are shares of the lower lip's own thickness (57
+# to 66; a fixed share of the mouth width folded an older face's thin lower lip over itself), up the
+# face. Both inner contours rise alike (the lips stay together); the outer lower edge rises most, and
+# the chin skin below follows most of it: the triangles that bridge lip and chin then move as one
+# (with only the outer edge moving, a step showed where they cut across the lip).
+TUCK_UP = {57: 0.42, 56: 0.4, 58: 0.4, 55: 0.28, 59: 0.28, 65: 0.2, 66: 0.2, 67: 0.2,
+           61: 0.2, 62: 0.2, 63: 0.2, 50: 0.12, 51: 0.12, 52: 0.12, 49: 0.07, 53: 0.07}
+TUCK_CHIN_FOLLOW = 0.85
+# Press (м/п/б): the lips squeeze together, each red lip a little thinner (51 down, 57 up) and the
+# corners a touch in; the inner contour does not move (the lips are already shut by the closure).
+PRESS_V = {51: 0.022, 50: 0.018, 52: 0.018, 57: -0.028, 56: -0.022, 58: -0.022}
+PRESS_U = {48: -0.015, 54: -0.015}
 
 # Helper points on the skin, so the warp falls off smoothly instead of across one big triangle.
 # Between each mouth corner and three jaw points below it: open is the mean of its two ends, spread
 # and round about half and 40% of the corner's (skin half way to the jaw follows about half way).
 CORNER_TO_JAW = {48: (3, 4, 5), 54: (13, 12, 11)}
-CORNER_SKIN_SPREAD, CORNER_SKIN_ROUND = 0.04, -0.05
+CORNER_SKIN_SPREAD, CORNER_SKIN_ROUND = 0.04, -0.14
 # Between each corner and the nostril above it: upper-lip skin, held by the fixed nose base.
 CORNER_NOSTRIL = {48: 31, 54: 35}
 NASOLABIAL_OPEN, NASOLABIAL_SHAPE = 0.06, 0.02
+NASOLABIAL_ROUND = 0.06  # rounding pulls this skin in with the corners: at 0.02 a crease ran from nostril to corner
 # Between each corner and jaw point 3 / 13. That is also the first CORNER_TO_JAW point: the two
 # coincide and Delaunay keeps one of them, which one depends on the face (the demo keeps the jaw
 # point on both sides, test_viseme_golden's tilted face this one on one side). Left as it is: moving
 # it towards the cheek, as its name meant, would change such faces' frames.
 CORNER_CHEEK = {48: 3, 54: 13}
 CHEEK_OPEN, CHEEK_SHAPE = 0.1, 0.02
+CHEEK_ROUND = 0.06
 # Between each lower-lip point and the jaw point below it, open the mean of the two: the chin skin.
 LIP_TO_CHIN = ((57, 8), (58, 7), (56, 9), (59, 6), (55, 10))
 
@@ -119,10 +137,12 @@ class Mesh:
     keep: np.ndarray | None = None  # (h, w, 1) float32 share of the warp applied; 0 = pixel untouched
 
     def displaced(self, weights: np.ndarray) -> np.ndarray:
-        """Destination vertices for basis weights (K,)."""
-        return self.points + self.rest + np.tensordot(weights, self.bases, axes=1)
+        """Destination vertices for basis weights (K,); missing trailing weights count as 0."""
+        weights = np.asarray(weights, dtype=np.float64)[:len(self.bases)]
+        return self.points + self.rest + np.tensordot(weights, self.bases[:len(weights)], axes=1)
 
 
+BASES = ("open", "spread", "round", "tuck", "press")  # the mouth mesh's bases, in the order of the weights
 LIP_CORNERS = MOUTH_CORNERS + INNER_MOUTH_CORNERS
 # The mouth mesh lists the lower jaw, the nose base, then landmarks 48..67, then its helpers.
 FIRST_LIP_VERTEX = len(LOWER_JAW) + len(NOSE_BASE)
@@ -171,23 +191,31 @@ class _Vertices:
     """Mesh vertices collected with their (open, spread, round) displacements."""
 
     def __init__(self):
-        self.points, self.open, self.spread, self.round = [], [], [], []
+        self.points, self.open, self.spread, self.round, self.tuck, self.press = [], [], [], [], [], []
 
-    def add(self, p, o=(0.0, 0.0), s=(0.0, 0.0), r=(0.0, 0.0)) -> None:
+    def add(self, p, o=(0.0, 0.0), s=(0.0, 0.0), r=(0.0, 0.0), t=(0.0, 0.0), pr=(0.0, 0.0)) -> None:
         """One vertex at p; no displacement given = an anchor."""
         self.points.append(np.asarray(p, float))
         self.open.append(o)
         self.spread.append(s)
         self.round.append(r)
+        self.tuck.append(t)
+        self.press.append(pr)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """(V, 2) positions and (3, V, 2) bases."""
-        return np.array(self.points), np.stack([np.array(self.open), np.array(self.spread), np.array(self.round)])
+        """(V, 2) positions and (BASES, V, 2) bases."""
+        return np.array(self.points), np.stack([np.array(b) for b in (self.open, self.spread, self.round, self.tuck, self.press)])
+
+
+def lower_lip_thickness(lm, v) -> float:
+    """px from the lower lip's inner edge (66) down to its outer edge (57)."""
+    return max(0.0, float((lm[57] - lm[66]) @ v))
 
 
 def add_landmarks(vs: _Vertices, lm, centre, u, v, mw) -> None:
-    """Lower jaw (opens), nose base (fixed) and every lip point (all three bases)."""
+    """Lower jaw (opens), nose base (fixed) and every lip point (all the bases)."""
     jaw_px = OPEN_GAIN * mw
+    lower_lip = lower_lip_thickness(lm, v)
     for i in LOWER_JAW:
         vs.add(lm[i], tuple(JAW_OPEN[i] * jaw_px * v))
     for i in NOSE_BASE:
@@ -196,8 +224,10 @@ def add_landmarks(vs: _Vertices, lm, centre, u, v, mw) -> None:
         side = 1.0 if (lm[i] - centre) @ u > 0 else -1.0  # outwards along the mouth axis
         o = LIP_OPEN[i] * jaw_px * v - (CORNER_PULL_IN * jaw_px * side * u if i in LIP_CORNERS else 0)
         s = SPREAD_U.get(i, 0.0) * mw * side * u + SPREAD_V.get(i, 0.0) * mw * v
-        r = ROUND_U.get(i, 0.0) * mw * side * u + ROUND_V.get(i, 0.0) * mw * v
-        vs.add(lm[i], tuple(o), tuple(s), tuple(r))
+        r = -ROUND_SQUEEZE * float((lm[i] - centre) @ u) * u + ROUND_V.get(i, 0.0) * mw * v
+        t = -TUCK_UP.get(i, 0.0) * lower_lip * v
+        pr = PRESS_U.get(i, 0.0) * mw * side * u + PRESS_V.get(i, 0.0) * mw * v
+        vs.add(lm[i], tuple(o), tuple(s), tuple(r), tuple(t), tuple(pr))
 
 
 def add_skin_helpers(vs: _Vertices, lm, u, v, mw) -> None:
@@ -210,13 +240,14 @@ def add_skin_helpers(vs: _Vertices, lm, u, v, mw) -> None:
                    tuple(CORNER_SKIN_ROUND * mw * sgn * u))
         above = (lm[corner] + lm[CORNER_NOSTRIL[corner]]) / 2
         vs.add(above, tuple(NASOLABIAL_OPEN * jaw_px * v), tuple(NASOLABIAL_SHAPE * mw * sgn * u),
-               tuple(-NASOLABIAL_SHAPE * mw * sgn * u))
+               tuple(-NASOLABIAL_ROUND * mw * sgn * u))
         cheek = (lm[corner] + lm[CORNER_CHEEK[corner]]) / 2
         vs.add(cheek, tuple(CHEEK_OPEN * jaw_px * v), tuple(CHEEK_SHAPE * mw * sgn * u),
-               tuple(-CHEEK_SHAPE * mw * sgn * u))
+               tuple(-CHEEK_ROUND * mw * sgn * u))
     for a, b in LIP_TO_CHIN:
         w = 0.5 * (LIP_OPEN[a] + JAW_OPEN[b])
-        vs.add((lm[a] + lm[b]) / 2, tuple(w * jaw_px * v))
+        tuck = -TUCK_CHIN_FOLLOW * TUCK_UP.get(a, 0.0) * lower_lip_thickness(lm, v) * v
+        vs.add((lm[a] + lm[b]) / 2, tuple(w * jaw_px * v), t=tuple(tuck))
 
 
 def add_anchors(vs: _Vertices, lm, mw) -> None:
@@ -264,7 +295,7 @@ def mouth_triangles(lm: np.ndarray) -> np.ndarray:
 
 
 def mouth_vertices(lm, centre, u, v, mw) -> tuple[np.ndarray, np.ndarray]:
-    """(V, 2) vertex positions and (3, V, 2) bases of the mouth mesh; the order depends on nothing else."""
+    """(V, 2) vertex positions and (BASES, V, 2) bases of the mouth mesh; the order depends on nothing else."""
     vs = _Vertices()
     add_landmarks(vs, lm, centre, u, v, mw)
     add_skin_helpers(vs, lm, u, v, mw)
@@ -273,7 +304,7 @@ def mouth_vertices(lm, centre, u, v, mw) -> tuple[np.ndarray, np.ndarray]:
 
 
 def mouth_mesh(lm: np.ndarray, width: int, height: int, triangles: np.ndarray | None = None) -> tuple[Mesh, float]:
-    """Lower-face mesh with open/spread/round bases; also returns the mouth width in px.
+    """Lower-face mesh with open/spread/round/tuck/press bases; also returns the mouth width in px.
 
     Its rest displacement closes lips parted in `lm`: a clip frame whose person talks is settled
     to a closed mouth the same way as a toothy photo. `triangles` (from `mouth_triangles` of another

@@ -12,20 +12,49 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..types import SAMPLE_RATE, Audio, Phoneme, frame_count
+from . import visemes_table as T
+from .phoneme_timing import refine_boundaries
 
 # Analysis grid
 RATE = 200  # parameter curves are built at this many points per second, then sampled per frame
-LEAD = 0.04  # lips lead the sound by this many seconds
+LEAD = 0.02  # lips lead the sound by this many seconds (phoneme edges are on the audio already: 0.04 showed a «м» closure a frame early)
 ATTACK = 0.018  # one-pole time constant (s) while a parameter rises
 RELEASE = 0.035  # ... and while it falls: lips close a little slower than they open
 
-# Co-articulation (dominance functions): D(t) = alpha * exp(-distance_outside_segment / tau)
-VOWEL_TAU = 0.06
-CONSONANT_TAU = 0.05
-CLOSURE_TAU = 0.03
-CLOSURE_HOLD = 0.045  # ... and stay shut at least this long, so one 25 fps frame shows it
-CLOSURE_RAMP = 0.012  # m/b/p: the closure eases out this many seconds past the segment
+# Co-articulation (dominance functions): D(t) = alpha * exp(-distance_outside_segment / tau), with
+# (alpha_open, alpha_shape, tau) per kind of sound. Consonants barely hold the lips' shape, so a
+# vowel's rounding or spreading carries over the consonants around it, as it does in speech («стул»
+# is rounded from its «с»).
+DOMINANCE = {
+    T.VOWEL: (1.0, 1.0, 0.06),
+    T.CLOSURE: (0.3, 0.12, 0.03),  # shut by the closure gate instead; weak here so the vowels between m-s still open
+    T.LABIODENTAL: (0.9, 0.12, 0.035),  # nearly shut, the lower lip tucked by its own gate
+    T.CONSONANT: (0.45, 0.06, 0.05),
+    # a pause shuts the lips, but from its own edge on (tau 0.03): with 0.06 it pulled a phrase's last
+    # vowel to 40 % of its opening and its rounding to half
+    T.PAUSE: (3.0, 1.0, 0.03),
+}
+# Gates: 1 over the middle of a segment (HOLD share of it, at least MIN_HOLD s), easing to 0 over
+# RAMP share of it plus RAMP_EXTRA s on each side. The bilabial hold is short: espeak's Russian
+# vowels between two m-s last 40-60 ms, and a longer closure would swallow them.
+CLOSURE_HOLD, CLOSURE_MIN_HOLD, CLOSURE_RAMP, CLOSURE_RAMP_EXTRA = 0.4, 0.03, 0.15, 0.008
+TUCK_HOLD, TUCK_MIN_HOLD, TUCK_RAMP, TUCK_RAMP_EXTRA = 0.3, 0.02, 0.25, 0.015
+PAUSE_SHUT_AFTER, PAUSE_OPEN_BEFORE, PAUSE_RAMP = 0.05, 0.03, 0.03  # s: a pause shuts the lips this long after it starts
+TUCK_SHUT = 0.75  # share of the opening a tucked lower lip takes away (it rests on the upper teeth)
+TONGUE_HOLD, TONGUE_MIN_HOLD, TONGUE_RAMP, TONGUE_RAMP_EXTRA = 0.3, 0.015, 0.3, 0.02
+# Every vowel reaches at least this share of its (stressed) target opening somewhere in it, added as
+# a smooth bump over the vowel (PEAK_PAD s wider each side): co-articulation and smoothing must not
+# swallow a short vowel between closures.
+MIN_PEAK = 0.85
+MIN_SHAPE_PEAK = 1.0  # ... and all of its rounding or spreading
+PEAK_PAD = 0.015
+# Lips round (or spread) ahead of a vowel and hold it after, more than the jaw does: the shape floor
+# eases in and out over this many seconds outside the vowel (with PEAK_PAD a 40-60 ms «у» showed its
+# full rounding in no 25 fps frame)
+SHAPE_PAD = 0.04
 REST = (0.0, 0.0, 0.0)  # (open, spread, round) of a closed, relaxed mouth
+STRIP = T.STRIP
+PAUSE_SYMBOLS = T.PAUSE_SYMBOLS
 
 # Audio fallback
 STFT_WINDOW = 512  # 32 ms at 16 kHz
@@ -44,46 +73,26 @@ BLINK_CLOSE = 0.07  # lid down time (s)
 BLINK_HOLD = 0.03
 BLINK_OPEN = 0.12  # lids come up slower than they drop
 
-# Phoneme classes: (open, spread, round), and (alpha_open, alpha_shape, tau). Keys are espeak-ng
-# mnemonics with stress/length marks stripped; unknown symbols fall back by their first letter.
-VOWELS = {
-    "a": (0.95, 0.25, 0.0), "A": (0.95, 0.1, 0.0), "&": (0.85, 0.45, 0.0), "aa": (0.95, 0.2, 0.0),
-    "V": (0.7, 0.15, 0.0), "0": (0.75, 0.0, 0.45), "Q": (0.75, 0.0, 0.45),
-    "E": (0.6, 0.55, 0.0), "e": (0.5, 0.65, 0.0), "@": (0.4, 0.15, 0.0), "3": (0.45, 0.2, 0.1),
-    "I": (0.32, 0.75, 0.0), "i": (0.28, 0.9, 0.0), "y": (0.25, 0.0, 0.85), "Y": (0.3, 0.0, 0.7),
-    "1": (0.3, 0.35, 0.0), "I#": (0.3, 0.5, 0.0), "9": (0.45, 0.0, 0.55), "8": (0.4, 0.0, 0.5),
-    "o": (0.6, 0.0, 0.8), "O": (0.72, 0.0, 0.6), "u": (0.25, 0.0, 1.0), "U": (0.3, 0.0, 0.85),
-}
-CONSONANTS = {
-    # bilabials close the lips whatever surrounds them
-    "m": (0.0, 0.0, 0.0), "b": (0.0, 0.0, 0.0), "p": (0.0, 0.0, 0.0),
-    # labiodentals: lower lip up against the upper teeth
-    "f": (0.1, 0.15, 0.0), "v": (0.1, 0.15, 0.0),
-    # w is a rounded glide
-    "w": (0.18, 0.0, 0.95),
-    # sibilants: teeth nearly together; postalveolars pout a little
-    "s": (0.12, 0.35, 0.0), "z": (0.12, 0.35, 0.0), "T": (0.16, 0.2, 0.0), "D": (0.16, 0.2, 0.0),
-    "S": (0.14, 0.0, 0.4), "Z": (0.14, 0.0, 0.4), "tS": (0.14, 0.0, 0.4), "dZ": (0.14, 0.0, 0.4),
-    "ts": (0.12, 0.3, 0.0), "C": (0.14, 0.4, 0.0), "j": (0.2, 0.55, 0.0),
-}
-DEFAULT_CONSONANT = (0.25, 0.1, 0.0)  # t d n l r k g h x ...: medium-small, shape from neighbours
-ALPHA_VOWEL = (1.0, 1.0)
-ALPHA_CLOSURE = (0.3, 0.3)  # shut by `closure_gate` instead; weak here so short vowels between m-s still open
-ALPHA_CONSONANT = (0.45, 0.25)  # lingual consonants barely constrain the lips
-ALPHA_PAUSE = (4.0, 2.0)
-PAUSE_SYMBOLS = {"_", "", "_:", "_!", "||", "|"}
-STRIP = "'\",%=:;!^#~-"
-
-
 @dataclass
 class MouthTrack:
-    """Per-frame mouth parameters in [0, 1] plus blink closure in [0, 1]."""
+    """Per-frame mouth parameters in [0, 1] plus blink closure in [0, 1].
+
+    `tuck` (lower lip under the upper teeth, ф/в), `press` (lips squeezed, м/п/б) and `tongue` (the
+    tongue tip up at the teeth or the ridge, т/д/н/л/р) are 0 without phoneme timings."""
 
     open: np.ndarray
     spread: np.ndarray
     round: np.ndarray
     blink: np.ndarray
     source: str  # "phonemes" | "audio"
+    tuck: np.ndarray | None = None
+    press: np.ndarray | None = None
+    tongue: np.ndarray | None = None
+
+    def __post_init__(self):
+        for name in ("tuck", "press", "tongue"):
+            if getattr(self, name) is None:
+                setattr(self, name, np.zeros(len(self.open)))
 
     def __len__(self) -> int:
         return len(self.open)
@@ -93,22 +102,11 @@ class MouthTrack:
         return float(self.open[i]), float(self.spread[i]), float(self.round[i]), float(self.blink[i])
 
 
-def classify(symbol: str) -> tuple[tuple[float, float, float], tuple[float, float], float]:
+def classify(symbol: str, language: str | None = None) -> tuple[tuple[float, float, float], tuple[float, float], float]:
     """Targets (open, spread, round), dominance (open, shape) and tau of an espeak mnemonic."""
-    raw = symbol.strip()
-    if raw in PAUSE_SYMBOLS or raw.startswith("_"):
-        return REST, ALPHA_PAUSE, VOWEL_TAU
-    bare = raw.strip(STRIP) or raw
-    for key in (raw, bare, bare[:2], bare[:1]):
-        if key in CONSONANTS:
-            if key in ("m", "b", "p"):
-                return CONSONANTS[key], ALPHA_CLOSURE, CLOSURE_TAU
-            return CONSONANTS[key], ALPHA_CONSONANT, CONSONANT_TAU
-        if key in VOWELS:
-            return VOWELS[key], ALPHA_VOWEL, VOWEL_TAU
-    if bare[:1].lower() in "aeiouy":
-        return VOWELS.get(bare[:1].lower(), VOWELS["@"]), ALPHA_VOWEL, VOWEL_TAU
-    return DEFAULT_CONSONANT, ALPHA_CONSONANT, CONSONANT_TAU
+    vis = T.viseme(symbol, language)
+    alpha_open, alpha_shape, tau = DOMINANCE[vis.kind]
+    return (vis.open, vis.spread, vis.round), (alpha_open, alpha_shape), tau
 
 
 def grid(duration: float) -> np.ndarray:
@@ -116,7 +114,12 @@ def grid(duration: float) -> np.ndarray:
     return np.arange(int(np.ceil((duration + LEAD) * RATE)) + 2) / RATE
 
 
-def phoneme_curves(phonemes: list[Phoneme], times: np.ndarray) -> np.ndarray:
+def vowel_open(p: Phoneme, language: str | None) -> float:
+    """Target opening of a vowel phoneme, scaled by its stress."""
+    return T.viseme(p.symbol, language).open * T.stress_gain(p.stress)
+
+
+def phoneme_curves(phonemes: list[Phoneme], times: np.ndarray, language: str | None = None) -> np.ndarray:
     """(3, T) co-articulated open/spread/round from phoneme segments via dominance functions."""
     # Leading and trailing rest: silence before the first and after the last phoneme
     start = min((p.start for p in phonemes), default=0.0)
@@ -127,7 +130,9 @@ def phoneme_curves(phonemes: list[Phoneme], times: np.ndarray) -> np.ndarray:
     for seg in segments:
         if seg.end <= seg.start:
             continue
-        target, (alpha_open, alpha_shape), tau = classify(seg.symbol)
+        target, (alpha_open, alpha_shape), tau = classify(seg.symbol, language)
+        if T.viseme(seg.symbol, language).kind == T.VOWEL:
+            target = (vowel_open(seg, language), *target[1:])
         distance = np.maximum(seg.start - times, 0.0) + np.maximum(times - seg.end, 0.0)
         weight = np.exp(-distance / tau)
         for k, alpha in enumerate((alpha_open, alpha_shape, alpha_shape)):
@@ -136,20 +141,74 @@ def phoneme_curves(phonemes: list[Phoneme], times: np.ndarray) -> np.ndarray:
     return num / den
 
 
-def closure_gate(phonemes: list[Phoneme], times: np.ndarray) -> np.ndarray:
-    """(T,) 1 where the lips must be shut (mid m, b, p), easing to 0 just past the segment."""
+def segment_gate(segments, times: np.ndarray, hold: float, min_hold: float, ramp: float,
+                 ramp_extra: float) -> np.ndarray:
+    """(T,) max over (segment, strength) of a plateau over the segment's middle easing to 0 past it."""
     gate = np.zeros(len(times))
-    for p in phonemes:
-        bare = p.symbol.strip(STRIP)
-        if bare[:1] in ("m", "b", "p") and p.end > p.start:
-            # shut over the middle half; espeak's vowels next to a nasal can be 30 ms short, so
-            # the ramps stay mostly inside the consonant instead of eating the vowel
-            half = max(0.25 * (p.end - p.start), CLOSURE_HOLD / 2)
-            centre = (p.start + p.end) / 2
-            ramp = 0.25 * (p.end - p.start) + CLOSURE_RAMP
-            distance = np.maximum(centre - half - times, 0.0) + np.maximum(times - centre - half, 0.0)
-            gate = np.maximum(gate, np.cos(np.clip(distance / ramp, 0, 1) * np.pi / 2) ** 2)
+    for p, strength in segments:
+        if p.end <= p.start or strength <= 0:
+            continue
+        length = p.end - p.start
+        half = max(hold * length, min_hold) / 2
+        centre = (p.start + p.end) / 2
+        width = ramp * length + ramp_extra
+        distance = np.maximum(centre - half - times, 0.0) + np.maximum(times - centre - half, 0.0)
+        gate = np.maximum(gate, strength * np.cos(np.clip(distance / width, 0, 1) * np.pi / 2) ** 2)
     return gate
+
+
+def closure_gate(phonemes: list[Phoneme], times: np.ndarray, language: str | None = None) -> np.ndarray:
+    """(T,) 1 where the lips must be shut (mid m, b, p), easing to 0 just past the segment."""
+    shut = [(p, 1.0) for p in phonemes if T.viseme(p.symbol, language).kind == T.CLOSURE]
+    return segment_gate(shut, times, CLOSURE_HOLD, CLOSURE_MIN_HOLD, CLOSURE_RAMP, CLOSURE_RAMP_EXTRA)
+
+
+def tuck_gate(phonemes: list[Phoneme], times: np.ndarray, language: str | None = None) -> np.ndarray:
+    """(T,) lower lip under the upper teeth (f, v)."""
+    segs = [(p, T.viseme(p.symbol, language).tuck) for p in phonemes]
+    return segment_gate(segs, times, TUCK_HOLD, TUCK_MIN_HOLD, TUCK_RAMP, TUCK_RAMP_EXTRA)
+
+
+def tongue_gate(phonemes: list[Phoneme], times: np.ndarray, language: str | None = None) -> np.ndarray:
+    """(T,) tongue tip up at the teeth or the ridge (t d n l r ...)."""
+    segs = [(p, T.viseme(p.symbol, language).tongue) for p in phonemes]
+    return segment_gate(segs, times, TONGUE_HOLD, TONGUE_MIN_HOLD, TONGUE_RAMP, TONGUE_RAMP_EXTRA)
+
+
+def pause_gate(phonemes: list[Phoneme], times: np.ndarray, language: str | None = None) -> np.ndarray:
+    """(T,) 1 inside pauses and the silence around the speech (past their first and last few ms)."""
+    sounds = [p for p in phonemes if T.viseme(p.symbol, language).kind != T.PAUSE]
+    if not sounds:
+        return np.ones(len(times))
+    quiet = [p for p in phonemes if T.viseme(p.symbol, language).kind == T.PAUSE]
+    quiet += [Phoneme(-10.0, sounds[0].start, "_"), Phoneme(sounds[-1].end, times[-1] + 10.0, "_")]
+    inner = [(Phoneme(p.start + PAUSE_SHUT_AFTER, p.end - PAUSE_OPEN_BEFORE, p.symbol), 1.0) for p in quiet]
+    return segment_gate(inner, times, 1.0, 0.0, 0.0, PAUSE_RAMP)
+
+
+def vowel_floor(curves: np.ndarray, phonemes: list[Phoneme], times: np.ndarray, language: str | None) -> np.ndarray:
+    """(3, T) curves raised so every vowel reaches MIN_PEAK of its opening (MIN_SHAPE_PEAK of its
+    spreading and rounding) somewhere inside it."""
+    out = curves.copy()
+    for p in phonemes:
+        vis = T.viseme(p.symbol, language)
+        inside = (times >= p.start) & (times <= p.end)
+        if vis.kind != T.VOWEL or p.end <= p.start or not inside.any():
+            continue
+        wanted = (MIN_PEAK * vowel_open(p, language), MIN_SHAPE_PEAK * vis.spread, MIN_SHAPE_PEAK * vis.round)
+        for k, want in enumerate(wanted):
+            pad = PEAK_PAD if k == 0 else SHAPE_PAD
+            x = np.clip((times - p.start + pad) / (p.end - p.start + 2 * pad), 0, 1)
+            if k == 0:  # the jaw: one smooth bump peaking mid-vowel
+                bump = np.sin(np.pi * x) ** 2
+            else:  # the lips' shape: flat over the vowel itself, easing out over the pads on both sides
+                span = (p.end - p.start + 2 * pad) / (2 * pad)
+                bump = np.minimum(np.sin(np.pi * np.clip(x * span, 0, 0.5)) ** 2,
+                                  np.sin(np.pi * np.clip((1 - x) * span, 0, 0.5)) ** 2)
+            lack = want - float(out[k, inside].max())
+            if lack > 0:
+                out[k] += lack * bump
+    return out
 
 
 def band_spectrogram(samples: np.ndarray, hop: int) -> tuple[np.ndarray, np.ndarray]:
@@ -236,21 +295,32 @@ def blink_curve(num_frames: int, fps: int, seed: int) -> np.ndarray:
     return out
 
 
-def mouth_track(audio: Audio, fps: int, seed: int = 0) -> MouthTrack:
-    """Per-frame mouth parameters for `audio`, from its phonemes when present, else its samples."""
+def mouth_track(audio: Audio, fps: int, seed: int = 0, language: str | None = None) -> MouthTrack:
+    """Per-frame mouth parameters for `audio`, from its phonemes when present, else its samples.
+
+    `language` picks the viseme table (ru, kk, en); None tells it from espeak's mnemonics."""
     num_frames = frame_count(len(audio.samples), fps)
     times = grid(num_frames / fps)
     # bare modifiers (espeak-ng ru/kk report palatalisation ";" as its own event) shape nothing
     spoken = [p for p in (audio.phonemes or []) if p.end > p.start and (p.symbol.strip(STRIP + "_") or p.symbol.startswith("_"))]
-    if any(classify(p.symbol)[1] != ALPHA_PAUSE for p in spoken):
-        curves = phoneme_curves(spoken, times)
+    if any(T.viseme(p.symbol).kind != T.PAUSE for p in spoken):
+        language = language or T.guess_language(p.symbol for p in spoken)
+        spoken = refine_boundaries(spoken, audio.samples, language)
+        curves = phoneme_curves(spoken, times, language)
         curves[0] *= loudness_weight(audio.samples, times)
+        shut = pause_gate(spoken, times, language)
+        curves[1:] *= 1 - shut  # the lips relax in a pause at the release rate, not by co-articulation's tail
+        curves = np.clip(attack_release(np.clip(curves, 0, 1)), 0, 1)
+        curves = np.clip(vowel_floor(curves, spoken, times, language), 0, 1)
+        press = closure_gate(spoken, times, language)
+        tuck = tuck_gate(spoken, times, language)
+        curves[0] *= (1 - press) * (1 - TUCK_SHUT * tuck) * (1 - shut)  # after smoothing, so the lips really meet
+        extra = np.stack([tuck, press, tongue_gate(spoken, times, language)])
+        framed = sample_frames(np.vstack([curves, extra]), num_frames, fps)
         source = "phonemes"
     else:
-        curves = audio_curves(audio.samples, times)
+        curves = np.clip(attack_release(np.clip(audio_curves(audio.samples, times), 0, 1)), 0, 1)
+        framed = np.vstack([sample_frames(curves, num_frames, fps), np.zeros((3, num_frames))])
         source = "audio"
-    curves = np.clip(attack_release(np.clip(curves, 0, 1)), 0, 1)
-    if source == "phonemes":
-        curves[0] *= 1 - closure_gate(spoken, times)  # after smoothing, so the lips really meet
-    framed = sample_frames(curves, num_frames, fps)
-    return MouthTrack(framed[0], framed[1], framed[2], blink_curve(num_frames, fps, seed), source)
+    return MouthTrack(framed[0], framed[1], framed[2], blink_curve(num_frames, fps, seed), source,
+                      tuck=framed[3], press=framed[4], tongue=framed[5])

@@ -57,7 +57,8 @@ PHONEMES = 0x100  # espeakPHONEMES: [[h@l'oU]] would be spoken as phonemes
 SYNTH_FLAGS = CHARS_UTF8 | ENDPAUSE
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # \x01 would start an espeak embedded command
-_STRESS_MARKS = "',%="  # espeak prefixes stressed vowels with these; lip-sync wants the phoneme
+_STRESS_MARKS = "',%="  # espeak prefixes vowels with these; the symbol is kept without them, the stress apart
+STRESS_LEVELS = {"'": 2, ",": 1}  # primary, secondary; "%" and "=" mark unstressed/reduced vowels
 
 
 class _EventId(ctypes.Union):
@@ -177,10 +178,12 @@ def phonemes_from_events(events: list[tuple[int, str]], total: int, sample_rate:
     bounds = [min(max(s, 0), total) for s, _ in events] + [total]
     for i, (_, mnemonic) in enumerate(events):
         symbol = mnemonic.lstrip(_STRESS_MARKS)
+        marks = mnemonic[:len(mnemonic) - len(symbol)]
+        stress = max((STRESS_LEVELS.get(m, 0) for m in marks), default=0)
         start, end = bounds[i], max(bounds[i:i + 2])
         if not symbol or symbol.startswith("(") or end <= start:
             continue  # "(en)" marks a language switch, not a sound
-        phonemes.append(Phoneme(start / sample_rate, end / sample_rate, symbol))
+        phonemes.append(Phoneme(start / sample_rate, end / sample_rate, symbol, stress))
     return phonemes
 
 

@@ -7,7 +7,7 @@ instead of whatever silence each engine happens to leave at its ends.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -310,7 +310,7 @@ def synthesize_text(backend: TTSBackend, text: str, language: str, voice: str | 
         chunks.append(part.samples)
         if phonemes is not None and part.phonemes is not None:
             at = position / rate  # phoneme times are seconds: resampling the piece did not move them
-            phonemes += [Phoneme(p.start + at, p.end + at, p.symbol) for p in part.phonemes]
+            phonemes += [replace(p, start=p.start + at, end=p.end + at) for p in part.phonemes]
         else:
             phonemes = None  # one piece without timings: the whole has none
         if words is not None and part.words is not None:
