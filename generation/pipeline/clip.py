@@ -27,6 +27,7 @@ import numpy as np
 from . import ffmpeg
 from .faces import clamp_box
 from .ffmpeg import VIDEO, media_format
+from .mouth_bank import MouthBank, build_bank
 from .tracking import (NO_FACE, OK, SECOND_FACE, FaceTracker, breaks, frame_status, mouth_opening, runs,
                        smooth_landmarks, track_boxes)
 from .types import CLIP_NO_FACE, CLIP_NO_USABLE_STRETCH, PIPELINE_FAILED, VIDEO_INVALID, VIDEO_UNSUPPORTED, Face, PipelineError
@@ -47,7 +48,7 @@ TALK_RANGE = 0.1  # inner-lip gap / mouth width varying this much in a window: t
 TALK_SHARE = 0.3  # ... in this share of the stretch: worth a note
 DATA_NAME = "clip.npz"
 FRAMES_NAME = "clip.frames"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the mouth bank (bank_* arrays); version 1 files are read without one
 REASONS = {NO_FACE: "no_face", SECOND_FACE: "second_face", OK: "cut"}  # why a stretch ends at a frame
 
 
@@ -55,9 +56,10 @@ REASONS = {NO_FACE: "no_face", SECOND_FACE: "second_face", OK: "cut"}  # why a s
 class ClipNote:
     """Something users should know about a prepared clip; times are seconds in the uploaded clip."""
 
-    code: str  # "dropped_no_face" | "dropped_second_face" | "dropped_cut" | "talking"
+    code: str  # "dropped_no_face" | "dropped_second_face" | "dropped_cut" | "talking" | "bank_good|some|still"
     start: float
     end: float
+    share: float | None = None  # bank notes: the share of the clip's frames showing an open mouth
 
 
 @dataclass
@@ -173,6 +175,27 @@ def talking_note(mouth: np.ndarray, start: int, fps: int) -> ClipNote | None:
         return None
     frames = np.flatnonzero(moving)
     return ClipNote("talking", float(start + frames[0]) / fps, float(start + frames[-1] + 1) / fps)
+
+
+def bank_note(bank: dict, start: int, end: int) -> ClipNote:
+    """How well the clip's own mouths cover speech, over the kept stretch."""
+    found = json.loads(str(bank["bank_coverage"]))
+    return ClipNote(found["code"], start / CLIP_FPS, end / CLIP_FPS, found["share"])
+
+
+@contextlib.contextmanager
+def _store_reader(path: Path, offsets: np.ndarray) -> Iterator[Callable[[int], np.ndarray]]:
+    """frame(k) of a JPEG store (RGB), memory-mapped (a minute of frames is ~150 MB), for indexing the bank."""
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as store:
+        def frame(k: int) -> np.ndarray:
+            data = np.frombuffer(store, np.uint8, int(offsets[k + 1] - offsets[k]), int(offsets[k]))
+            bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+            del data  # no view may outlive the map
+            if bgr is None:
+                raise PipelineError(f"Prepared frame {k} does not decode.", PIPELINE_FAILED)
+            return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+        yield frame
 
 
 # ---- preparation ----
@@ -297,11 +320,15 @@ def prepare_clip(data: bytes, demuxer: str, out_dir: Path, analyzer, progress: C
             part = out_dir / (FRAMES_NAME + ".part")
             kept = copy_frames(all_frames, offsets, start, end, part)
             os.replace(part, frames_path)
+        with _store_reader(frames_path, kept) as frame:
+            bank = build_bank(frame, landmarks)
+        report(DECODE_PROGRESS + 3)
+        notes.append(bank_note(bank, start, end))
         _save_arrays(data_path, version=np.int32(FORMAT_VERSION), width=np.int32(size[0]),
                      height=np.int32(size[1]), fps=np.int32(CLIP_FPS), start=np.float64(start / CLIP_FPS),
                      end=np.float64(end / CLIP_FPS), offsets=kept, landmarks=landmarks, raw_landmarks=raw,
                      boxes=track_boxes(landmarks, obs.coefficients[start:end]), mouth_open=mouth,
-                     notes=np.array(json.dumps([vars(n) for n in notes])))
+                     notes=np.array(json.dumps([vars(n) for n in notes])), **bank)
     finally:
         for leftover in (all_frames, out_dir / (FRAMES_NAME + ".part")):
             leftover.unlink(missing_ok=True)
@@ -337,6 +364,7 @@ class ClipReader:
         self.boxes: np.ndarray = arrays["boxes"]
         self.mouth_open: np.ndarray = arrays["mouth_open"]
         self.notes = [ClipNote(**note) for note in json.loads(str(arrays["notes"]))]
+        self.bank = MouthBank.from_arrays(arrays)  # None: prepared before banks, the drawn mouth speaks
         self._offsets = arrays["offsets"]
         self.frame_count = len(self._offsets) - 1
         with open(frames_path, "rb") as fh:

@@ -1,0 +1,115 @@
+"""The viseme engine's video-avatar mouth: this person's own mouths from the clip's bank, pasted in.
+
+For each output frame the mouth track's wanted shape picks a bank mouth (mouth_bank.choose_path).
+The clip frame is first warped as the drawn path does (its own mouth settled closed, the jaw
+opened as much as the chosen mouth is open), then the chosen crop is mapped from the canonical
+mouth frame onto this frame's head, nudged so its upper lip sits on the frame's, matched to the
+frame's light round the mouth and blended in with a feathered mask that covers both mouths: the
+clip's own mouth never shows, in speech or in pauses. On a jump to an unrelated mouth the previous
+mouth's next clip frame is mixed in for one frame, so the change is not a pop; otherwise one crop
+is shown as it is (blending several softens the lips).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..mouth_bank import FALLBACK_COST, MouthBank
+
+# one crop of OUTER_LIPS is 12 points: the outer contour; the upper lip's outer points 49..53 are 1..5
+UPPER_LIP = slice(1, 6)
+MASK_GROW = 0.16  # mouth widths the mask reaches beyond both mouths' outer lips
+MASK_FEATHER = 0.07  # its soft edge (Gaussian sigma), mouth widths
+RING = 0.12  # mouth widths of skin just outside the mask where the light is measured
+MAX_NUDGE = 0.12  # mouth widths the crop may move to put its upper lip on the frame's
+GAIN_RANGE = (0.8, 1.25)  # contrast matching kept gentle: a shadow on one side is not the crop's fault
+CROSSFADE = 0.5  # weight of the previous mouth's continuation on the frame of a jump
+OPEN_PER_WEIGHT = 0.374  # inner gap / width per unit of the mesh's open weight (OPEN_GAIN x INNER_GAP_PER_OPEN)
+
+
+@dataclass
+class BankPlan:
+    """Per output frame: bank mouth, the one mixed in on a jump (-1: none), and whether the bank is used."""
+
+    index: np.ndarray
+    mix: np.ndarray
+    use: np.ndarray
+
+
+def plan(bank: MouthBank, open_: np.ndarray, spread: np.ndarray, round_: np.ndarray) -> BankPlan:
+    """Which bank mouth each output frame shows (and where the bank has no such mouth)."""
+    path, cost = bank.choose_path(bank.wanted(open_, spread, round_))
+    mix = np.full(len(path), -1, np.int64)
+    jump = np.flatnonzero((path[1:] != path[:-1] + 1) & (path[1:] != path[:-1])) + 1
+    follow = path[jump - 1] + 1
+    ok = follow < len(bank)
+    mix[jump[ok]] = follow[ok]
+    return BankPlan(path, mix, cost <= FALLBACK_COST)
+
+
+def jaw_weight(bank: MouthBank, plan_: BankPlan, i: int) -> float:
+    """The mesh's open weight that drops the jaw as far as the chosen mouth is open."""
+    return float(bank.opening[plan_.index[i]]) / OPEN_PER_WEIGHT
+
+
+def mouth_crop(bank: MouthBank, plan_: BankPlan, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """The crop of output frame i (float32) and its outer lips (12, 2) in the canonical frame."""
+    k, mix = int(plan_.index[i]), int(plan_.mix[i])
+    crop, lips = bank.crop(k).astype(np.float32), bank.lips[k, :12]
+    if mix >= 0:
+        crop = crop * (1 - CROSSFADE) + bank.crop(mix).astype(np.float32) * CROSSFADE
+        lips = lips * (1 - CROSSFADE) + bank.lips[mix, :12] * CROSSFADE
+    return crop, lips
+
+
+def placement(bank: MouthBank, clip_frame: int, lips: np.ndarray, target_outer: np.ndarray, mw: float) -> np.ndarray:
+    """2x3 affine canonical crop -> frame: the head's, then moved so the upper lips meet."""
+    back = cv2.invertAffineTransform(bank.affines[clip_frame])
+    placed = lips @ back[:, :2].T + back[:, 2]
+    nudge = (target_outer[UPPER_LIP] - placed[UPPER_LIP]).mean(axis=0)
+    length = float(np.hypot(*nudge))
+    if length > MAX_NUDGE * mw:
+        nudge *= MAX_NUDGE * mw / length
+    back[:, 2] += nudge
+    return back
+
+
+def feathered(shape: tuple[int, int], polygons: list[np.ndarray], grow: float, sigma: float) -> np.ndarray:
+    """Union of filled polygons, grown by `grow` px and softened by `sigma` px, in [0, 1] float32."""
+    mask = np.zeros(shape, np.uint8)
+    for poly in polygons:
+        cv2.fillPoly(mask, [np.round(poly * 8).astype(np.int32)], 255, cv2.LINE_AA, 3)
+    radius = max(1, int(round(grow)))
+    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
+    return cv2.GaussianBlur(mask, (0, 0), max(sigma, 0.5)).astype(np.float32) / 255.0
+
+
+def paste(frame: np.ndarray, crop: np.ndarray, to_frame: np.ndarray, crop_lips: np.ndarray,
+          target_outer: np.ndarray, mw: float) -> None:
+    """Blend the crop into `frame` (in place) over both mouths, in the frame's own light."""
+    h, w = frame.shape[:2]
+    placed = crop_lips @ to_frame[:, :2].T + to_frame[:, 2]
+    both = np.vstack([placed, target_outer])
+    reach = (MASK_GROW + RING + 3 * MASK_FEATHER) * mw
+    x0, y0 = np.maximum(np.floor(both.min(axis=0) - reach).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(both.max(axis=0) + reach).astype(int) + 1, (w, h))
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return
+    local = to_frame.copy()
+    local[:, 2] -= (x0, y0)
+    size = (x1 - x0, y1 - y0)
+    patch = cv2.warpAffine(crop, local, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    inside = cv2.warpAffine(np.ones(crop.shape[:2], np.float32), local, size, flags=cv2.INTER_LINEAR)
+    polys = [placed - (x0, y0), target_outer - (x0, y0)]
+    alpha = feathered((y1 - y0, x1 - x0), polys, MASK_GROW * mw, MASK_FEATHER * mw)
+    ring = feathered((y1 - y0, x1 - x0), polys, (MASK_GROW + RING) * mw + 3 * MASK_FEATHER * mw, 0.5)
+    ring = (ring > 0.5) & (alpha < 0.02) & (inside > 0.99)
+    region = frame[y0:y1, x0:x1]
+    if ring.sum() > 20:
+        have, want = patch[ring], region[ring].astype(np.float32)
+        gain = np.clip(want.std(axis=0) / np.maximum(have.std(axis=0), 1.0), *GAIN_RANGE)
+        patch = (patch - have.mean(axis=0)) * gain + want.mean(axis=0)
+    alpha = (alpha * np.clip(inside * 1.5 - 0.5, 0, 1))[..., None]
+    region[:] = np.clip(region + alpha * (patch - region) + 0.5, 0, 255).astype(np.uint8)
