@@ -36,6 +36,14 @@ NOTES = {
     "dropped_second_face": _("%(start)s–%(end)s s left out: a second, larger face."),
     "dropped_cut": _("%(start)s–%(end)s s left out: another shot."),
     "talking": _("The person talks in this clip; lip sync looks best on a clip of the person listening silently."),
+    "bank_good": _("The clip shows the mouth open in %(share)s%% of its frames: good, the avatar speaks with the "
+                   "person's own mouth."),
+    "bank_some": _("The clip shows the mouth open in only %(share)s%% of its frames: the avatar speaks with the "
+                   "person's own mouth, in fewer shapes; a clip of natural speech gives it more."),
+    "bank_still": _("The mouth stays closed in this clip, so a drawn mouth is used for speech; a clip of the person "
+                    "speaking naturally lets the avatar speak with their own mouth."),
+    "bank_open": _("The mouth never closes in this clip, so a drawn mouth is used for speech; a clip of the person "
+                   "speaking naturally lets the avatar speak with their own mouth."),
 }
 
 
@@ -65,6 +73,7 @@ def note_message(note: dict) -> str:
     if template is None:
         return ""
     try:
-        return str(template) % _numbers({"start": float(note.get("start", 0)), "end": float(note.get("end", 0))})
+        return str(template) % {**_numbers({"start": float(note.get("start", 0)), "end": float(note.get("end", 0))}),
+                                "share": round(100 * float(note.get("share") or 0))}
     except (TypeError, ValueError):
         return str(template)

@@ -60,7 +60,7 @@ FALLBACK_COST = 9.0  # the best candidate costing more than this: the bank has n
 class Coverage:
     """How well a bank covers speech: the note code and the share of open mouths."""
 
-    code: str  # "bank_good" | "bank_some" | "bank_still"
+    code: str  # "bank_good" | "bank_some" | "bank_still" (never open) | "bank_open" (never closed)
     share: float
     usable: bool
 
@@ -112,9 +112,12 @@ def coverage(opening: np.ndarray) -> Coverage:
     opening = np.asarray(opening, np.float64)
     opened, closed = int((opening >= OPEN_SHOWN).sum()), int((opening <= CLOSED_AT).sum())
     share = opened / max(len(opening), 1)
-    usable = opened >= MIN_OPEN_FRAMES and closed >= MIN_CLOSED_FRAMES
-    code = "bank_good" if usable and share >= GOOD_SHARE else "bank_some" if usable and share >= SOME_SHARE else "bank_still"
-    return Coverage(code, round(share, 3), code != "bank_still")
+    usable = opened >= MIN_OPEN_FRAMES and closed >= MIN_CLOSED_FRAMES and share >= SOME_SHARE
+    if not usable:
+        code = "bank_still" if opened < MIN_OPEN_FRAMES else "bank_open"  # never open / never closed
+    else:
+        code = "bank_good" if share >= GOOD_SHARE else "bank_some"
+    return Coverage(code, round(share, 3), usable)
 
 
 def build_bank(frame: Callable[[int], np.ndarray], landmarks: np.ndarray) -> dict[str, np.ndarray]:
@@ -123,20 +126,23 @@ def build_bank(frame: Callable[[int], np.ndarray], landmarks: np.ndarray) -> dic
     affines, size, mouth_px = canonical_transforms(lm)
     lips = np.array([to_canonical(a, p[list(LIPS)]) for a, p in zip(affines, lm)], np.float32)
 
+    store, offsets, teeth = bytearray(), [0], []  # appended as they come: no second copy of the crops
+
     def index(k: int) -> tuple[bytes, float]:
         crop = cv2.warpAffine(frame(k), affines[k], size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
         ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         return jpeg.tobytes(), teeth_share(crop, lips[k])
 
     with ThreadPoolExecutor(DECODE_THREADS, thread_name_prefix="mouth-bank") as pool:
-        done = list(pool.map(index, range(len(lm))))
-    jpegs = [j for j, _ in done]
+        for jpeg, share in pool.map(index, range(len(lm))):
+            store += jpeg
+            offsets.append(len(store))
+            teeth.append(share)
     width = np.linalg.norm(lips[:, 6] - lips[:, 0], axis=1)
-    return {"bank_jpeg": np.frombuffer(b"".join(jpegs), np.uint8),
-            "bank_offsets": np.cumsum([0] + [len(j) for j in jpegs]).astype(np.int64),
+    return {"bank_jpeg": np.frombuffer(store, np.uint8), "bank_offsets": np.array(offsets, np.int64),
             "bank_affines": affines, "bank_size": np.array(size, np.int32), "bank_lips": lips,
             "bank_open": mouth_opening(lm), "bank_width": (width / np.median(width)).astype(np.float32),
-            "bank_teeth": np.array([t for _, t in done], np.float32),
+            "bank_teeth": np.array(teeth, np.float32),
             "bank_coverage": np.array(json.dumps(vars(coverage(mouth_opening(lm)))))}
 
 
