@@ -36,8 +36,6 @@ SPEECH = {
 }
 LAGS = range(-5, 6)
 CLOSED_GAP = 0.06
-DARK = 70
-BLOB_SHARE = 0.004
 
 
 def loudness(audio, n: int) -> np.ndarray:
@@ -86,29 +84,6 @@ def sharpness(frame: np.ndarray, lm: np.ndarray) -> float:
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
 
 
-def dark_blobs(frame: np.ndarray, lm: np.ndarray) -> int:
-    """Dark regions in the lower face (below the nose, inside the jaw): more than one is two mouths."""
-    mw = float(np.linalg.norm(lm[54] - lm[48]))
-    top = (lm[33] + lm[51]) / 2  # half way from the nose to the lip: no nostril counts
-    poly = np.vstack([lm[3:14], top + (lm[35] - lm[33]), top, top + (lm[31] - lm[33])])
-    mask = np.zeros(frame.shape[:2], np.uint8)
-    cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
-    luma = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
-    dark = ((luma < DARK) & (mask > 0)).astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
-    big = stats[1:][stats[1:, cv2.CC_STAT_AREA] >= BLOB_SHARE * mask.sum()]
-    # one mouth split by its teeth (dark corners left and right) is still one; a second opening
-    # under (or over) it is a dark blob in the same columns with skin rows in between
-    x0, w = big[:, cv2.CC_STAT_LEFT], big[:, cv2.CC_STAT_WIDTH]
-    y0, h = big[:, cv2.CC_STAT_TOP], big[:, cv2.CC_STAT_HEIGHT]
-    for a in range(len(big)):
-        for b in range(len(big)):
-            columns = min(x0[a] + w[a], x0[b] + w[b]) - max(x0[a], x0[b])
-            if a != b and columns > 0 and y0[b] >= y0[a] + h[a] + 1:
-                return 2
-    return min(len(big), 1)
-
-
 def sheet(frames, landmarks, path: Path, count: int = 24) -> None:
     """Mouths of `count` evenly spaced frames, each enlarged 3x, in rows of 8."""
     picks = np.linspace(0, len(frames) - 1, count).astype(int)
@@ -142,6 +117,8 @@ def measure(frames, audio, analyzer, reader=None, shown=None) -> dict:
     labial = [i for i in bilabial_frames(audio) if i < len(frames) and not np.isnan(gap[i])]
     closed = float(np.mean([min(gap[max(0, i - 1):i + 2][~np.isnan(gap[max(0, i - 1):i + 2])]) < CLOSED_GAP
                             for i in labial])) if labial else float("nan")
+    from tests.mouth_clips import dark_blobs
+
     two = sum(dark_blobs(f, lm) > 1 for f, lm in zip(frames, lms) if lm is not None)
     out = {"corr": corr, "lag_ms": lag * 40, "bilabials": closed, "two_mouths": two, "frames": len(frames)}
     if reader is not None:

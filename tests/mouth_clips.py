@@ -4,8 +4,8 @@ The talking face is the demo avatar's photo (a real face) speaking espeak speech
 engine (tests/media.talking's way), then moved along a smooth path over a backdrop as a sprite, so
 its mouth opens and closes as speech does while the head moves. The closed clip is the same photo
 moving with its mouth at rest; the cut clip is the talker, a cut, then another face with a second,
-larger face beside it; the CG-like one is the talker posterised into flat colours with dark
-outlines (a rendered character).
+larger face beside it; the CG-like one is the talker smoothed into flat, saturated colours (a
+rendered character).
 """
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ import numpy as np
 from tests import media
 
 SIZE = (640, 360)
+DARK = 70  # luma of a mouth's dark inside (lips and skin are lighter)
+BLOB_SHARE = 0.004  # ... in a blob of at least this share of the lower face
 TEXTS = {
     "en": "Hello, my name is Eileen. Maybe we can meet by the pond, I bring a map and some bread.",
     "ru": "Привет, меня зовут Эйлин. Мы можем встретиться у моста, я принесу папку и бумагу.",
@@ -54,12 +56,12 @@ def moving(frames, size=SIZE, seed: int = 2, width: float = 0.34, style=None) ->
 
 
 def cg(frame: np.ndarray) -> np.ndarray:
-    """A frame made to look rendered: smoothed flat colours in few levels, dark edges."""
-    flat = cv2.bilateralFilter(frame, 7, 60, 7)
-    flat = (flat // 24) * 24 + 12
-    edges = cv2.Canny(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY), 60, 140)
-    flat[cv2.dilate(edges, np.ones((2, 2), np.uint8)) > 0] = (30, 24, 28)
-    return flat
+    """A frame made to look rendered: skin smoothed flat (no pores), colours in few levels, more saturated."""
+    flat = cv2.bilateralFilter(cv2.bilateralFilter(frame, 9, 40, 9), 9, 40, 9)
+    flat = ((flat.astype(np.int32) // 12) * 12 + 6).astype(np.uint8)
+    hsv = cv2.cvtColor(flat, cv2.COLOR_RGB2HSV)
+    hsv[..., 1] = np.clip(hsv[..., 1].astype(np.int32) * 13 // 10, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
 
 
 def encoded(frames) -> media.Clip:
@@ -101,3 +103,28 @@ def cut_and_second_face(language: str = "en", size=SIZE) -> media.Clip:
 def cg_talking(language: str = "en", size=SIZE) -> media.Clip:
     """The talker in flat, outlined colours."""
     return encoded(moving(talking_frames(language), size, style=cg))
+
+
+# ---- measuring mouths ----
+
+def dark_blobs(frame: np.ndarray, lm: np.ndarray) -> int:
+    """Dark regions in the lower face (below the nose, inside the jaw): more than one is two mouths."""
+    mw = float(np.linalg.norm(lm[54] - lm[48]))
+    top = (lm[33] + lm[51]) / 2  # half way from the nose to the lip: no nostril counts
+    poly = np.vstack([lm[3:14], top + (lm[35] - lm[33]), top, top + (lm[31] - lm[33])])
+    mask = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
+    luma = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    dark = ((luma < DARK) & (mask > 0)).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    big = stats[1:][stats[1:, cv2.CC_STAT_AREA] >= BLOB_SHARE * mask.sum()]
+    # one mouth split by its teeth (dark corners left and right) is still one; a second opening
+    # under (or over) it is a dark blob in the same columns with skin rows in between
+    x0, w = big[:, cv2.CC_STAT_LEFT], big[:, cv2.CC_STAT_WIDTH]
+    y0, h = big[:, cv2.CC_STAT_TOP], big[:, cv2.CC_STAT_HEIGHT]
+    for a in range(len(big)):
+        for b in range(len(big)):
+            columns = min(x0[a] + w[a], x0[b] + w[b]) - max(x0[a], x0[b])
+            if a != b and columns > 0 and y0[b] >= y0[a] + h[a] + 1:
+                return 2
+    return min(len(big), 1)

@@ -21,8 +21,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from .landmarks import INNER_LIPS, LIPS, MOUTH_CORNERS, OUTER_LIPS
-from .tracking import RIGID_POINTS, apply_similarity, fit_similarity, mouth_opening
+from .landmarks import INNER_LIPS, LIPS, MOUTH_CORNERS
+from .tracking import RIGID_POINTS, fit_similarity, mouth_opening
 
 # the canonical mouth frame
 # Mouth width in a crop: the clip's own times SUPERSAMPLE (cut out and pasted back, a crop is
