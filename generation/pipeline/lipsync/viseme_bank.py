@@ -6,7 +6,7 @@ opened as much as the chosen mouth is open), then the chosen crop is mapped from
 mouth frame onto this frame's head, nudged so its upper lip sits on the frame's, matched to the
 frame's light round the mouth and blended in with a feathered mask that covers both mouths: the
 clip's own mouth never shows, in speech or in pauses. On a jump to an unrelated mouth the previous
-mouth's next clip frame is mixed in for one frame, so the change is not a pop; otherwise one crop
+mouth's next clip frame, when about as open, is mixed in for one frame, so the change is not a pop; otherwise one crop
 is shown as it is (blending several softens the lips).
 """
 from __future__ import annotations
@@ -25,7 +25,8 @@ MASK_FEATHER = 0.07  # its soft edge (Gaussian sigma), mouth widths
 RING = 0.12  # mouth widths of skin just outside the mask where the light is measured
 MAX_NUDGE = 0.12  # mouth widths the crop may move to put its upper lip on the frame's
 GAIN_RANGE = (0.8, 1.25)  # contrast matching kept gentle: a shadow on one side is not the crop's fault
-CROSSFADE = 0.5  # weight of the previous mouth's continuation on the frame of a jump
+CROSSFADE = 0.4  # weight of the previous mouth's continuation on the frame of a jump
+MIX_OPEN = 0.025  # ... mixed in only when about as open: a closed and an open mouth mixed read as half open twice
 OPEN_PER_WEIGHT = 0.374  # inner gap / width per unit of the mesh's open weight (OPEN_GAIN x INNER_GAP_PER_OPEN)
 
 
@@ -45,6 +46,7 @@ def plan(bank: MouthBank, open_: np.ndarray, spread: np.ndarray, round_: np.ndar
     jump = np.flatnonzero((path[1:] != path[:-1] + 1) & (path[1:] != path[:-1])) + 1
     follow = path[jump - 1] + 1
     ok = follow < len(bank)
+    ok[ok] &= np.abs(bank.opening[np.minimum(follow[ok], len(bank) - 1)] - bank.opening[path[jump[ok]]]) < MIX_OPEN
     mix[jump[ok]] = follow[ok]
     return BankPlan(path, mix, cost <= FALLBACK_COST)
 
@@ -76,14 +78,19 @@ def placement(bank: MouthBank, clip_frame: int, lips: np.ndarray, target_outer: 
     return back
 
 
-def feathered(shape: tuple[int, int], polygons: list[np.ndarray], grow: float, sigma: float) -> np.ndarray:
-    """Union of filled polygons, grown by `grow` px and softened by `sigma` px, in [0, 1] float32."""
+def grown_hull(points: np.ndarray, grow: float) -> np.ndarray:
+    """The convex hull of points, each corner pushed `grow` px further from the centre (mouths are convex)."""
+    hull = cv2.convexHull(points.astype(np.float32))[:, 0].astype(np.float64)
+    centre = hull.mean(axis=0)
+    away = hull - centre
+    return hull + away / np.maximum(np.linalg.norm(away, axis=1, keepdims=True), 1e-6) * grow
+
+
+def filled(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
+    """A filled convex polygon (anti-aliased, sub-pixel), uint8 0..255."""
     mask = np.zeros(shape, np.uint8)
-    for poly in polygons:
-        cv2.fillPoly(mask, [np.round(poly * 8).astype(np.int32)], 255, cv2.LINE_AA, 3)
-    radius = max(1, int(round(grow)))
-    mask = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1)))
-    return cv2.GaussianBlur(mask, (0, 0), max(sigma, 0.5)).astype(np.float32) / 255.0
+    cv2.fillConvexPoly(mask, np.round(polygon * 8).astype(np.int32), 255, cv2.LINE_AA, 3)
+    return mask
 
 
 def paste(frame: np.ndarray, crop: np.ndarray, to_frame: np.ndarray, crop_lips: np.ndarray,
@@ -100,16 +107,17 @@ def paste(frame: np.ndarray, crop: np.ndarray, to_frame: np.ndarray, crop_lips: 
     local = to_frame.copy()
     local[:, 2] -= (x0, y0)
     size = (x1 - x0, y1 - y0)
+    # the crop reaches CROP_WIDTH x CROP_HEIGHT mouth widths, beyond the mask: its border never shows
     patch = cv2.warpAffine(crop, local, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    inside = cv2.warpAffine(np.ones(crop.shape[:2], np.float32), local, size, flags=cv2.INTER_LINEAR)
-    polys = [placed - (x0, y0), target_outer - (x0, y0)]
-    alpha = feathered((y1 - y0, x1 - x0), polys, MASK_GROW * mw, MASK_FEATHER * mw)
-    ring = feathered((y1 - y0, x1 - x0), polys, (MASK_GROW + RING) * mw + 3 * MASK_FEATHER * mw, 0.5)
-    ring = (ring > 0.5) & (alpha < 0.02) & (inside > 0.99)
+    both_local = both - (x0, y0)
+    shape = (y1 - y0, x1 - x0)
+    alpha = cv2.GaussianBlur(filled(shape, grown_hull(both_local, MASK_GROW * mw)), (0, 0),
+                             max(MASK_FEATHER * mw, 0.5)).astype(np.float32) * (1 / 255)
+    ring = (filled(shape, grown_hull(both_local, (MASK_GROW + RING + 3 * MASK_FEATHER) * mw)) > 127) & (alpha < 0.02)
     region = frame[y0:y1, x0:x1]
     if ring.sum() > 20:
         have, want = patch[ring], region[ring].astype(np.float32)
         gain = np.clip(want.std(axis=0) / np.maximum(have.std(axis=0), 1.0), *GAIN_RANGE)
         patch = (patch - have.mean(axis=0)) * gain + want.mean(axis=0)
-    alpha = (alpha * np.clip(inside * 1.5 - 0.5, 0, 1))[..., None]
+    alpha = alpha[..., None]
     region[:] = np.clip(region + alpha * (patch - region) + 0.5, 0, 255).astype(np.uint8)
