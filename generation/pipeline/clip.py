@@ -49,6 +49,7 @@ TALK_SHARE = 0.3  # ... in this share of the stretch: worth a note
 DATA_NAME = "clip.npz"
 FRAMES_NAME = "clip.frames"
 FORMAT_VERSION = 2  # 2: the mouth bank (bank_* arrays); version 1 files are read without one
+BANK_PREFIX = "bank_"  # the mouth bank's arrays in DATA_NAME
 REASONS = {NO_FACE: "no_face", SECOND_FACE: "second_face", OK: "cut"}  # why a stretch ends at a frame
 
 
@@ -354,8 +355,10 @@ class ClipReader:
     """A prepared clip: per-frame arrays in memory, frames decoded on demand from a memory-mapped store."""
 
     def __init__(self, data_path: str | os.PathLike, frames_path: str | os.PathLike):
-        with np.load(data_path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
+        self._data_path = data_path
+        with np.load(data_path, allow_pickle=False) as npz:  # the bank's crops only when an engine asks
+            arrays = {key: npz[key] for key in npz.files if not key.startswith(BANK_PREFIX)}
+            self._has_bank = any(key.startswith(BANK_PREFIX) for key in npz.files)
         self.width, self.height = int(arrays["width"]), int(arrays["height"])
         self.fps = int(arrays["fps"])
         self.start, self.end = float(arrays["start"]), float(arrays["end"])
@@ -364,7 +367,7 @@ class ClipReader:
         self.boxes: np.ndarray = arrays["boxes"]
         self.mouth_open: np.ndarray = arrays["mouth_open"]
         self.notes = [ClipNote(**note) for note in json.loads(str(arrays["notes"]))]
-        self.bank = MouthBank.from_arrays(arrays)  # None: prepared before banks, the drawn mouth speaks
+        self._bank: MouthBank | None = None
         self._offsets = arrays["offsets"]
         self.frame_count = len(self._offsets) - 1
         with open(frames_path, "rb") as fh:
@@ -372,6 +375,18 @@ class ClipReader:
             if size != int(self._offsets[-1]) or len(self.landmarks) != self.frame_count:
                 raise PipelineError("The prepared clip's frames do not match its arrays.", PIPELINE_FAILED)
             self._store = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+
+    @property
+    def bank(self) -> MouthBank | None:
+        """The clip's mouth bank, loaded on first use (Wav2Lip never needs it); None in a file from before banks."""
+        if self._has_bank and self._bank is None:
+            with np.load(self._data_path, allow_pickle=False) as npz:
+                self._bank = MouthBank.from_arrays({k: npz[k] for k in npz.files if k.startswith(BANK_PREFIX)})
+        return self._bank
+
+    @bank.setter
+    def bank(self, value: MouthBank | None) -> None:
+        self._bank, self._has_bank = value, value is not None
 
     def frame(self, i: int) -> np.ndarray:
         """Prepared frame i as RGB uint8 (H, W, 3)."""
