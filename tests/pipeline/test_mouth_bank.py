@@ -53,7 +53,8 @@ def rendered(talking, speech):
     engine = VisemeEngine()
     frames = list(engine.render(engine.prepare_clip(reader), speech[0], FPS))
     track = engine.track(speech[0], FPS)
-    return reader, frames, viseme_bank.plan(reader.bank, track.open, track.spread, track.round)
+    wanted = viseme_bank.spoken_open(track.open, speech[0], FPS)
+    return reader, frames, viseme_bank.plan(reader.bank, wanted, track.spread, track.round)
 
 
 def test_the_bank_indexes_every_frame_and_covers_speech(talking):

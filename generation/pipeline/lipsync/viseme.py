@@ -159,7 +159,9 @@ class VisemeEngine(LipSyncEngine):
         if isinstance(state, VisemeClipState):
             shown = [pingpong(i, state.reader.frame_count) for i in range(len(track))]
             bank = state.reader.bank
-            plan = bank_.plan(bank, track.open, track.spread, track.round) if bank and bank.coverage.usable else None
+            plan = None
+            if bank is not None and bank.coverage.usable:
+                plan = bank_.plan(bank, bank_.spoken_open(track.open, audio, fps), track.spread, track.round)
             for i, frame in enumerate(state.reader.frames(shown)):  # every clip frame differs: nothing to reuse
                 if plan is None:
                     yield self.draw_clip(state, shown[i], self.mouth_weights(track, i), frame)

@@ -27,6 +27,12 @@ MAX_NUDGE = 0.12  # mouth widths the crop may move to put its upper lip on the f
 GAIN_RANGE = (0.8, 1.25)  # contrast matching kept gentle: a shadow on one side is not the crop's fault
 CROSSFADE = 0.4  # weight of the previous mouth's continuation on the frame of a jump
 MIX_OPEN = 0.025  # ... mixed in only when about as open: a closed and an open mouth mixed read as half open twice
+# The wanted opening mixes the phoneme track with the speech's own loudness (the audio fallback's
+# opening curve): a bank holds one person's few dozen open mouths, and picking them by how loud
+# the syllable is as well spreads speech over the bank's whole range (ru: correlation with the
+# speech 0.47 -> 0.55+); the track keeps the timing and, by gating the mix, every m/b/p closure.
+LOUDNESS_SHARE = 0.4
+GATE_OPEN = 0.05  # track openings under this (closures, pauses) keep their own value
 OPEN_PER_WEIGHT = 0.374  # inner gap / width per unit of the mesh's open weight (OPEN_GAIN x INNER_GAP_PER_OPEN)
 
 
@@ -37,6 +43,16 @@ class BankPlan:
     index: np.ndarray
     mix: np.ndarray
     use: np.ndarray
+
+
+def spoken_open(open_: np.ndarray, audio, fps: int) -> np.ndarray:
+    """The wanted opening per frame: the track's, mixed with the audio's loudness where the lips part."""
+    from .viseme_track import attack_release, audio_curves, grid, sample_frames
+
+    times = grid(len(open_) / fps)
+    loud = sample_frames(attack_release(np.clip(audio_curves(audio.samples, times), 0, 1)), len(open_), fps)[0]
+    gate = np.clip(np.asarray(open_) / GATE_OPEN, 0, 1)
+    return (1 - LOUDNESS_SHARE * gate) * open_ + LOUDNESS_SHARE * gate * loud
 
 
 def plan(bank: MouthBank, open_: np.ndarray, spread: np.ndarray, round_: np.ndarray) -> BankPlan:
