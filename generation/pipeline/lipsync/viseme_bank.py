@@ -31,8 +31,13 @@ MIX_OPEN = 0.025  # ... mixed in only when about as open: a closed and an open m
 # opening curve): a bank holds one person's few dozen open mouths, and picking them by how loud
 # the syllable is as well spreads speech over the bank's whole range (ru: correlation with the
 # speech 0.47 -> 0.55+); the track keeps the timing and, by gating the mix, every m/b/p closure.
-LOUDNESS_SHARE = 0.4
+LOUDNESS_SHARE = 0.5
 GATE_OPEN = 0.05  # track openings under this (closures, pauses) keep their own value
+# Cut out and pasted back, a crop is resampled twice: where its skin round the mouth comes out softer
+# than the frame's (a flat-shaded CG face loses its colour steps), an unsharp mask gives back up to
+# SHARPEN_MAX of the detail, so the mouth is no blurrier than the face round it.
+SHARPEN_SIGMA = 1.0
+SHARPEN_MAX = 1.2
 OPEN_PER_WEIGHT = 0.374  # inner gap / width per unit of the mesh's open weight (OPEN_GAIN x INNER_GAP_PER_OPEN)
 
 
@@ -109,6 +114,16 @@ def filled(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
     return mask
 
 
+def sharpened(patch: np.ndarray, region: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """The patch with an unsharp mask as strong as its skin is softer than the frame's (none if not)."""
+    lap = lambda image: float(cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.CV_32F)[ring].var())  # noqa: E731
+    ratio = lap(patch) / max(lap(region.astype(np.float32)), 1e-6)
+    amount = float(np.clip((1 - np.sqrt(ratio)) * 3, 0, SHARPEN_MAX))
+    if amount <= 0.05:
+        return patch
+    return patch + amount * (patch - cv2.GaussianBlur(patch, (0, 0), SHARPEN_SIGMA))
+
+
 def paste(frame: np.ndarray, crop: np.ndarray, to_frame: np.ndarray, crop_lips: np.ndarray,
           target_outer: np.ndarray, mw: float) -> None:
     """Blend the crop into `frame` (in place) over both mouths, in the frame's own light."""
@@ -132,6 +147,7 @@ def paste(frame: np.ndarray, crop: np.ndarray, to_frame: np.ndarray, crop_lips: 
     ring = (filled(shape, grown_hull(both_local, (MASK_GROW + RING + 3 * MASK_FEATHER) * mw)) > 127) & (alpha < 0.02)
     region = frame[y0:y1, x0:x1]
     if ring.sum() > 20:
+        patch = sharpened(patch, region, ring)
         have, want = patch[ring], region[ring].astype(np.float32)
         gain = np.clip(want.std(axis=0) / np.maximum(have.std(axis=0), 1.0), *GAIN_RANGE)
         patch = (patch - have.mean(axis=0)) * gain + want.mean(axis=0)
