@@ -78,11 +78,11 @@ def jaw_weight(bank: MouthBank, plan_: BankPlan, i: int) -> float:
 
 
 def mouth_crop(bank: MouthBank, plan_: BankPlan, i: int) -> tuple[np.ndarray, np.ndarray]:
-    """The crop of output frame i (float32) and its outer lips (12, 2) in the canonical frame."""
+    """The crop of output frame i (uint8: warped as bytes, 2x quicker) and its outer lips (12, 2) in the canonical frame."""
     k, mix = int(plan_.index[i]), int(plan_.mix[i])
-    crop, lips = bank.crop(k).astype(np.float32), bank.lips[k, :12]
+    crop, lips = bank.crop(k), bank.lips[k, :12]
     if mix >= 0:
-        crop = crop * (1 - CROSSFADE) + bank.crop(mix).astype(np.float32) * CROSSFADE
+        crop = cv2.addWeighted(crop, 1 - CROSSFADE, bank.crop(mix), CROSSFADE, 0.0)
         lips = lips * (1 - CROSSFADE) + bank.lips[mix, :12] * CROSSFADE
     return crop, lips
 
@@ -139,7 +139,7 @@ def paste(frame: np.ndarray, crop: np.ndarray, to_frame: np.ndarray, crop_lips: 
     local[:, 2] -= (x0, y0)
     size = (x1 - x0, y1 - y0)
     # the crop reaches CROP_WIDTH x CROP_HEIGHT mouth widths, beyond the mask: its border never shows
-    patch = cv2.warpAffine(crop, local, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    patch = cv2.warpAffine(crop, local, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
     both_local = both - (x0, y0)
     shape = (y1 - y0, x1 - x0)
     alpha = cv2.GaussianBlur(filled(shape, grown_hull(both_local, MASK_GROW * mw)), (0, 0),
