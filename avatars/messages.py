@@ -36,11 +36,19 @@ NOTES = {
     "dropped_no_face": _("%(start)s–%(end)s s left out: no face there."),
     "dropped_second_face": _("%(start)s–%(end)s s left out: a second, larger face."),
     "dropped_cut": _("%(start)s–%(end)s s left out: another shot."),
-    "talking": _("The person talks in this clip; lip sync looks best on a clip of the person listening silently."),
+    "talking": _("The person talks in this clip."),  # older preparations only: talking clips now feed the mouth bank
     "loop_turns": _("This clip never comes back to a pose it had, so for longer speech it plays back and forth "
                     "between %(start)s and %(end)s s; a clip that ends as it began loops forward only."),
     "loop_seam": _("For speech longer than the clip, it goes on from %(start)s s after %(end)s s, and the head "
                    "jumps a little there; a clip that ends as it began loops without a jump."),
+    "bank_good": _("The clip shows the mouth open in %(share)s%% of its frames: good, the avatar speaks with the "
+                   "person's own mouth."),
+    "bank_some": _("The clip shows the mouth open in only %(share)s%% of its frames: the avatar speaks with the "
+                   "person's own mouth, in fewer shapes; a clip of natural speech gives it more."),
+    "bank_still": _("The mouth stays closed in this clip, so a drawn mouth is used for speech; a clip of the person "
+                    "speaking naturally lets the avatar speak with their own mouth."),
+    "bank_open": _("The mouth never closes in this clip, so a drawn mouth is used for speech; a clip of the person "
+                   "speaking naturally lets the avatar speak with their own mouth."),
 }
 
 
@@ -70,6 +78,7 @@ def note_message(note: dict) -> str:
     if template is None:
         return ""
     try:
-        return str(template) % _numbers({"start": float(note.get("start", 0)), "end": float(note.get("end", 0))})
+        return str(template) % {**_numbers({"start": float(note.get("start", 0)), "end": float(note.get("end", 0))}),
+                                "share": round(100 * float(note.get("share") or 0))}
     except (TypeError, ValueError):
         return str(template)

@@ -114,7 +114,8 @@ def prepare_video(avatar: Avatar, data: bytes, progress=None) -> None:
     avatar.preview.save(f"{avatar.pk}-preview.png", ContentFile(preview), save=False)
     avatar.width, avatar.height = clip.width, clip.height
     avatar.duration, avatar.frame_count = clip.duration, clip.frame_count
-    avatar.notes = [{"code": n.code, "start": round(n.start, 2), "end": round(n.end, 2)} for n in clip.notes]
+    avatar.notes = [{"code": n.code, "start": round(n.start, 2), "end": round(n.end, 2),
+                     **({"share": n.share} if n.share is not None else {})} for n in clip.notes]
 
 
 def remove_files(avatar: Avatar, names) -> None:

@@ -58,6 +58,19 @@ def test_a_video_avatar_is_prepared_by_the_worker_and_speaks(api, other_api, ava
     assert steps.max() < 4 * np.median(steps) + 2, steps.round(2)
     assert other_api.get(f"/api/v1/generations/{request.pk}/").status_code == 404
 
+    # the mouth bank lives inside the prepared clip's arrays: private with them, deleted with the avatar
+    ready.refresh_from_db()
+    with ready.clip_data.open("rb") as fh, np.load(fh) as arrays:
+        assert len(arrays["bank_offsets"]) - 1 == ready.frame_count and arrays["bank_jpeg"].size > 0
+    assert [n["code"] for n in ready.notes if n["code"].startswith("bank_")] == ["bank_open"]  # her smile never closes
+    assert "clip_data" not in body and ready.clip_data.name not in str(body)
+    from avatars.services import delete_avatar
+
+    names = [ready.clip_data.name, ready.clip_frames.name]
+    storage = ready.clip_data.storage
+    delete_avatar(ready)
+    assert not any(storage.exists(name) for name in names)
+
 
 def test_head_motion_follows_the_request(api, avatar, cluster):
     text = "Hello there. My head moves a little while I speak to you."

@@ -28,6 +28,7 @@ from . import ffmpeg
 from .faces import clamp_box
 from .ffmpeg import VIDEO, media_format
 from .loop import SEAM_COST, pingpong, plan, play  # noqa: F401 - pingpong: old preparations play ping-pong
+from .mouth_bank import MouthBank, build_bank
 from .tracking import (NO_FACE, OK, SECOND_FACE, FaceTracker, breaks, frame_status, mouth_opening, runs,
                        smooth_landmarks, track_boxes)
 from .types import CLIP_NO_FACE, CLIP_NO_USABLE_STRETCH, PIPELINE_FAILED, VIDEO_INVALID, VIDEO_UNSUPPORTED, Face, PipelineError
@@ -43,12 +44,10 @@ DECODE_CPU_SECONDS = 240
 DECODE_TIMEOUT_SECONDS = 900.0  # wall clock, including the face tracking that paces the decoding
 JPEG_QUALITY = 90  # ~5 ms to decode a 720p frame; the result is re-encoded at H.264 crf 23 anyway
 DECODE_PROGRESS = 95  # percent reached when the last frame is decoded and tracked
-TALK_WINDOW_SECONDS = 1.0  # the mouth's movement is measured over windows this long
-TALK_RANGE = 0.1  # inner-lip gap / mouth width varying this much in a window: the person speaks
-TALK_SHARE = 0.3  # ... in this share of the stretch: worth a note
 DATA_NAME = "clip.npz"
 FRAMES_NAME = "clip.frames"
-FORMAT_VERSION = 2  # 2: `transitions`, where the clip loops (1: ping-pong)
+FORMAT_VERSION = 2  # 2: `transitions` (where the clip loops) and the mouth bank (bank_* arrays); 1: neither
+BANK_PREFIX = "bank_"  # the mouth bank's arrays in DATA_NAME
 REASONS = {NO_FACE: "no_face", SECOND_FACE: "second_face", OK: "cut"}  # why a stretch ends at a frame
 
 
@@ -56,9 +55,10 @@ REASONS = {NO_FACE: "no_face", SECOND_FACE: "second_face", OK: "cut"}  # why a s
 class ClipNote:
     """Something users should know about a prepared clip; times are seconds in the uploaded clip."""
 
-    code: str  # "dropped_no_face" | "dropped_second_face" | "dropped_cut" | "talking" | "loop_turns" | "loop_seam"
+    code: str  # "dropped_no_face" | "dropped_second_face" | "dropped_cut" | "talking" | "loop_turns" | "loop_seam" | "bank_good|some|still|open"
     start: float
     end: float
+    share: float | None = None  # bank notes: the share of the clip's frames showing an open mouth
 
 
 @dataclass
@@ -164,18 +164,6 @@ def choose_stretch(status: np.ndarray, cut: np.ndarray, fps: int, minimum: float
     return start, end
 
 
-def talking_note(mouth: np.ndarray, start: int, fps: int) -> ClipNote | None:
-    """A note when the clip's own mouth moves much (the person speaks): where, in the uploaded clip."""
-    window = max(1, min(len(mouth), round(TALK_WINDOW_SECONDS * fps)))
-    padded = np.pad(mouth, (window // 2, window - 1 - window // 2), mode="edge")
-    views = np.lib.stride_tricks.sliding_window_view(padded, window)
-    moving = np.percentile(views, 90, axis=1) - np.percentile(views, 10, axis=1) >= TALK_RANGE
-    if moving.mean() < TALK_SHARE:
-        return None
-    frames = np.flatnonzero(moving)
-    return ClipNote("talking", float(start + frames[0]) / fps, float(start + frames[-1] + 1) / fps)
-
-
 def loop_note(transitions: np.ndarray, cost: float, start: int, fps: int) -> ClipNote | None:
     """A note when the clip cannot loop unseen: it turns back (between where), or jumps (back to where, from)."""
     if len(transitions) == 0:
@@ -187,6 +175,27 @@ def loop_note(transitions: np.ndarray, cost: float, start: int, fps: int) -> Cli
         return None
     i, j = (int(v) for v in transitions[0])
     return ClipNote("loop_seam", float(start + j) / fps, float(start + i + 1) / fps)
+
+
+def bank_note(bank: dict, start: int, end: int) -> ClipNote:
+    """How well the clip's own mouths cover speech, over the kept stretch."""
+    found = json.loads(str(bank["bank_coverage"]))
+    return ClipNote(found["code"], start / CLIP_FPS, end / CLIP_FPS, found["share"])
+
+
+@contextlib.contextmanager
+def _store_reader(path: Path, offsets: np.ndarray) -> Iterator[Callable[[int], np.ndarray]]:
+    """frame(k) of a JPEG store (RGB), memory-mapped (a minute of frames is ~150 MB), for indexing the bank."""
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as store:
+        def frame(k: int) -> np.ndarray:
+            data = np.frombuffer(store, np.uint8, int(offsets[k + 1] - offsets[k]), int(offsets[k]))
+            bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+            del data  # no view may outlive the map
+            if bgr is None:
+                raise PipelineError(f"Prepared frame {k} does not decode.", PIPELINE_FAILED)
+            return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+        yield frame
 
 
 # ---- preparation ----
@@ -302,8 +311,8 @@ def prepare_clip(data: bytes, demuxer: str, out_dir: Path, analyzer, progress: C
         landmarks = smooth_landmarks(raw)
         mouth = mouth_opening(landmarks)
         transitions, cost = plan(landmarks, raw, obs.thumbs[start:end])
-        notes += [note for note in (talking_note(mouth, start, CLIP_FPS),
-                                    loop_note(transitions, cost, start, CLIP_FPS)) if note]
+        # a clip of natural speech is the best kind now (the mouth bank learns from it): no "talking" note
+        notes += [note for note in (loop_note(transitions, cost, start, CLIP_FPS),) if note]
         frames_path, data_path = out_dir / FRAMES_NAME, out_dir / DATA_NAME
         if start == 0 and end == len(obs):
             os.replace(all_frames, frames_path)
@@ -312,12 +321,16 @@ def prepare_clip(data: bytes, demuxer: str, out_dir: Path, analyzer, progress: C
             part = out_dir / (FRAMES_NAME + ".part")
             kept = copy_frames(all_frames, offsets, start, end, part)
             os.replace(part, frames_path)
+        with _store_reader(frames_path, kept) as frame:
+            bank = build_bank(frame, landmarks)
+        report(DECODE_PROGRESS + 3)
+        notes.append(bank_note(bank, start, end))
         _save_arrays(data_path, version=np.int32(FORMAT_VERSION), width=np.int32(size[0]),
                      height=np.int32(size[1]), fps=np.int32(CLIP_FPS), start=np.float64(start / CLIP_FPS),
                      end=np.float64(end / CLIP_FPS), offsets=kept, landmarks=landmarks, raw_landmarks=raw,
                      boxes=track_boxes(landmarks, obs.coefficients[start:end]), mouth_open=mouth,
                      transitions=transitions,
-                     notes=np.array(json.dumps([vars(n) for n in notes])))
+                     notes=np.array(json.dumps([vars(n) for n in notes])), **bank)
     finally:
         for leftover in (all_frames, out_dir / (FRAMES_NAME + ".part")):
             leftover.unlink(missing_ok=True)
@@ -334,8 +347,10 @@ class ClipReader:
     """A prepared clip: per-frame arrays in memory, frames decoded on demand from a memory-mapped store."""
 
     def __init__(self, data_path: str | os.PathLike, frames_path: str | os.PathLike):
-        with np.load(data_path, allow_pickle=False) as npz:
-            arrays = {key: npz[key] for key in npz.files}
+        self._data_path = data_path
+        with np.load(data_path, allow_pickle=False) as npz:  # the bank's crops only when an engine asks
+            arrays = {key: npz[key] for key in npz.files if not key.startswith(BANK_PREFIX)}
+            self._has_bank = any(key.startswith(BANK_PREFIX) for key in npz.files)
         self.width, self.height = int(arrays["width"]), int(arrays["height"])
         self.fps = int(arrays["fps"])
         self.start, self.end = float(arrays["start"]), float(arrays["end"])
@@ -346,6 +361,7 @@ class ClipReader:
         self.notes = [ClipNote(**note) for note in json.loads(str(arrays["notes"]))]
         self.transitions = arrays.get("transitions")  # None in version 1: ping-pong
         self._order = np.zeros(0, np.int64)
+        self._bank: MouthBank | None = None
         self._offsets = arrays["offsets"]
         self.frame_count = len(self._offsets) - 1
         with open(frames_path, "rb") as fh:
@@ -353,6 +369,18 @@ class ClipReader:
             if size != int(self._offsets[-1]) or len(self.landmarks) != self.frame_count:
                 raise PipelineError("The prepared clip's frames do not match its arrays.", PIPELINE_FAILED)
             self._store = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+
+    @property
+    def bank(self) -> MouthBank | None:
+        """The clip's mouth bank, loaded on first use (Wav2Lip never needs it); None in a file from before banks."""
+        if self._has_bank and self._bank is None:
+            with np.load(self._data_path, allow_pickle=False) as npz:
+                self._bank = MouthBank.from_arrays({k: npz[k] for k in npz.files if k.startswith(BANK_PREFIX)})
+        return self._bank
+
+    @bank.setter
+    def bank(self, value: MouthBank | None) -> None:
+        self._bank, self._has_bank = value, value is not None
 
     def frame(self, i: int) -> np.ndarray:
         """Prepared frame i as RGB uint8 (H, W, 3)."""

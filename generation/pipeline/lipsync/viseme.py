@@ -5,7 +5,8 @@ mesh built on that frame's tracked landmarks. The mesh's rest displacement first
 own mouth (its inner-lip gap closed, the jaw brought up with it), and the track's opening is added
 on top of that closed shape: in silence the output mouth is closed whatever the person in the clip
 was doing, in speech it opens as the track says. The clip's eyes are real and blink by themselves,
-so no blinks are drawn on a clip.
+so no blinks are drawn on a clip. When the clip shows this person's mouth open often enough (its
+mouth bank), the mouth itself is theirs, chosen per frame from the bank (viseme_bank); else drawn.
 """
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from typing import Iterator
 import numpy as np
 
 from ..clip import ClipReader
-from ..landmarks import INNER_LIPS, MOUTH_CORNERS, NUM_LANDMARKS
+from ..landmarks import INNER_LIPS, MOUTH_CORNERS, NUM_LANDMARKS, OUTER_LIPS
 from ..types import AVATAR_UNREADABLE, FACE_TOO_SMALL, FPS, Audio, Face, PipelineError
+from . import viseme_bank as bank_
 from . import viseme_mesh as mesh_
 from . import viseme_render as render_
 from .base import LipSyncEngine
@@ -46,6 +48,7 @@ class VisemeClipState:
     reader: ClipReader
     triangles: np.ndarray
     inner_idx: np.ndarray  # mesh vertex indices of landmarks 60..67
+    outer_idx: np.ndarray  # ... and of 48..59
 
     def close(self) -> None:
         self.reader.close()
@@ -85,7 +88,8 @@ class VisemeEngine(LipSyncEngine):
             raise PipelineError("The face is too small for lip-sync (mouth under 6 pixels wide).", FACE_TOO_SMALL)
         closed = int(np.argmin(reader.mouth_open))
         inner_idx = np.array([mesh_.lip_vertex(i) for i in INNER_LIPS])
-        return VisemeClipState(reader, mesh_.mouth_triangles(lm[closed]), inner_idx)
+        outer_idx = np.array([mesh_.lip_vertex(i) for i in OUTER_LIPS])
+        return VisemeClipState(reader, mesh_.mouth_triangles(lm[closed]), inner_idx, outer_idx)
 
     def draw_clip(self, state: VisemeClipState, k: int, weights: np.ndarray,
                   frame: np.ndarray | None = None) -> np.ndarray:
@@ -101,6 +105,24 @@ class VisemeEngine(LipSyncEngine):
         render_.warp_roi(frame, frame, mesh, dst)  # warp_roi remaps into a new array before writing
         _, _, v, _ = mesh_.mouth_frame(lm)
         render_.draw_mouth(frame, dst[state.inner_idx], mw, v)
+        return frame
+
+    def draw_clip_banked(self, state: VisemeClipState, k: int, weights: np.ndarray, plan: bank_.BankPlan, i: int,
+                         frame: np.ndarray) -> np.ndarray:
+        """Clip frame k (drawn on in place) with output frame i's mouth from the bank: the jaw warped as
+        open as that mouth, then the mouth pasted over both the clip's and the warp's."""
+        if not plan.use[i]:  # the bank has no mouth of this shape
+            return self.draw_clip(state, k, weights, frame)
+        reader, bank = state.reader, state.reader.bank
+        lm = np.asarray(reader.landmarks[k], np.float64)
+        mesh, mw = mesh_.mouth_mesh(lm, reader.width, reader.height, state.triangles)
+        if mw < MIN_MOUTH_WIDTH:
+            return frame
+        dst = mesh.displaced(np.array([bank_.jaw_weight(bank, plan, i), weights[1], weights[2]]))
+        render_.warp_roi(frame, frame, mesh, dst)
+        crop, lips = bank_.mouth_crop(bank, plan, i)
+        outer = dst[state.outer_idx]
+        bank_.paste(frame, crop, bank_.placement(bank, k, lips, outer, mw), lips, outer, mw)
         return frame
 
     def track(self, audio: Audio, fps: int = FPS, seed: int = 0) -> MouthTrack:
@@ -136,8 +158,15 @@ class VisemeEngine(LipSyncEngine):
         track = self.track(audio, fps, seed)
         if isinstance(state, VisemeClipState):
             shown = [int(k) for k in state.reader.order(len(track))]
+            bank = state.reader.bank
+            plan = None
+            if bank is not None and bank.coverage.usable:
+                plan = bank_.plan(bank, bank_.spoken_open(track.open, audio, fps), track.spread, track.round)
             for i, frame in enumerate(state.reader.frames(shown)):  # every clip frame differs: nothing to reuse
-                yield self.draw_clip(state, shown[i], self.mouth_weights(track, i), frame)
+                if plan is None:
+                    yield self.draw_clip(state, shown[i], self.mouth_weights(track, i), frame)
+                else:
+                    yield self.draw_clip_banked(state, shown[i], self.mouth_weights(track, i), plan, i, frame)
             return
         blinks = track.blink if motion is None else motion.blink
         last_key, last = None, None

@@ -1,0 +1,155 @@
+"""The viseme engine's video-avatar mouth: this person's own mouths from the clip's bank, pasted in.
+
+For each output frame the mouth track's wanted shape picks a bank mouth (mouth_bank.choose_path).
+The clip frame is first warped as the drawn path does (its own mouth settled closed, the jaw
+opened as much as the chosen mouth is open), then the chosen crop is mapped from the canonical
+mouth frame onto this frame's head, nudged so its upper lip sits on the frame's, matched to the
+frame's light round the mouth and blended in with a feathered mask that covers both mouths: the
+clip's own mouth never shows, in speech or in pauses. On a jump to an unrelated mouth the previous
+mouth's next clip frame, when about as open, is mixed in for one frame, so the change is not a pop; otherwise one crop
+is shown as it is (blending several softens the lips).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..mouth_bank import FALLBACK_COST, MouthBank
+
+# one crop of OUTER_LIPS is 12 points: the outer contour; the upper lip's outer points 49..53 are 1..5
+UPPER_LIP = slice(1, 6)
+MASK_GROW = 0.16  # mouth widths the mask reaches beyond both mouths' outer lips
+MASK_FEATHER = 0.07  # its soft edge (Gaussian sigma), mouth widths
+RING = 0.12  # mouth widths of skin just outside the mask where the light is measured
+MAX_NUDGE = 0.12  # mouth widths the crop may move to put its upper lip on the frame's
+GAIN_RANGE = (0.8, 1.25)  # contrast matching kept gentle: a shadow on one side is not the crop's fault
+CROSSFADE = 0.4  # weight of the previous mouth's continuation on the frame of a jump
+MIX_OPEN = 0.025  # ... mixed in only when about as open: a closed and an open mouth mixed read as half open twice
+# The wanted opening mixes the phoneme track with the speech's own loudness (the audio fallback's
+# opening curve): a bank holds one person's few dozen open mouths, and picking them by how loud
+# the syllable is as well spreads speech over the bank's whole range (ru: correlation with the
+# speech 0.47 -> 0.55+); the track keeps the timing and, by gating the mix, every m/b/p closure.
+LOUDNESS_SHARE = 0.5
+GATE_OPEN = 0.05  # track openings under this (closures, pauses) keep their own value
+# Cut out and pasted back, a crop is resampled twice: where its skin round the mouth comes out softer
+# than the frame's (a flat-shaded CG face loses its colour steps), an unsharp mask gives back up to
+# SHARPEN_MAX of the detail, so the mouth is no blurrier than the face round it.
+SHARPEN_SIGMA = 1.0
+SHARPEN_MAX = 1.2
+OPEN_PER_WEIGHT = 0.374  # inner gap / width per unit of the mesh's open weight (OPEN_GAIN x INNER_GAP_PER_OPEN)
+
+
+@dataclass
+class BankPlan:
+    """Per output frame: bank mouth, the one mixed in on a jump (-1: none), and whether the bank is used."""
+
+    index: np.ndarray
+    mix: np.ndarray
+    use: np.ndarray
+
+
+def spoken_open(open_: np.ndarray, audio, fps: int) -> np.ndarray:
+    """The wanted opening per frame: the track's, mixed with the audio's loudness where the lips part."""
+    from .viseme_track import attack_release, audio_curves, grid, sample_frames
+
+    times = grid(len(open_) / fps)
+    loud = sample_frames(attack_release(np.clip(audio_curves(audio.samples, times), 0, 1)), len(open_), fps)[0]
+    gate = np.clip(np.asarray(open_) / GATE_OPEN, 0, 1)
+    return (1 - LOUDNESS_SHARE * gate) * open_ + LOUDNESS_SHARE * gate * loud
+
+
+def plan(bank: MouthBank, open_: np.ndarray, spread: np.ndarray, round_: np.ndarray) -> BankPlan:
+    """Which bank mouth each output frame shows (and where the bank has no such mouth)."""
+    path, cost = bank.choose_path(bank.wanted(open_, spread, round_))
+    mix = np.full(len(path), -1, np.int64)
+    jump = np.flatnonzero((path[1:] != path[:-1] + 1) & (path[1:] != path[:-1])) + 1
+    follow = path[jump - 1] + 1
+    ok = follow < len(bank)
+    ok[ok] &= np.abs(bank.opening[np.minimum(follow[ok], len(bank) - 1)] - bank.opening[path[jump[ok]]]) < MIX_OPEN
+    mix[jump[ok]] = follow[ok]
+    return BankPlan(path, mix, cost <= FALLBACK_COST)
+
+
+def jaw_weight(bank: MouthBank, plan_: BankPlan, i: int) -> float:
+    """The mesh's open weight that drops the jaw as far as the chosen mouth is open."""
+    return float(bank.opening[plan_.index[i]]) / OPEN_PER_WEIGHT
+
+
+def mouth_crop(bank: MouthBank, plan_: BankPlan, i: int) -> tuple[np.ndarray, np.ndarray]:
+    """The crop of output frame i (uint8: warped as bytes, 2x quicker) and its outer lips (12, 2) in the canonical frame."""
+    k, mix = int(plan_.index[i]), int(plan_.mix[i])
+    crop, lips = bank.crop(k), bank.lips[k, :12]
+    if mix >= 0:
+        crop = cv2.addWeighted(crop, 1 - CROSSFADE, bank.crop(mix), CROSSFADE, 0.0)
+        lips = lips * (1 - CROSSFADE) + bank.lips[mix, :12] * CROSSFADE
+    return crop, lips
+
+
+def placement(bank: MouthBank, clip_frame: int, lips: np.ndarray, target_outer: np.ndarray, mw: float) -> np.ndarray:
+    """2x3 affine canonical crop -> frame: the head's, then moved so the upper lips meet."""
+    back = cv2.invertAffineTransform(bank.affines[clip_frame])
+    placed = lips @ back[:, :2].T + back[:, 2]
+    nudge = (target_outer[UPPER_LIP] - placed[UPPER_LIP]).mean(axis=0)
+    length = float(np.hypot(*nudge))
+    if length > MAX_NUDGE * mw:
+        nudge *= MAX_NUDGE * mw / length
+    back[:, 2] += nudge
+    return back
+
+
+def grown_hull(points: np.ndarray, grow: float) -> np.ndarray:
+    """The convex hull of points, each corner pushed `grow` px further from the centre (mouths are convex)."""
+    hull = cv2.convexHull(points.astype(np.float32))[:, 0].astype(np.float64)
+    centre = hull.mean(axis=0)
+    away = hull - centre
+    return hull + away / np.maximum(np.linalg.norm(away, axis=1, keepdims=True), 1e-6) * grow
+
+
+def filled(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
+    """A filled convex polygon (anti-aliased, sub-pixel), uint8 0..255."""
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(mask, np.round(polygon * 8).astype(np.int32), 255, cv2.LINE_AA, 3)
+    return mask
+
+
+def sharpened(patch: np.ndarray, region: np.ndarray, ring: np.ndarray) -> np.ndarray:
+    """The patch with an unsharp mask as strong as its skin is softer than the frame's (none if not)."""
+    lap = lambda image: float(cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.CV_32F)[ring].var())  # noqa: E731
+    ratio = lap(patch) / max(lap(region.astype(np.float32)), 1e-6)
+    amount = float(np.clip((1 - np.sqrt(ratio)) * 3, 0, SHARPEN_MAX))
+    if amount <= 0.05:
+        return patch
+    return patch + amount * (patch - cv2.GaussianBlur(patch, (0, 0), SHARPEN_SIGMA))
+
+
+def paste(frame: np.ndarray, crop: np.ndarray, to_frame: np.ndarray, crop_lips: np.ndarray,
+          target_outer: np.ndarray, mw: float) -> None:
+    """Blend the crop into `frame` (in place) over both mouths, in the frame's own light."""
+    h, w = frame.shape[:2]
+    placed = crop_lips @ to_frame[:, :2].T + to_frame[:, 2]
+    both = np.vstack([placed, target_outer])
+    reach = (MASK_GROW + RING + 3 * MASK_FEATHER) * mw
+    x0, y0 = np.maximum(np.floor(both.min(axis=0) - reach).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(both.max(axis=0) + reach).astype(int) + 1, (w, h))
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return
+    local = to_frame.copy()
+    local[:, 2] -= (x0, y0)
+    size = (x1 - x0, y1 - y0)
+    # the crop reaches CROP_WIDTH x CROP_HEIGHT mouth widths, beyond the mask: its border never shows
+    patch = cv2.warpAffine(crop, local, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    both_local = both - (x0, y0)
+    shape = (y1 - y0, x1 - x0)
+    alpha = cv2.GaussianBlur(filled(shape, grown_hull(both_local, MASK_GROW * mw)), (0, 0),
+                             max(MASK_FEATHER * mw, 0.5)).astype(np.float32) * (1 / 255)
+    ring = (filled(shape, grown_hull(both_local, (MASK_GROW + RING + 3 * MASK_FEATHER) * mw)) > 127) & (alpha < 0.02)
+    region = frame[y0:y1, x0:x1]
+    if ring.sum() > 20:
+        patch = sharpened(patch, region, ring)
+        have, want = patch[ring], region[ring].astype(np.float32)
+        gain = np.clip(want.std(axis=0) / np.maximum(have.std(axis=0), 1.0), *GAIN_RANGE)
+        patch = (patch - have.mean(axis=0)) * gain + want.mean(axis=0)
+    alpha = alpha[..., None]
+    region[:] = np.clip(region + alpha * (patch - region) + 0.5, 0, 255).astype(np.uint8)

@@ -1,0 +1,130 @@
+"""Clips for the mouth bank: a real face that talks, one whose mouth stays closed, cuts and a second face, CG.
+
+The talking face is the demo avatar's photo (a real face) speaking espeak speech through the photo
+engine (tests/media.talking's way), then moved along a smooth path over a backdrop as a sprite, so
+its mouth opens and closes as speech does while the head moves. The closed clip is the same photo
+moving with its mouth at rest; the cut clip is the talker, a cut, then another face with a second,
+larger face beside it; the CG-like one is the talker smoothed into flat, saturated colours (a
+rendered character).
+"""
+from __future__ import annotations
+
+import functools
+
+import cv2
+import numpy as np
+
+from tests import media
+
+SIZE = (640, 360)
+DARK = 70  # luma of a mouth's dark inside (lips and skin are lighter)
+BLOB_SHARE = 0.004  # ... in a blob of at least this share of the lower face
+TEXTS = {
+    "en": "Hello, my name is Eileen. Maybe we can meet by the pond, I bring a map and some bread.",
+    "ru": "Привет, меня зовут Эйлин. Мы можем встретиться у моста, я принесу папку и бумагу.",
+    "kk": "Сәлем, менің атым Эйлин. Біз бүгін мектепте кездесеміз, мен кітап әкелемін.",
+}
+
+
+@functools.lru_cache(maxsize=None)
+def talking_frames(language: str = "en") -> tuple[np.ndarray, ...]:
+    """The demo avatar's head speaking TEXTS[language], one RGB frame per 1/25 s."""
+    from generation.pipeline.audio import prepare
+    from generation.pipeline.lipsync.viseme import VisemeEngine
+    from generation.pipeline.tts.espeak import EspeakBackend
+
+    sprite = media.astronaut()
+    engine = VisemeEngine()
+    state = engine.prepare(sprite.rgb, media._analyzer().analyze(sprite.rgb))
+    audio = prepare(EspeakBackend().synthesize(TEXTS[language], language))
+    return tuple(engine.render(state, audio, media.FPS))
+
+
+def moving(frames, size=SIZE, seed: int = 2, width: float = 0.34, style=None) -> np.ndarray:
+    """Each head frame composited at its place on a smoothly moving path; (n, h, w, 3)."""
+    sprite = media.astronaut()
+    actor = media.Actor(sprite, width=width, seed=seed, sway=0.04, roll=4.0, zoom=0.05)
+    base = media.background(*size, seed).astype(np.float32)
+    out = []
+    for k, head in enumerate(frames):
+        m = actor.matrix(k / media.FPS, *size)
+        layer = cv2.warpAffine(head, m, size, flags=cv2.INTER_LINEAR).astype(np.float32)
+        alpha = cv2.warpAffine(sprite.alpha, m, size, flags=cv2.INTER_LINEAR)[..., None]
+        frame = np.clip(base * (1 - alpha) + layer * alpha + 0.5, 0, 255).astype(np.uint8)
+        out.append(style(frame) if style else frame)
+    return np.array(out)
+
+
+def cg(frame: np.ndarray) -> np.ndarray:
+    """A frame made to look rendered: skin smoothed flat (no pores), colours in few levels, more saturated."""
+    flat = cv2.bilateralFilter(cv2.bilateralFilter(frame, 9, 40, 9), 9, 40, 9)
+    flat = ((flat.astype(np.int32) // 12) * 12 + 6).astype(np.uint8)
+    hsv = cv2.cvtColor(flat, cv2.COLOR_RGB2HSV)
+    hsv[..., 1] = np.clip(hsv[..., 1].astype(np.int32) * 13 // 10, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
+
+
+def encoded(frames) -> media.Clip:
+    """Frames through the real ffmpeg (H.264 in MP4)."""
+    size = (frames[0].shape[1], frames[0].shape[0])
+    data = media.encode(iter(frames), size)
+    return media.Clip(data, size, media.FPS, np.full((len(frames), 68, 2), np.nan, np.float32), len(frames))
+
+
+def talking(language: str = "en", size=SIZE) -> media.Clip:
+    """The real face speaking, moving."""
+    return encoded(moving(talking_frames(language), size))
+
+
+@functools.lru_cache(maxsize=None)
+def closed_head() -> np.ndarray:
+    """The demo avatar's head with its lips closed (the photo smiles with parted lips)."""
+    from generation.pipeline.lipsync.viseme import VisemeEngine
+
+    sprite = media.astronaut()
+    engine = VisemeEngine()
+    return engine.draw(engine.prepare(sprite.rgb, media._analyzer().analyze(sprite.rgb)), np.zeros(3))
+
+
+def closed(seconds: float = 3.0, size=SIZE) -> media.Clip:
+    """The real face moving with its mouth closed throughout."""
+    return encoded(moving([closed_head()] * round(seconds * media.FPS), size))
+
+
+def cut_and_second_face(language: str = "en", size=SIZE) -> media.Clip:
+    """The talker, then a cut to another shot where a second, larger face stands beside a small one."""
+    first = moving(talking_frames(language), size)
+    rest = [frame for frame, _ in media.render([media.Scene(1.2, [media.Actor(media.lfw(5), (0.3, 0.5), 0.2, seed=4),
+                                                                     media.Actor(media.lfw(8), (0.7, 0.48), 0.34, seed=5)],
+                                                             background=6)], size)]
+    return encoded(np.concatenate([first, np.array(rest)]))
+
+
+def cg_talking(language: str = "en", size=SIZE) -> media.Clip:
+    """The talker in flat, outlined colours."""
+    return encoded(moving(talking_frames(language), size, style=cg))
+
+
+# ---- measuring mouths ----
+
+def dark_blobs(frame: np.ndarray, lm: np.ndarray) -> int:
+    """Dark regions in the lower face (below the nose, inside the jaw): more than one is two mouths."""
+    mw = float(np.linalg.norm(lm[54] - lm[48]))
+    top = (lm[33] + lm[51]) / 2  # half way from the nose to the lip: no nostril counts
+    poly = np.vstack([lm[3:14], top + (lm[35] - lm[33]), top, top + (lm[31] - lm[33])])
+    mask = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(poly).astype(np.int32)], 1)
+    luma = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    dark = ((luma < DARK) & (mask > 0)).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    big = stats[1:][stats[1:, cv2.CC_STAT_AREA] >= BLOB_SHARE * mask.sum()]
+    # one mouth split by its teeth (dark corners left and right) is still one; a second opening
+    # under (or over) it is a dark blob in the same columns with skin rows in between
+    x0, w = big[:, cv2.CC_STAT_LEFT], big[:, cv2.CC_STAT_WIDTH]
+    y0, h = big[:, cv2.CC_STAT_TOP], big[:, cv2.CC_STAT_HEIGHT]
+    for a in range(len(big)):
+        for b in range(len(big)):
+            columns = min(x0[a] + w[a], x0[b] + w[b]) - max(x0[a], x0[b])
+            if a != b and columns > 0 and y0[b] >= y0[a] + h[a] + 1:
+                return 2
+    return min(len(big), 1)

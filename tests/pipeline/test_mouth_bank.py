@@ -1,0 +1,163 @@
+"""The mouth bank: a video avatar's own mouths indexed at preparation, chosen and pasted at render.
+
+Real clips (tests/mouth_clips.py: a real face talking while it moves, the same face with its mouth
+closed), real ffmpeg, real dlib, espeak speech with a pause. The one-mouth rule is measured on the
+output frames by counting dark mouth regions in the lower face.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from generation.pipeline.clip import ClipReader, inspect_video, pingpong, prepare_clip
+from generation.pipeline.faces import FaceAnalyzer
+from generation.pipeline.lipsync import viseme_bank
+from generation.pipeline.lipsync.viseme import VisemeEngine
+from generation.pipeline.mouth_bank import CLOSED_AT, OPEN_SHOWN, coverage
+from generation.pipeline.types import FPS
+from tests import mouth_clips
+from tests.pipeline.test_clip_render import (CLOSED_GAP, OPEN_GAP, dark_share, dlib_gap, pause_frames,
+                                             speech_frames, speech_pause_speech)
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return FaceAnalyzer()
+
+
+def prepared(made, analyzer, folder):
+    result = prepare_clip(made.data, inspect_video(made.data).demuxer, folder, analyzer)
+    return result, (result.data_path, result.frames_path)
+
+
+@pytest.fixture(scope="module")
+def talking(analyzer, tmp_path_factory):
+    """The real face talking (its own mouth opens and closes) while it moves, 480x270."""
+    return prepared(mouth_clips.talking("en", size=(480, 270)), analyzer, tmp_path_factory.mktemp("talking"))
+
+
+@pytest.fixture(scope="module")
+def closed(analyzer, tmp_path_factory):
+    """The same face with its mouth closed throughout."""
+    return prepared(mouth_clips.closed(2.4, size=(480, 270)), analyzer, tmp_path_factory.mktemp("closed"))
+
+
+@pytest.fixture(scope="module")
+def speech():
+    return speech_pause_speech()
+
+
+@pytest.fixture(scope="module")
+def rendered(talking, speech):
+    reader = ClipReader(*talking[1])
+    engine = VisemeEngine()
+    frames = list(engine.render(engine.prepare_clip(reader), speech[0], FPS))
+    track = engine.track(speech[0], FPS)
+    wanted = viseme_bank.spoken_open(track.open, speech[0], FPS)
+    return reader, frames, viseme_bank.plan(reader.bank, wanted, track.spread, track.round)
+
+
+def test_the_bank_indexes_every_frame_and_covers_speech(talking):
+    result, paths = talking
+    reader = ClipReader(*paths)
+    bank = reader.bank
+    assert len(bank) == reader.frame_count
+    assert bank.crop(0).shape == (bank.size[1], bank.size[0], 3) and bank.crop(len(bank) - 1).dtype == np.uint8
+    # the clip's own mouths, open and closed, as dlib saw them
+    assert np.allclose(bank.opening, reader.mouth_open)
+    assert (bank.opening >= OPEN_SHOWN).sum() >= 10 and (bank.opening <= CLOSED_AT).sum() >= 10
+    # the canonical frame follows the head: a closed mouth's lips land at the same crop place all along
+    closed = np.flatnonzero(bank.opening <= CLOSED_AT)
+    corners = bank.lips[closed][:, [0, 6]]
+    assert np.abs(corners - np.median(corners, axis=0)).max() < 0.08 * bank.size[0]
+    # wide-open mouths show more teeth than closed ones
+    wide = np.flatnonzero(bank.opening >= np.percentile(bank.opening, 80))
+    assert bank.teeth[wide].mean() > bank.teeth[closed].mean()
+    assert bank.coverage.usable and bank.coverage.code == "bank_good"
+    notes = [n for n in result.notes if n.code.startswith("bank_")]
+    assert len(notes) == 1 and notes[0].code == "bank_good" and 0.25 <= notes[0].share <= 1.0
+
+
+def test_coverage_codes():
+    n = 100
+    assert coverage(np.zeros(n)).code == "bank_still"
+    assert coverage(np.full(n, 0.3)).code == "bank_open"  # never closes: no real closed mouth for m/b/p
+    some = np.zeros(n)
+    some[:10] = 0.3
+    assert (coverage(some).code, coverage(some).usable, coverage(some).share) == ("bank_some", True, 0.1)
+    some[:50] = 0.3
+    assert coverage(some).code == "bank_good"
+
+
+def test_the_path_follows_the_wanted_shape_and_the_clip(rendered, speech):
+    reader, _, plan = rendered
+    bank = reader.bank
+    chosen = bank.opening[plan.index]
+    pause = list(pause_frames(speech))
+    assert chosen[pause].max() <= CLOSED_AT  # a real closed mouth in the pause
+    spoken = speech_frames(speech)
+    assert chosen[spoken].max() >= OPEN_SHOWN and np.mean(chosen[spoken] >= OPEN_SHOWN) > 0.2
+    steps = np.diff(plan.index)
+    assert np.mean((steps == 1) | (steps == 0)) > 0.5  # mostly runs of the clip's own motion, not a new mouth a frame
+    assert plan.use.all()
+
+
+def test_one_mouth_at_all_times(rendered, speech, analyzer):
+    reader, frames, plan = rendered
+    n = reader.frame_count
+    shown = [pingpong(i, n) for i in range(len(frames))]
+    pause = list(pause_frames(speech))
+    # the test means something: the clip's own mouth is open on some frames shown in the pause
+    assert max(reader.mouth_open[shown[i]] for i in pause) > OPEN_GAP
+    for i in range(0, len(frames), 2):
+        lm = reader.landmarks[shown[i]]
+        assert mouth_clips.dark_blobs(frames[i], lm) <= 1, i
+    for i in pause[::3]:
+        assert dlib_gap(analyzer, frames[i]) < CLOSED_GAP, i
+        assert dark_share(frames[i], reader.landmarks[shown[i]]) < 0.05, i
+    spoken = speech_frames(speech)
+    assert max(dlib_gap(analyzer, frames[i]) for i in spoken[::3]) > OPEN_GAP
+    for i in range(0, len(frames), 4):  # nothing above the nose changed
+        rows = slice(0, int(reader.landmarks[shown[i]][30, 1]) - 4)
+        assert np.abs(frames[i][rows].astype(int) - reader.frame(shown[i])[rows]).max() <= 1, i
+
+
+def test_a_clip_that_never_opens_its_mouth_falls_back_to_the_drawn_mouth(closed, speech):
+    result, paths = closed
+    reader = ClipReader(*paths)
+    assert reader.bank.coverage.code == "bank_still" and not reader.bank.coverage.usable
+    assert [n.code for n in result.notes if n.code.startswith("bank_")] == ["bank_still"]
+    engine = VisemeEngine()
+    audio = speech[0]
+    frames = list(engine.render(engine.prepare_clip(reader), audio, FPS))
+    reader.bank = None  # as a clip prepared before banks reads
+    drawn = list(engine.render(engine.prepare_clip(reader), audio, FPS))
+    assert all(np.array_equal(a, b) for a, b in zip(frames, drawn))
+
+
+def test_a_clip_prepared_before_banks_still_reads_and_speaks(closed, tmp_path, speech):
+    _, (data, frames_path) = closed
+    with np.load(data) as npz:
+        old = {k: npz[k] for k in npz.files if not k.startswith("bank_")}
+    old["version"] = np.int32(1)
+    np.savez_compressed(tmp_path / "old.npz", **old)
+    reader = ClipReader(tmp_path / "old.npz", frames_path)
+    assert reader.bank is None
+    engine = VisemeEngine()
+    assert sum(1 for _ in engine.render(engine.prepare_clip(reader), speech[0], FPS)) > 0
+
+
+def test_coverage_notes_are_translated():
+    from django.utils import translation
+
+    from avatars.messages import note_message
+
+    note = {"code": "bank_good", "start": 0.0, "end": 4.0, "share": 0.46}
+    texts = {}
+    for language in ("en", "ru", "kk"):
+        with translation.override(language):
+            texts[language] = note_message(note)
+            assert all(note_message({"code": code, "start": 0, "end": 4, "share": 0.1})
+                       for code in ("bank_some", "bank_still", "bank_open"))
+    assert "46%" in texts["en"] and all("46%" in t for t in texts.values())
+    assert len(set(texts.values())) == 3
