@@ -6,6 +6,7 @@ branches). Each module has `run(photos, out_dir) -> list[str]` printing nothing 
 it returns are printed here, under its name. Frames and 3x crops go to bench/out/realism/<area>/.
 
 Run: .venv/bin/python bench/realism.py [area ...]      (no area: every module found)
+REALISM_PHOTOS=astronaut,hopper keeps only those photos (by name).
 Set REALISM_CODE=/path/to/another/checkout to measure that checkout's pipeline with these benches
 (the "before" column of a change).
 """
@@ -64,7 +65,10 @@ def main() -> None:
     print("cpu:", cpu(), "(shared machine: under load)")
     analyzer = default_analyzer()
     faced = []
+    keep = [n for n in os.environ.get("REALISM_PHOTOS", "").split(",") if n]
     for name, rgb in photos():
+        if keep and name not in keep:
+            continue
         face = analyzer.analyze(rgb)
         if face is None:
             print(f"  {name}: no face found, skipped")
