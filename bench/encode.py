@@ -36,7 +36,7 @@ from generation.pipeline.motion import MotionSource, plan_motion  # noqa: E402
 CRFS = (18, 20, 23)
 PRESETS = ("veryfast", "faster")
 TUNES = ("", "film", "grain")
-PHOTOS = ("astronaut", "hopper")
+PHOTOS = ("astronaut", "hopper", "grace_hopper")  # (hopper: the built-in set's name)
 STRIDE = 5  # frames compared
 
 

@@ -6,7 +6,7 @@ branches). Each module has `run(photos, out_dir) -> list[str]` printing nothing 
 it returns are printed here, under its name. Frames and 3x crops go to bench/out/realism/<area>/.
 
 Run: .venv/bin/python bench/realism.py [area ...]      (no area: every module found)
-REALISM_PHOTOS=astronaut,hopper keeps only those photos (by name).
+REALISM_PHOTOS=astronaut,biden keeps only those photos (by name); =all every case of tests/faces.py.
 Set REALISM_CODE=/path/to/another/checkout to measure that checkout's pipeline with these benches
 (the "before" column of a change).
 """
@@ -29,13 +29,23 @@ import numpy as np  # noqa: E402
 OUT = HERE / "out" / "realism"
 
 
+# a varied default from tests/faces.py (frontal, three-quarter, looking down, glasses, toothy, dark
+# skin, low light, a small face); REALISM_PHOTOS=all runs all of its cases
+DEFAULT_SET = ("astronaut", "grace_hopper", "biden", "obama_smile", "obama_speaking", "biden_turned",
+               "grace_looking_down", "obama_low_light", "grace_small_face_300")
+
+
 def photos() -> list[tuple[str, np.ndarray]]:
     """(name, RGB uint8) test photos: the shared set (tests/faces.py) when present, else a built-in few."""
     try:
-        from tests import faces  # helper "faces" builds the shared, varied set
-        return [(name, np.ascontiguousarray(rgb)) for name, rgb in faces.photos()]
-    except (ImportError, AttributeError):
-        pass
+        from tests import faces
+    except ImportError:
+        faces = None
+    if faces is not None:
+        wanted = os.environ.get("REALISM_PHOTOS", "")
+        chosen = faces.names() if wanted == "all" else [n for n in faces.names()
+                                                         if n in (wanted.split(",") if wanted else DEFAULT_SET)]
+        return [(name, np.ascontiguousarray(faces.get(name))) for name in chosen]
     import cv2
     import matplotlib.cbook
     from skimage import data
@@ -65,7 +75,7 @@ def main() -> None:
     print("cpu:", cpu(), "(shared machine: under load)")
     analyzer = default_analyzer()
     faced = []
-    keep = [n for n in os.environ.get("REALISM_PHOTOS", "").split(",") if n]
+    keep = [n for n in os.environ.get("REALISM_PHOTOS", "").split(",") if n and n != "all"]
     for name, rgb in photos():
         if keep and name not in keep:
             continue

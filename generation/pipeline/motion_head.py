@@ -13,6 +13,9 @@ foreshortens them.
 """
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
+
 import cv2
 import numpy as np
 
@@ -31,6 +34,7 @@ SKULL_CENTRE_V = 0.25  # fw below the eyes' midpoint
 # the nose stands out of the face by about a fifth to a quarter of the jaw's width at its tip
 NOSE = {27: 0.08, 28: 0.13, 29: 0.2, 30: 0.27, 31: 0.1, 32: 0.15, 33: 0.18, 34: 0.15, 35: 0.1}
 NOSE_SIGMA = 0.08  # fw
+CACHE_SIZE = 16  # segmented avatars kept per process: a worker sees the same photos again and again
 LIPS_BUMP, LIPS_SIGMA = 0.05, 0.12  # the lips stand out a little from the cheeks
 
 
@@ -39,8 +43,27 @@ def _smoothstep(x):
     return x * x * (3 - 2 * x)
 
 
+_cache: OrderedDict = OrderedDict()
+
+
 def segment(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
-    """uint8 (H, W) 1 on head, hair and neck, 0 elsewhere (GrabCut on a small copy)."""
+    """uint8 (H, W) 1 on head, hair and neck, 0 elsewhere (GrabCut on a small copy); cached per photo."""
+    key = hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=16)
+    key.update(np.ascontiguousarray(lm, np.float64).tobytes())
+    key = (image.shape, key.hexdigest())
+    if key in _cache:
+        _cache.move_to_end(key)
+        return _cache[key]
+    fg = _segment(image, lm)
+    fg.setflags(write=False)
+    _cache[key] = fg
+    while len(_cache) > CACHE_SIZE:
+        _cache.popitem(last=False)
+    return fg
+
+
+def _segment(image: np.ndarray, lm: np.ndarray) -> np.ndarray:
+    """segment(), uncached."""
     h, w = image.shape[:2]
     scale = min(1.0, GRABCUT_SIDE / max(h, w))
     small = cv2.resize(image, (max(2, round(w * scale)), max(2, round(h * scale))), interpolation=cv2.INTER_AREA)
