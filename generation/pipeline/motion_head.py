@@ -24,7 +24,7 @@ GRABCUT_ITERATIONS = 4
 HEAD_BOX = (0.8, 1.05, 0.6)  # fw: half width round the midline, above the eyes (hair), below the chin (neck)
 CORNER_BACKGROUND = 0.5  # fw: farther than this from the head ellipse counts as probable background
 OPEN_WIDTH = 0.12  # fw: parts of the segment thinner than this are cut off
-EDGE_BAND = 0.07  # fw over which the weight rises inside the silhouette
+EDGE_BAND = 0.2  # fw over which the weight rises inside the silhouette: wider than the head ever moves (x1.5), or the edge folds into a double contour
 EDGE_KEEP = 1.5  # field samples (STEP px) kept still inside the silhouette: the coarse field cannot leak out
 MIN_BAND = 3.0  # px
 
