@@ -41,16 +41,18 @@ class Amplitudes:
     brow_chance: float = 0.0  # share of stressed syllables that raise the brows
     breath: float = 0.0  # fw the shoulders rise on a full inhale
     gaze: float = 0.0  # eye widths the irises may look aside (a glance), at most
+    sway_yaw: float = 0.0  # deg, standard deviation of the idle turn left and right (3D: depth parallax)
+    nod_pitch: float = 0.0  # deg of pitch per face width of nod (a nod tips the face, not only slides it)
 
 
 LEVELS: dict[str, Amplitudes] = {
     NONE: Amplitudes(),
     SUBTLE: Amplitudes(sway_roll=0.55, sway_shift=0.009, pause_speed=0.3, jitter=0.004, nod=0.016, tilt=0.45,
                        phrase_nod=0.018, pose=0.5, pitch_follow=0.006, brow=0.022, brow_chance=0.45, breath=0.01,
-                       gaze=0.07),
+                       gaze=0.07, sway_yaw=2.5, nod_pitch=110.0),
     LIVELY: Amplitudes(sway_roll=1.0, sway_shift=0.016, pause_speed=0.35, jitter=0.008, nod=0.03, tilt=0.9,
                        phrase_nod=0.03, pose=0.9, pitch_follow=0.011, brow=0.035, brow_chance=0.7, breath=0.015,
-                       gaze=0.1),
+                       gaze=0.1, sway_yaw=4.5, nod_pitch=110.0),
 }
 
 # Speech analysis (100 frames per second)
@@ -86,7 +88,9 @@ class MotionPlan:
     vertically by a nod; brow: 0..1 raise (times `brow_lift` face widths); blink: 0..1 eyelid closure
     (the viseme engine's MouthTrack.blink format); breath: face widths the shoulders rise;
     speech: True where someone speaks (pauses False); beats: frames of stressed syllables;
-    gaze: (n, 2) eye widths the irises look aside (x right, y down) within the eye openings.
+    gaze: (n, 2) eye widths the irises look aside (x right, y down) within the eye openings;
+    yaw, pitch: degrees the head turns (positive: the nose moves right / down on screen), drawn with
+    a depth proxy (motion_head.py), so they move the nose against the cheeks and foreshorten a nod.
     """
 
     level: str
@@ -102,10 +106,16 @@ class MotionPlan:
     brow_lift: float = 0.0
     beats: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
     gaze: np.ndarray | None = None
+    yaw: np.ndarray | None = None
+    pitch: np.ndarray | None = None
 
     def __post_init__(self):
         if self.gaze is None:
             self.gaze = np.zeros((len(self.roll), 2))
+        if self.yaw is None:
+            self.yaw = np.zeros(len(self.roll))
+        if self.pitch is None:
+            self.pitch = np.zeros(len(self.roll))
 
     def __len__(self) -> int:
         return len(self.roll)
@@ -114,7 +124,8 @@ class MotionPlan:
     def still(self) -> bool:
         """Nothing but blinks moves (level NONE)."""
         return not (np.any(self.roll) or np.any(self.shift) or np.any(self.squash) or np.any(self.breath)
-                    or (self.brow_lift and np.any(self.brow)) or np.any(self.gaze))
+                    or (self.brow_lift and np.any(self.brow)) or np.any(self.gaze) or np.any(self.yaw)
+                    or np.any(self.pitch))
 
 
 # ---- the speech ----
@@ -331,10 +342,16 @@ def plan_motion(audio: Audio, face: Face | None, level: str = DEFAULT_LEVEL, see
         if b - a >= LONG_PAUSE * fps:
             inhale[min(b, a + int(0.15 * fps)):b] = 1.0
     breath = amp.breath * _attack_release(inhale, 0.4 * fps, 0.7 * fps)
+    blinks = blink_schedule(feat.speech, fps, rng)
+    gaze = amp.gaze * glances(feat.speech, fps, rng)
+    # 3D: the head turns a little as it sways sideways (drawn after the older parts, whose random
+    # draws stay as they were) and a nod tips the face forward as it dips
+    turn = np.random.default_rng([seed, 0x796177])
+    yaw = amp.sway_yaw * (0.7 * _sway(clock, turn) + 0.3 * shift[:, 0] / max(amp.sway_shift, 1e-9))
+    pitch = amp.nod_pitch * nod
 
-    return MotionPlan(level, seed, fps, roll, shift, 0.5 * nod, np.clip(brow, 0, 1),
-                      blink_schedule(feat.speech, fps, rng), breath, feat.speech, amp.brow, frames,
-                      amp.gaze * glances(feat.speech, fps, rng))
+    return MotionPlan(level, seed, fps, roll, shift, 0.5 * nod, np.clip(brow, 0, 1), blinks, breath,
+                      feat.speech, amp.brow, frames, gaze, yaw, pitch)
 
 
 def glances(speech: np.ndarray, fps: int, rng: np.random.Generator) -> np.ndarray:

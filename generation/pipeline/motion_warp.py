@@ -8,8 +8,18 @@ with masks computed once from the landmarks in the face's own axes; they are 1 o
 smoothly over about half a face width, and are forced to 0 well before the image borders, so the
 background and the borders never move. The field is evaluated on a grid STEP px apart inside the
 masks' bounding box (ROI) only, upsampled bilinearly (exact where it is affine) and applied with one
-cv2.remap. Landmarks move through the same field (solved by fixed-point iteration), so lip-sync
+bicubic cv2.remap. Landmarks move through the same field (solved by fixed-point iteration), so lip-sync
 engines draw on the moved face.
+
+3D (motion_head.py): the head mask is also cut to the photo's own head, hair and neck silhouette
+(GrabCut), so no background pixel moves; a turn (yaw) and a nod (pitch) move each point by angle x
+a depth proxy (nose nearest), so the nose slides against the cheeks and a nod foreshortens chin and
+forehead.
+
+One resample: `warp(image, i, local=[(roi, map), ...])` composes a lip-sync engine's own warps (its
+source coordinates per pixel of an ROI of the still photo) into the motion field, so a moving frame
+is interpolated once from the photo; `forward(points, i)` says where photo points land in frame i,
+so the engine paints its mouth and lids at their final place, after the warp.
 """
 from __future__ import annotations
 
@@ -18,6 +28,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from . import motion_head as head_
 from .faces import clamp_box
 from .landmarks import NUM_LANDMARKS
 from .types import Face
@@ -44,6 +55,15 @@ GAZE_EPS = 0.05  # px: a smaller iris shift is not drawn
 GAZE_MARGIN = 0.25  # eye widths round the eye opening warped for a glance (the field is 0 there)
 GAZE_CORE = 0.35  # share of the opening's half-height over which the shift fades in from the lids
 EYES = (slice(36, 42), slice(42, 48))  # iBUG eye openings
+# Bicubic keeps the skin's grain and the lashes (bilinear at a fractional shift is a 2-tap blur:
+# the eye region lost half its Laplacian variance, and more or less of it frame to frame)
+INTERPOLATION = cv2.INTER_CUBIC
+# ... and Lanczos round the eyes, where a look reads detail first: at a half-pixel shift it keeps
+# 0.83 of the lashes' Laplacian variance where bicubic keeps 0.67 (and bilinear 0.33); it costs 4x
+# bicubic, so only this band (brows to under the lower lids) pays for it
+FINE_INTERPOLATION = cv2.INTER_LANCZOS4
+FINE_PAD = 0.25  # eye widths round the eyes and brows
+INTERPOLATION_MAP = cv2.INTER_LINEAR  # the engines' maps are piecewise affine: linear reads them exactly
 
 
 def _smoothstep(x: np.ndarray) -> np.ndarray:
@@ -54,7 +74,7 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
 class FaceGeometry:
     """The face's axes, size and the three weight masks as functions of image position."""
 
-    def __init__(self, landmarks: np.ndarray, width: int, height: int):
+    def __init__(self, landmarks: np.ndarray, width: int, height: int, image: np.ndarray | None = None):
         lm = np.asarray(landmarks, np.float64).reshape(NUM_LANDMARKS, 2)
         self.width, self.height = width, height
         self.fw = max(float(np.hypot(*(lm[16] - lm[0]))), 4.0)
@@ -69,6 +89,9 @@ class FaceGeometry:
         self.brows = np.stack([uv[0][17:27], uv[1][17:27]], axis=1)
         self.lid_v = float(uv[1][[37, 38, 43, 44]].mean())
         self.border = max(4.0, BORDER_KEEP * min(width, height))
+        self.uv = np.stack(uv, axis=1)  # (68, 2) landmarks in face coordinates
+        # the head's own silhouette (None: the ellipses alone, as before 3D motion)
+        self.mask = None if image is None else head_.head_mask(image, lm, self.fw, STEP)
 
     def to_face(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Image px -> face coordinates (u right, v down) in face widths from the eyes' midpoint."""
@@ -76,7 +99,7 @@ class FaceGeometry:
         return (dx * self.ex[0] + dy * self.ex[1]) / self.fw, (dx * self.ey[0] + dy * self.ey[1]) / self.fw
 
     def weights(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(head, body, brow) weights in [0, 1] at image positions."""
+        """(head, body, brow) weights in [0, 1] at image positions (0 outside the head's silhouette)."""
         u, v = self.to_face(x, y)
         u = u - self.mid_u
         top, bottom = -HEAD_TOP, self.chin_v + 0.05
@@ -97,7 +120,14 @@ class FaceGeometry:
         brow *= _smoothstep((self.lid_v - v) / max(-lid_gap, 0.02))  # nothing at the upper lids and below
         edge = np.minimum(np.minimum(x, self.width - 1 - x), np.minimum(y, self.height - 1 - y))
         keep = _smoothstep((edge - self.border) / max(BORDER_RAMP * self.fw, 8.0))
+        if self.mask is not None:
+            keep = keep * head_.sample(self.mask, x, y)
         return head * keep, body * keep, np.minimum(brow, head) * keep
+
+    def depth(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Depth proxy (face widths towards the camera from the rotation axis) at image positions."""
+        u, v = self.to_face(x, y)
+        return head_.depth(u, v, self.mid_u, self.uv)
 
 
 class _Layer:
@@ -111,7 +141,8 @@ class _Layer:
         head, body, brow = g.weights(sx, sy)
         px, py = sx - g.pivot[0], sy - g.pivot[1]
         self.coarse = [a.astype(np.float32) for a in (head * px, head * py, head)] + [
-            body.astype(np.float32) if with_body else None, brow.astype(np.float32)]
+            body.astype(np.float32) if with_body else None, brow.astype(np.float32),
+            (head * g.depth(sx, sy)).astype(np.float32)]
         bx, by = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
         self.base = np.dstack([bx, by])
 
@@ -154,15 +185,24 @@ class MotionSource:
         lm = np.asarray(face.landmarks, np.float64).reshape(NUM_LANDMARKS, 2)
         if tuple(face.image_size) != (self.width, self.height):  # analysed on a resized copy
             lm = lm * (self.width / face.image_size[0], self.height / face.image_size[1])
-        self.geometry = g = FaceGeometry(lm, self.width, self.height)
         self._still = plan.still
+        self._last = None  # (frame, roi, field) of the latest field(): forward() inverts it
+        self._reach = 0.0
+        self.geometry = g = FaceGeometry(lm, self.width, self.height, None if self._still else self.image)
         self._matrices = self._head_matrices()
         self._breath_px = np.asarray(plan.breath, np.float64) * g.fw
+        t = np.deg2rad(np.stack([plan.yaw, plan.pitch], axis=1).astype(np.float64)) * g.fw  # px a point one face width deep moves, along the face's axes
+        self._turn = t[:, :1] * g.ex + t[:, 1:] * g.ey  # (n, 2) in image axes
         # two warp regions: the head alone, and head plus shoulders for frames that breathe
         self._layers = [] if self._still else [_Layer(g, self.width, self.height, body) for body in (False, True)]
         box = np.asarray(face.box, np.float64) * np.tile(np.array([self.width, self.height]) / face.image_size, 2)
         self.landmarks = self._move_points(lm).astype(np.float32)
         self.boxes = box + np.tile((self.landmarks - lm).mean(axis=1), 2)
+
+    @property
+    def still(self) -> bool:
+        """True when no frame moves (the plan is level NONE): frames are the photo itself."""
+        return self._still
 
     # ---- the per-frame transform ----
 
@@ -183,28 +223,57 @@ class MotionSource:
         out[:, :, 2] = -np.einsum("nij,nj->ni", inv, t)
         return out
 
-    def _offsets(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Where output positions (x, y), (n, k) for all n frames, sample the photo, minus (x, y)."""
-        g, c, p = self.geometry, self._matrices, self.plan
+    def _offsets(self, x: np.ndarray, y: np.ndarray, frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where output positions (x, y), (len(frames), k), sample the photo in those frames, minus (x, y)."""
+        g, c, p = self.geometry, self._matrices[frames], self.plan
         head, body, brow = g.weights(x, y)
+        depth = head * g.depth(x, y)
+        turn = self._turn[frames]
         px, py = x - g.pivot[0], y - g.pivot[1]
-        lift = (np.asarray(p.brow, np.float64) * float(p.brow_lift) * g.fw)[:, None]
-        breath = self._breath_px[:, None]
-        dx = head * (c[:, 0, 0, None] * px + c[:, 0, 1, None] * py + c[:, 0, 2, None]) + brow * lift * g.ey[0]
+        lift = (np.asarray(p.brow, np.float64)[frames] * float(p.brow_lift) * g.fw)[:, None]
+        breath = self._breath_px[frames, None]
+        dx = head * (c[:, 0, 0, None] * px + c[:, 0, 1, None] * py + c[:, 0, 2, None]) + brow * lift * g.ey[0] \
+            - depth * turn[:, :1]
         dy = head * (c[:, 1, 0, None] * px + c[:, 1, 1, None] * py + c[:, 1, 2, None]) + brow * lift * g.ey[1] \
-            + body * breath
+            + body * breath - depth * turn[:, 1:]
         return dx, dy
 
-    def _move_points(self, points: np.ndarray) -> np.ndarray:
+    def _move_points(self, points: np.ndarray, frames: np.ndarray | None = None) -> np.ndarray:
         """(n, k, 2): where photo points appear in each frame (x with x + offset(x) = point)."""
-        px = np.repeat(points[None, :, 0].astype(np.float64), self.frame_count, axis=0)
-        py = np.repeat(points[None, :, 1].astype(np.float64), self.frame_count, axis=0)
+        frames = np.arange(self.frame_count) if frames is None else np.asarray(frames)
+        px = np.repeat(points[None, :, 0].astype(np.float64), len(frames), axis=0)
+        py = np.repeat(points[None, :, 1].astype(np.float64), len(frames), axis=0)
         x, y = px.copy(), py.copy()
         if not self._still:
             for _ in range(FIXED_POINT_STEPS):
-                dx, dy = self._offsets(x, y)
+                dx, dy = self._offsets(x, y, frames)
                 x, y = px - dx, py - dy
         return np.stack([x, y], axis=-1)
+
+    def forward(self, points: np.ndarray, i: int) -> np.ndarray:
+        """(k, 2) float64: where photo points `points` (k, 2) appear in output frame i.
+
+        Right after `field(i)` (or `warp(..., i)`) this inverts that very field (a few lookups);
+        otherwise it solves the analytic field as `landmarks` does.
+        """
+        pts = np.asarray(points, np.float64).reshape(-1, 2)
+        if self._still or len(pts) == 0:
+            return pts.copy()
+        if self._last is None or self._last[0] != i:
+            return self._move_points(pts, np.array([i]))[0]
+        _, (x0, y0, x1, y1), field = self._last
+        out = pts.copy()
+        for _ in range(FIXED_POINT_STEPS):  # out + (pts - field(out)): the field is near the identity
+            gx = np.clip(out[:, 0] - x0, 0, x1 - x0 - 1.001)
+            gy = np.clip(out[:, 1] - y0, 0, y1 - y0 - 1.001)
+            ix, iy = gx.astype(int), gy.astype(int)
+            fx, fy = (gx - ix)[:, None], (gy - iy)[:, None]
+            f = field
+            q = ((1 - fy) * ((1 - fx) * f[iy, ix] + fx * f[iy, ix + 1]) + fy * ((1 - fx) * f[iy + 1, ix] + fx * f[iy + 1, ix + 1]))
+            inside = (out[:, 0] >= x0) & (out[:, 0] < x1 - 1) & (out[:, 1] >= y0) & (out[:, 1] < y1 - 1)
+            q = np.where(inside[:, None], q, out)  # outside the field's ROI nothing moves
+            out = out + (pts - q)
+        return out
 
     # ---- the ClipReader interface ----
 
@@ -212,39 +281,104 @@ class MotionSource:
         """Output frame i as RGB uint8 (H, W, 3): the photo with the head where the plan puts it."""
         return self.warp(self.image, i)
 
-    def warp(self, image: np.ndarray, i: int) -> np.ndarray:
-        """`image` (the photo, or the photo with a mouth drawn on it) moved as output frame i; a new array."""
+    def field(self, i: int) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+        """(roi, map): for each output pixel of the ROI, the photo position it shows in frame i
+        ((h, w, 2) float32, absolute x, y), the glance included; None where nothing moves."""
         if not 0 <= i < self.frame_count:
             raise IndexError(f"frame {i} of {self.frame_count}")
-        out = image.copy()
         if self._still:
-            return out
+            return None
         p, g = self.plan, self.geometry
         breath = float(self._breath_px[i])
         layer = self._layers[abs(breath) > BREATH_EPS]
         x0, y0, x1, y1 = layer.roi
         if x1 <= x0 or y1 <= y0:
-            return out
+            return None
         c = self._matrices[i].tolist()
-        hx, hy, head, body, brow = layer.coarse
+        hx, hy, head, body, brow, depth = layer.coarse
         lift = float(p.brow[i]) * float(p.brow_lift) * g.fw
+        tx, ty = (float(v) for v in self._turn[i])
         dx = c[0][0] * hx + c[0][1] * hy + c[0][2] * head
         dy = c[1][0] * hx + c[1][1] * hy + c[1][2] * head
+        if tx or ty:
+            dx -= tx * depth
+            dy -= ty * depth
         if lift:
             dx += (lift * g.ey[0]) * brow
             dy += (lift * g.ey[1]) * brow
         if body is not None:
             dy += breath * body
+        self._reach = float(max(np.abs(dx).max(), np.abs(dy).max())) + 1.0  # px any pixel moves, at most
         field = cv2.resize(np.dstack([dx, dy]), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
         field += layer.base
-        out[y0:y1, x0:x1] = cv2.remap(image, field, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        self._glance(out, i)
+        self._glance(field, layer.roi, i)
+        self._last = (i, layer.roi, field)
+        return layer.roi, field
+
+    def warp(self, image: np.ndarray, i: int, local=()) -> np.ndarray:
+        """`image` (the photo) moved as output frame i, resampled once (bicubic); a new array.
+
+        `local`: [(roi, map), ...], a lip-sync engine's own warps of the photo (for each pixel of an ROI
+        (x0, y0, x1, y1) of the still picture, the photo position it shows: (h, w, 2) float32), applied
+        inside their ROIs before the motion, in one interpolation with it. A later entry wins where
+        ROIs overlap (as when each is written in turn onto the still picture).
+        """
+        got = self.field(i)
+        local = [(tuple(int(v) for v in roi), m) for roi, m in local if roi[2] > roi[0] and roi[3] > roi[1]]
+        if got is None and not local:
+            if not 0 <= i < self.frame_count:
+                raise IndexError(f"frame {i} of {self.frame_count}")
+            return image.copy()
+        box, field = got if got is not None else (local[0][0], None)
+        for roi, _ in local:  # outside the motion's ROI the photo stays where it is: identity there
+            box = (min(box[0], roi[0]), min(box[1], roi[1]), max(box[2], roi[2]), max(box[3], roi[3]))
+        if got is None or box != got[0]:
+            field = self._embed(box, got)
+        q = field  # where each output pixel falls on the still picture
+        out_map = field.copy() if local else field
+        reach = int(np.ceil(self._reach)) + 2 if got is not None else 0
+        for (lx0, ly0, lx1, ly1), m in local:
+            # only output pixels that can land in this ROI: it, grown by the most any pixel moves
+            a0, b0 = max(lx0 - reach, box[0]) - box[0], max(ly0 - reach, box[1]) - box[1]
+            a1, b1 = min(lx1 + reach, box[2]) - box[0], min(ly1 + reach, box[3]) - box[1]
+            if a1 <= a0 or b1 <= b0:
+                continue
+            sub = q[b0:b1, a0:a1]
+            cv2.remap(np.ascontiguousarray(m, np.float32), sub[..., 0] - np.float32(lx0), sub[..., 1] - np.float32(ly0),
+                      INTERPOLATION_MAP, dst=out_map[b0:b1, a0:a1], borderMode=cv2.BORDER_TRANSPARENT)
+        out = image.copy()
+        x0, y0, x1, y1 = box
+        out[y0:y1, x0:x1] = cv2.remap(image, out_map, None, INTERPOLATION, borderMode=cv2.BORDER_REPLICATE)
+        fx0, fy0, fx1, fy1 = self._fine_box(i, box)
+        if fx1 > fx0 and fy1 > fy0:
+            out[fy0:fy1, fx0:fx1] = cv2.remap(image, out_map[fy0 - y0:fy1 - y0, fx0 - x0:fx1 - x0], None,
+                                              FINE_INTERPOLATION, borderMode=cv2.BORDER_REPLICATE)
         return out
 
-    def _glance(self, out: np.ndarray, i: int) -> None:
-        """Shift the irises inside the moved eye openings by the plan's gaze (in place); lids stay."""
+    def _fine_box(self, i: int, box) -> tuple[int, int, int, int]:
+        """The eye band of frame i (brows to under the lids), inside `box`."""
+        pts = self.landmarks[i, 17:48]
+        pad = FINE_PAD * float(np.hypot(*(self.landmarks[i, 39] - self.landmarks[i, 36])))
+        x0, y0 = np.floor(pts.min(axis=0) - pad).astype(int)
+        x1, y1 = np.ceil(pts.max(axis=0) + pad).astype(int)
+        return max(x0, box[0]), max(y0, box[1]), min(x1, box[2]), min(y1, box[3])
+
+    @staticmethod
+    def _embed(box, got) -> np.ndarray:
+        """The identity map of `box` with the motion's field (when any) written into its own ROI."""
+        x0, y0, x1, y1 = box
+        xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+        field = np.dstack([xs, ys])
+        if got is not None:
+            (a0, b0, a1, b1), f = got
+            field[b0 - y0:b1 - y0, a0 - x0:a1 - x0] = f
+        return field
+
+    def _glance(self, field: np.ndarray, roi, i: int) -> None:
+        """Shift the irises inside the moved eye openings by the plan's gaze (in the field, in place); lids stay."""
         gaze = np.asarray(self.plan.gaze[i], np.float64) * (1 - self.blink[i])  # a closed lid has no iris
         lm = self.landmarks[i].astype(np.float64)
+        rx0, ry0, rx1, ry1 = roi
         for eye in EYES:
             pts = lm[eye]
             ew = float(np.hypot(*(pts[3] - pts[0])))
@@ -254,7 +388,7 @@ class MotionSource:
             pad = GAZE_MARGIN * ew
             x0, y0 = np.floor(pts.min(axis=0) - pad).astype(int)
             x1, y1 = np.ceil(pts.max(axis=0) + pad).astype(int)
-            x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, self.width), min(y1, self.height)
+            x0, y0, x1, y1 = max(x0, rx0), max(y0, ry0), min(x1, rx1), min(y1, ry1)
             if x1 - x0 < 3 or y1 - y0 < 3:
                 continue
             opening = np.zeros((y1 - y0, x1 - x0), np.uint8)
@@ -263,9 +397,9 @@ class MotionSource:
             inside = cv2.distanceTransform(opening, cv2.DIST_L2, 3) / (GAZE_CORE * half_height)
             weight = _smoothstep(inside).astype(np.float32)  # 0 on the lids: they never move
             gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
-            mx, my = (gx - np.float32(dx) * weight), (gy - np.float32(dy) * weight)
-            out[y0:y1, x0:x1] = cv2.remap(out, mx, my, cv2.INTER_LINEAR,
-                                          borderMode=cv2.BORDER_REPLICATE)
+            mx, my = gx - np.float32(dx) * weight - rx0, gy - np.float32(dy) * weight - ry0
+            field[y0 - ry0:y1 - ry0, x0 - rx0:x1 - rx0] = cv2.remap(field, mx, my, cv2.INTER_LINEAR,
+                                                                    borderMode=cv2.BORDER_REPLICATE)
 
     def face(self, i: int) -> Face:
         """The face of output frame i: the photo's landmarks moved by the same warp."""

@@ -142,18 +142,44 @@ class VisemeEngine(LipSyncEngine):
         frame = state.image.copy()
         dst = state.mouth.displaced(weights)
         render_.warp_roi(state.image, frame, state.mouth, dst)
-        render_.draw_mouth(frame, dst[state.inner_idx], state.mouth_width, state.down)
         if blink > BLINK_EPS:
             render_.warp_roi(state.image, frame, state.eyes, state.eyes.displaced(np.array([blink])))
+        self.paint(frame, state, dst, blink, None)
         return frame
+
+    def local_maps(self, state: VisemeState, weights: np.ndarray, blink: float) -> list:
+        """[(roi, map), ...]: the mouth (and, in a blink, the lids) warp as source positions per ROI pixel,
+        for MotionSource.warp to apply in one interpolation with the head's motion."""
+        maps = [(state.mouth.roi, render_.inverse_map(state.mouth, state.mouth.displaced(weights)))]
+        if blink > BLINK_EPS:
+            maps.append((state.eyes.roi, render_.inverse_map(state.eyes, state.eyes.displaced(np.array([blink])))))
+        return maps
+
+    def paint(self, frame: np.ndarray, state: VisemeState, dst: np.ndarray, blink: float, place) -> None:
+        """Everything drawn rather than warped (the inner mouth; painted lids would go here too), in place.
+
+        The one drawing hook of both paths: `dst` is the displaced mouth mesh in photo coordinates and
+        `place` maps photo points (k, 2) to where they show in this frame (None: where they are; with
+        head motion: MotionSource.forward for the frame), so drawing happens at the final pixels,
+        after the one resample, never warped a second time.
+        """
+        inner = dst[state.inner_idx]
+        down = state.down
+        if place is not None:
+            centre = inner.mean(axis=0)
+            moved = place(np.vstack([inner, centre, centre + 10.0 * down]))  # one call: the lips and "down"
+            inner, ends = moved[:-2], moved[-2:]
+            down = (ends[1] - ends[0]) / max(float(np.hypot(*(ends[1] - ends[0]))), 1e-6)
+        render_.draw_mouth(frame, inner, state.mouth_width, down)
 
     def render(self, state: VisemeState, audio: Audio, fps: int = FPS, seed: int = 0,
                motion=None) -> Iterator[np.ndarray]:
         """Yield one RGB frame per 1/fps s of audio, deterministic for (state, audio, fps, seed, motion).
 
-        With `motion` the mouth and blinks are drawn on the still photo and the result is then moved
-        by the motion's warp: the warp is smooth over the lower face, so the drawn mouth moves with
-        the jaw it belongs to, and the photo path's per-avatar mesh and frame reuse stay as they are.
+        With a moving `motion` each frame is resampled once: the mouth and lid warps (`local_maps`,
+        reused while the mouth's parameters hold) are composed into the head's motion field
+        (MotionSource.warp), and the inner mouth is painted afterwards at the moved coordinates
+        (`paint` with MotionSource.forward). A still head keeps the photo path's frame reuse.
         """
         track = self.track(audio, fps, seed)
         if isinstance(state, VisemeClipState):
@@ -169,6 +195,9 @@ class VisemeEngine(LipSyncEngine):
                     yield self.draw_clip_banked(state, shown[i], self.mouth_weights(track, i), plan, i, frame)
             return
         blinks = track.blink if motion is None else motion.blink
+        if motion is not None and not getattr(motion, "still", False):
+            yield from self._render_moving(state, track, motion)
+            return
         last_key, last = None, None
         for i in range(len(track)):
             weights = self.mouth_weights(track, i)
@@ -179,3 +208,17 @@ class VisemeEngine(LipSyncEngine):
                 yield last if motion is None else motion.warp(last, i)
             else:
                 yield last.copy() if motion is None else motion.warp(last, i)
+
+    def _render_moving(self, state: VisemeState, track: MouthTrack, motion) -> Iterator[np.ndarray]:
+        """Frames of a moving head: one interpolation per frame from the photo, then the painted parts."""
+        last_key, maps = None, None
+        for i in range(len(track)):
+            weights = self.mouth_weights(track, i)
+            blink = float(motion.blink[i])
+            key = (tuple(np.round(weights / PARAM_EPS).astype(int)), round(blink / PARAM_EPS) if blink > BLINK_EPS else 0)
+            if key != last_key:
+                maps, last_key = self.local_maps(state, weights, blink), key
+            frame = motion.warp(state.image, i, local=maps)
+            self.paint(frame, state, state.mouth.displaced(weights), blink,
+                       lambda points, i=i: motion.forward(points, i))
+            yield frame
