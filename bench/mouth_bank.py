@@ -139,7 +139,7 @@ def main() -> None:
     cv2.setNumThreads(2)
     from bench.video_avatar import cpu_line
     from generation.pipeline.audio import prepare
-    from generation.pipeline.clip import ClipReader, inspect_video, pingpong, prepare_clip
+    from generation.pipeline.clip import ClipReader, inspect_video, prepare_clip
     from generation.pipeline.faces import FaceAnalyzer
     from generation.pipeline.images import demo_avatar_image
     from generation.pipeline.lipsync.viseme import VisemeEngine
@@ -170,7 +170,7 @@ def main() -> None:
                 t = time.perf_counter()
                 frames = list(engine.render(state, audio))
                 render = time.perf_counter() - t
-                shown = [pingpong(i, reader.frame_count) for i in range(len(frames))]
+                shown = [int(k) for k in reader.order(len(frames))]
                 got, lms = measure(frames, audio, analyzer, reader, shown)
                 bank = reader.bank
                 cov = bank.coverage if bank else None
