@@ -17,6 +17,9 @@ import numpy as np
 from ..clip import ClipReader, pingpong
 from ..landmarks import INNER_LIPS, MOUTH_CORNERS, NUM_LANDMARKS
 from ..types import AVATAR_UNREADABLE, FACE_TOO_SMALL, FPS, Audio, Face, PipelineError
+from . import eyelids as lids_
+from . import mouth_interior as interior_
+from . import mouth_photo as photo_
 from . import viseme_mesh as mesh_
 from . import viseme_render as render_
 from .base import LipSyncEngine
@@ -25,6 +28,10 @@ from .viseme_track import MouthTrack, mouth_track
 PARAM_EPS = 1e-3  # frames whose parameters differ less than this reuse the previous warp
 BLINK_EPS = 0.02  # eyelid closure below this is drawn as open eyes
 MIN_MOUTH_WIDTH = 6.0  # px: a narrower mouth has no room for lips, teeth and cavity
+# The drawn interior's blur (mouth widths) is chosen per photo among these, on a test frame this
+# open, as the one whose edges are as soft as the photo's round the eyes (mouth_photo.edge_sharpness)
+BLUR_CHOICES = (0.0, 0.004, 0.008, 0.012, 0.016, 0.022, 0.03)
+CALIBRATION_WEIGHTS = (0.7, 0.2, 0.0)
 
 
 @dataclass
@@ -37,6 +44,11 @@ class VisemeState:
     mouth_width: float
     down: np.ndarray  # unit vector from upper to lower lip
     inner_idx: np.ndarray  # mesh vertex indices of landmarks 60..67
+    source: np.ndarray | None = None  # what the mouth warp samples: the photo, its own teeth painted out
+    interior: photo_.MouthInterior | None = None  # the photo's light, grain, sharpness, own teeth
+    lids: lids_.LidsState | None = None
+    eye_points: np.ndarray | None = None  # (12, 2) landmarks 36..47
+    landmarks: np.ndarray | None = None  # (68, 2) of the photo
 
 
 @dataclass
@@ -73,7 +85,30 @@ class VisemeEngine(LipSyncEngine):
         eyes = mesh_.eye_mesh(lm, w, h)
         _, _, v, _ = mesh_.mouth_frame(lm)
         inner_idx = np.array([mesh_.lip_vertex(i) for i in INNER_LIPS])
-        return VisemeState(image, mouth, eyes, mw, v, inner_idx)
+        interior, source = photo_.measure(image, lm)
+        state = VisemeState(image, mouth, eyes, mw, v, inner_idx, source, interior,
+                            lids_.measure_lids(image, lm), lm[36:48].copy(), lm)
+        interior.blur = self.calibrate_blur(state)
+        return state
+
+    def calibrate_blur(self, state: VisemeState) -> float:
+        """The drawn interior's blur whose edges are as soft as the photo's own round the eyes."""
+        h, w = state.image.shape[:2]
+        target = photo_.edge_sharpness(state.image, photo_.eyes_mask((h, w), state.landmarks))
+        inner = state.mouth.displaced(np.array(CALIBRATION_WEIGHTS))[state.inner_idx]
+        mouth = photo_.polygon((h, w), inner)
+        if target is None or mouth.sum() < 20:
+            return 0.0
+        best, best_err = 0.0, np.inf
+        grain, state.interior.grain = state.interior.grain, 0.0  # grain is not edge softness
+        for blur in BLUR_CHOICES:
+            state.interior.blur = blur
+            sharp = photo_.edge_sharpness(self.draw(state, np.array(CALIBRATION_WEIGHTS)), mouth)
+            err = abs(np.log(max(sharp or target, 1e-6) / target))
+            if err < best_err:
+                best, best_err = blur, err
+        state.interior.grain = grain
+        return best
 
     def prepare_clip(self, reader: ClipReader) -> VisemeClipState:
         """Choose the clip's mouth triangulation, on its most closed frame (what the mesh is laid out for)."""
@@ -115,14 +150,18 @@ class VisemeEngine(LipSyncEngine):
         """(8, 2) warped inner-lip landmarks 60..67 for basis weights."""
         return state.mouth.displaced(weights)[state.inner_idx]
 
-    def draw(self, state: VisemeState, weights: np.ndarray, blink: float = 0.0) -> np.ndarray:
-        """One frame for mouth basis weights (open, spread, round) and eyelid closure."""
+    def draw(self, state: VisemeState, weights: np.ndarray, blink: float = 0.0, tongue: float = 0.0) -> np.ndarray:
+        """One frame for mouth basis weights (open, spread, round), eyelid closure and tongue height."""
         frame = state.image.copy()
         dst = state.mouth.displaced(weights)
-        render_.warp_roi(state.image, frame, state.mouth, dst)
-        render_.draw_mouth(frame, dst[state.inner_idx], state.mouth_width, state.down)
+        source = state.image if state.source is None else state.source
+        render_.warp_roi(source, frame, state.mouth, dst)
+        interior_.draw_mouth(frame, dst[state.inner_idx], state.mouth_width, state.down, state.interior, tongue)
         if blink > BLINK_EPS:
-            render_.warp_roi(state.image, frame, state.eyes, state.eyes.displaced(np.array([blink])))
+            if state.lids is None:
+                render_.warp_roi(state.image, frame, state.eyes, state.eyes.displaced(np.array([blink])))
+            else:
+                lids_.draw_lids(frame, state.lids, state.eye_points, blink)
         return frame
 
     def render(self, state: VisemeState, audio: Audio, fps: int = FPS, seed: int = 0,
@@ -140,13 +179,16 @@ class VisemeEngine(LipSyncEngine):
                 yield self.draw_clip(state, shown[i], self.mouth_weights(track, i), frame)
             return
         blinks = track.blink if motion is None else motion.blink
+        tongues = getattr(track, "tongue", None)  # tongue height per frame, where the track has one
         last_key, last = None, None
         for i in range(len(track)):
             weights = self.mouth_weights(track, i)
             blink = float(blinks[i])
-            key = (tuple(np.round(weights / PARAM_EPS).astype(int)), round(blink / PARAM_EPS) if blink > BLINK_EPS else 0)
+            tongue = 0.0 if tongues is None else float(tongues[i])
+            key = (tuple(np.round(weights / PARAM_EPS).astype(int)), round(blink / PARAM_EPS) if blink > BLINK_EPS else 0,
+                   round(tongue / PARAM_EPS))
             if key != last_key:
-                last, last_key = self.draw(state, weights, blink), key
+                last, last_key = self.draw(state, weights, blink, tongue), key
                 yield last if motion is None else motion.warp(last, i)
             else:
                 yield last.copy() if motion is None else motion.warp(last, i)
