@@ -90,27 +90,6 @@ def remnant(frame: np.ndarray, outer: np.ndarray, lips: np.ndarray) -> int:
     return int(P.pale_mask(frame, P.polygon((h, w), outer), lips).sum())
 
 
-def lid_ratio(photo: np.ndarray, frame: np.ndarray, lm: np.ndarray, lids: L.LidsState) -> float:
-    """Closed-eye luminance (between the photo's lid curves) over the photo's lid skin above the lashes."""
-    grey_f = frame.astype(np.float32).mean(axis=2)
-    grey_p = photo.astype(np.float32).mean(axis=2)
-    ratios = []
-    for facts, p in zip(lids.eyes, (lm[36:42], lm[42:48])):
-        o, a, n, ew = L.eye_frame(p)
-        xs, top, bot = L.lid_curves(p)
-        mid = (xs > 0.15 * ew) & (xs < 0.85 * ew)
-        band, skin = [], []
-        for x, t, b in zip(xs[mid], top[mid], bot[mid]):
-            for y in np.linspace(t + 0.15 * (b - t), b - 0.15 * (b - t), 5):
-                q = o + x * a + y * n
-                band.append(grey_f[int(round(q[1])), int(round(q[0]))])
-            for y in np.linspace(t - facts.crease * ew, t - facts.lash_band * ew, 5):
-                q = o + x * a + y * n
-                skin.append(grey_p[int(round(q[1])), int(round(q[0]))])
-        ratios.append(float(np.mean(band)) / max(float(np.mean(skin)), 1.0))
-    return float(np.mean(ratios))
-
-
 def measure_one(engine: VisemeEngine, analyzer: FaceAnalyzer, name: str, rgb: np.ndarray) -> dict:
     """The figures of one photo, old and new drawing."""
     face = analyzer.analyze(rgb)
@@ -131,7 +110,7 @@ def measure_one(engine: VisemeEngine, analyzer: FaceAnalyzer, name: str, rgb: np
         row[f"rtex_{tag}"] = (P.edge_sharpness(mid, P.polygon((h, w), dst[state.inner_idx])) or 0.0) / eye_sharp
         rest = state.mouth.displaced(np.zeros(3))
         row[f"remnant_{tag}"] = remnant(draw(engine, state, np.zeros(3)), rest[outer_idx], lips)
-        row[f"lid_{tag}"] = lid_ratio(rgb, draw(engine, state, np.zeros(3), 1.0), lm, state.lids)
+        row[f"lid_{tag}"] = L.closed_lid_ratio(rgb, draw(engine, state, np.zeros(3), 1.0), lm, state.lids)
     return row
 
 

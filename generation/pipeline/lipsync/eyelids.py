@@ -34,7 +34,7 @@ LOWER_RISE = 0.22  # the lids meet this share of the opening above the lower lid
 LOWER_SKIN = 0.14  # eye widths of lower-lid skin below its rim that stretch up as it rises
 LOWER_LASH = 0.04  # eye widths of the lower lid's rim (its lashes, the waterline) left out as it rises
 CORNER_EASE = 0.5  # the lash band is skipped fully where the opening is over this share of its widest
-LID_SHADE = 0.06  # the closed lid is this much darker at its edge than at the crease (it curves in)
+LID_SHADE = 0.03  # the closed lid is this much darker at its edge than at the crease (it curves in)
 MAX_STRETCH = 1.6  # lid skin stretched further than this streaks: its texture is replaced by grain
 DESTREAK_SIGMA = 0.05  # eye widths: what is kept of over-stretched skin is blurred this much
 PAD = 0.2  # eye widths of margin round the drawn region
@@ -186,7 +186,7 @@ def draw_eye(frame: np.ndarray, facts: EyeFacts, p: np.ndarray, blink: float) ->
     sy = o[1] + x * a[1] + src_y * n[1]
     patch = cv2.remap(frame, sx.astype(np.float32), sy.astype(np.float32), cv2.INTER_CUBIC,
                       borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-    patch = destreak(patch, (edge - c) / np.maximum(src_end - c, 1e-3), inside & (g > 0), facts, ew, x0 + 7 * y0)
+    patch = destreak(patch, (edge - c) / np.maximum(src_end - c, 1e-3), inside & (g > 0), facts, ew, 0)
     # the closed lid curves in towards its edge: a little darker there
     depth = np.clip((y - t) / np.maximum(g, 1e-3), 0, 1) * inside * (g > 0)
     patch *= (1 - LID_SHADE * depth * blink)[..., None]
@@ -205,3 +205,27 @@ def draw_lids(frame: np.ndarray, lids_state: LidsState, eye_points: np.ndarray, 
         return
     for facts, p in zip(lids_state.eyes, (eye_points[:6], eye_points[6:])):
         draw_eye(frame, facts, p, float(min(blink, 1.0)))
+
+
+def closed_lid_ratio(photo: np.ndarray, frame: np.ndarray, lm: np.ndarray, lids_state: LidsState) -> float:
+    """Mean luminance of the closed eyes (between the photo's lid curves) over the photo's lid skin above the lashes."""
+    grey_f, grey_p = frame.astype(np.float32).mean(axis=2), photo.astype(np.float32).mean(axis=2)
+    h, w = grey_f.shape
+    ratios = []
+    for facts, p in zip(lids_state.eyes, (lm[36:42], lm[42:48])):
+        o, a, n, ew = eye_frame(np.asarray(p, np.float64))
+        xs, top, bot = lid_curves(np.asarray(p, np.float64))
+        mid = (xs > 0.15 * ew) & (xs < 0.85 * ew)
+        x, t, b = xs[mid, None], top[mid, None], bot[mid, None]
+        share = np.linspace(0.15, 0.85, 5)[None, :]
+        along = o + x[..., None] * a  # (m, 1, 2)
+        band = along + (t + share * (b - t))[..., None] * n
+        up = np.linspace(0.0, 1.0, 5)[None, :]
+        skin = along + (t - (facts.crease - up * (facts.crease - facts.lash_band)) * ew)[..., None] * n
+
+        def mean_at(grey, q):
+            qx = np.clip(np.round(q[..., 0]).astype(int), 0, w - 1)
+            qy = np.clip(np.round(q[..., 1]).astype(int), 0, h - 1)
+            return float(grey[qy, qx].mean())
+        ratios.append(mean_at(grey_f, band) / max(mean_at(grey_p, skin), 1.0))
+    return float(np.mean(ratios))

@@ -139,7 +139,7 @@ def tongue_layer(interior, d_bot, s, gap_mid, tongue):
     profile = np.sqrt(np.clip(1 - (s / TONGUE_SPAN) ** 2, 0, 1))
     top = height * profile
     alpha = ramp(top - d_bot) * (profile > 0)
-    lit = 0.72 + 0.28 * np.clip(d_bot / np.maximum(top, 1e-3), 0, 1)  # its upper surface catches the light
+    lit = 0.62 + 0.3 * np.clip(d_bot / np.maximum(top, 1e-3), 0, 1)  # its upper surface catches the light
     shade = lit * (1 - 0.35 * np.clip(np.abs(s) / TONGUE_SPAN, 0, 1) ** 2)
     return interior.tongue_rgb * shade[..., None], alpha
 
@@ -150,17 +150,20 @@ def over(base, colour, alpha):
     return base * (1 - a) + colour * a
 
 
-def texture(patch: np.ndarray, interior: MouthInterior, mw: float) -> np.ndarray:
-    """The drawing at the photo's sharpness and grain."""
+def soften(image: np.ndarray, interior: MouthInterior, mw: float) -> np.ndarray:
+    """An image (or alpha) blurred to the photo's sharpness."""
     sigma = interior.blur * mw
-    if sigma > 0.25:
-        patch = cv2.GaussianBlur(patch, (0, 0), sigma)
-    if interior.grain > 0.05:
-        h, w = patch.shape[:2]
-        tile = interior.noise
-        reps = (h // tile.shape[0] + 1, w // tile.shape[1] + 1)
-        patch = patch + (interior.grain * np.tile(tile, reps)[:h, :w])[..., None]
-    return patch
+    return cv2.GaussianBlur(image, (0, 0), sigma) if sigma > 0.25 else image
+
+
+def grain(patch: np.ndarray, interior: MouthInterior, weight: np.ndarray | float = 1.0) -> np.ndarray:
+    """The photo's grain added to a drawing (weight 0 where the pixels are the photo's own)."""
+    if interior.grain <= 0.05:
+        return patch
+    h, w = patch.shape[:2]
+    tile = interior.noise
+    reps = (h // tile.shape[0] + 1, w // tile.shape[1] + 1)
+    return patch + (interior.grain * weight * np.tile(tile, reps)[:h, :w])[..., None]
 
 
 def draw_mouth(out: np.ndarray, inner: np.ndarray, mw: float, v: np.ndarray, interior: MouthInterior | None = None,
@@ -208,14 +211,19 @@ def draw_mouth(out: np.ndarray, inner: np.ndarray, mw: float, v: np.ndarray, int
         tcol, ta = tongue_layer(interior, d_bot, s, gap, tongue)
         inside = over(inside, tcol, ta * min(1.0, (gap / mw - TONGUE_SHOW) / TONGUE_SHOW))
     reveal = lower_jaw if lower_jaw is not None else np.clip((gap / mw - JAW_REVEAL[0]) / (JAW_REVEAL[1] - JAW_REVEAL[0]), 0, 1)
+    own_alpha = None
     if interior.own is not None:
         photo_mid = 0.5 * (len(interior.own.gap) - 1)
         # columns span the photo's inner corners; teeth keep their size when the lips spread or round
         cols = photo_mid + (a - mid_a) / (interior.own.half * mw) * photo_mid
+        # the photo's own teeth are already at its sharpness and grain: only their outline is softened
         lcol, la = own_layer(interior.own, d_bot, cols, -(1 - OWN_UPPER_SHARE), mw)
+        la = soften(la.astype(np.float32), interior, mw)
         inside = over(inside, lcol, la)
         ucol, ua = own_layer(interior.own, d_top, cols, OWN_UPPER_SHARE, mw)
+        ua = soften(ua.astype(np.float32), interior, mw)
         inside = over(inside, ucol, ua)
+        own_alpha = np.maximum(la, ua)
     else:
         if reveal > 0.01:
             lower_h = min(LOWER_H * mw * float(reveal), LOWER_SHARE * gap)
@@ -225,6 +233,9 @@ def draw_mouth(out: np.ndarray, inner: np.ndarray, mw: float, v: np.ndarray, int
         upper_h = min(UPPER_H * mw, UPPER_SHARE * gap)
         ucol, ua = teeth_layer(x, d_top, mw, interior.teeth_rgb, cavity, UPPER_WIDTH, UPPER_LENGTH, UPPER_BRIGHT, upper_h)
         inside = over(inside, ucol, ua * (d_top > -2))
-    inside = texture(inside.astype(np.float32), interior, mw)
+    if own_alpha is None:
+        inside = grain(soften(inside.astype(np.float32), interior, mw), interior)
+    else:
+        inside = grain(inside.astype(np.float32), interior, 1 - own_alpha)
     patch = out[y0:y1, x0:x1].astype(np.float32)
     out[y0:y1, x0:x1] = np.clip(patch + alpha[..., None] * (inside - patch) + 0.5, 0, 255).astype(np.uint8)
