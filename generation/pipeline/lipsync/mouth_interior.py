@@ -29,13 +29,16 @@ MIN_GAP = 0.4  # px: a smaller opening is drawn as closed lips
 # Upper row, centre outwards: projected width (mouth widths), visible length, brightness
 UPPER_WIDTH = (0.155, 0.115, 0.085, 0.062, 0.05, 0.04)
 UPPER_LENGTH = (1.0, 0.86, 0.92, 0.78, 0.7, 0.6)
-UPPER_BRIGHT = (1.0, 0.95, 0.86, 0.74, 0.62, 0.5)
+UPPER_BRIGHT = (1.0, 0.95, 0.84, 0.66, 0.5, 0.36)  # the buccal corridor: teeth round the arch fall into shade
 UPPER_H = 0.105  # visible length of a central incisor, mouth widths
 UPPER_SHARE = 0.62  # ... at most this share of the opening (the lower lip covers the rest)
-# Lower row: smaller incisors, in the upper lip's shadow
+# Lower row: smaller incisors, in the upper row's shadow; past the canines the lower lip hides them
 LOWER_WIDTH = (0.09, 0.095, 0.08, 0.06, 0.05)
-LOWER_LENGTH = (1.0, 0.96, 0.9, 0.75, 0.6)
-LOWER_BRIGHT = (0.9, 0.86, 0.78, 0.66, 0.54)
+LOWER_LENGTH = (1.0, 0.95, 0.8, 0.45, 0.2)
+LOWER_BRIGHT = (0.86, 0.8, 0.68, 0.5, 0.35)
+# No two real teeth are alike: each tooth's length and brightness differ by up to this much
+# (fixed per tooth position, the same on every frame and face; left and right differ too)
+TOOTH_JITTER = 0.05
 LOWER_H = 0.05  # lower incisors' visible height with the jaw fully dropped, mouth widths
 LOWER_SHARE = 0.3
 LOWER_LIP_SHADOW = 0.08  # the lower lip hardly shades the lower teeth (the upper row does, by LOWER_BRIGHT)
@@ -85,6 +88,9 @@ def ramp(x: np.ndarray) -> np.ndarray:
     return np.clip(x + 0.5, 0.0, 1.0)
 
 
+JITTER = np.random.default_rng(22).uniform(-1.0, 1.0, (2, 2, 8)).astype(np.float32)  # (length/bright, side, tooth)
+
+
 def tooth_row(x: np.ndarray, widths, mw: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For distances x (px) from the mouth's middle: tooth index, position across it (0..1), px to its nearest edge."""
     edges = np.concatenate([[0.0], np.cumsum(widths)]) * mw
@@ -95,14 +101,17 @@ def tooth_row(x: np.ndarray, widths, mw: float) -> tuple[np.ndarray, np.ndarray,
 
 
 def teeth_layer(x, depth, mw, rgb, cavity, widths, lengths, brights, height, lip_shadow=LIP_SHADOW):
-    """(colour, alpha) of one tooth row; depth is px from the lip it hangs from (or rises from)."""
+    """(colour, alpha) of one tooth row; x is signed px from the mouth's middle, depth px from the lip it
+    hangs from (or rises from)."""
+    right = (x > 0).astype(np.int64)
+    x = np.abs(x)
     k, across, edge = tooth_row(x, widths, mw)
     side = np.abs(2 * across - 1)
-    length = np.asarray(lengths, np.float32)[k] * height
+    length = np.asarray(lengths, np.float32)[k] * height * (1 + TOOTH_JITTER * JITTER[0, right, k])
     shape = np.where(k == CANINE, 1 - CANINE_POINT * side ** 1.5, 1 - INCISAL_ROUND * side ** 4)
     length = length * shape
     alpha = ramp(length - depth) * (x < np.sum(widths) * mw)
-    bright = np.asarray(brights, np.float32)[k]
+    bright = np.clip(np.asarray(brights, np.float32)[k] * (1 + TOOTH_JITTER * JITTER[1, right, k]), 0, 1)
     shade = (1 - TOOTH_CONVEX * side ** 2) * (1 - lip_shadow * np.exp(-depth / (LIP_SHADOW_DEPTH * mw + 0.5)))
     # teeth further round the arch get less light: they go towards the cavity's warm dark, not to grey
     colour = (rgb * bright[..., None] + cavity * (1 - bright[..., None])) * shade[..., None]
@@ -128,9 +137,14 @@ def own_layer(own, rows_px, cols, gap_share, mw):
 
 def cavity_colour(interior, depth_share, s):
     """The cavity: lit just under the teeth, dark deep inside, darker towards the corners."""
-    t = depth_share[..., None]
-    base = interior.cavity_edge_rgb * (1 - t) ** 2 + interior.cavity_rgb * (1 - (1 - t) ** 2)
-    return base * (1 - CORNER_DARK * np.clip(np.abs(s), 0, 1) ** 2)[..., None]
+    lit = ((1 - depth_share) ** 2 * (1 - CORNER_DARK * np.minimum(np.abs(s), 1) ** 2))[..., None]
+    dark = (1 - CORNER_DARK * np.minimum(np.abs(s), 1) ** 2)[..., None] - lit
+    return f32(interior.cavity_edge_rgb) * lit + f32(interior.cavity_rgb) * dark
+
+
+def f32(rgb) -> np.ndarray:
+    """A colour as float32, so whole-patch arithmetic stays in float32."""
+    return np.asarray(rgb, np.float32)
 
 
 def tongue_layer(interior, d_bot, s, gap_mid, tongue):
@@ -141,7 +155,7 @@ def tongue_layer(interior, d_bot, s, gap_mid, tongue):
     alpha = ramp(top - d_bot) * (profile > 0)
     lit = 0.62 + 0.3 * np.clip(d_bot / np.maximum(top, 1e-3), 0, 1)  # its upper surface catches the light
     shade = lit * (1 - 0.35 * np.clip(np.abs(s) / TONGUE_SPAN, 0, 1) ** 2)
-    return interior.tongue_rgb * shade[..., None], alpha
+    return f32(interior.tongue_rgb) * shade[..., None], alpha
 
 
 def over(base, colour, alpha):
@@ -202,8 +216,8 @@ def draw_mouth(out: np.ndarray, inner: np.ndarray, mw: float, v: np.ndarray, int
     mid_a = float(ends.mean())
     half = max(float(ends[1] - ends[0]) / 2, 1.0)
     s = (a - mid_a) / half
-    x = np.abs(a - mid_a)
-    depth_share = np.clip(d_top / np.maximum(bot - top, 1.0), 0, 1)
+    x = a - mid_a
+    depth_share = np.clip(d_top / np.maximum(bot - top, np.float32(1.0)), 0, 1)
 
     cavity = cavity_colour(interior, depth_share, s)
     inside = cavity
@@ -227,11 +241,11 @@ def draw_mouth(out: np.ndarray, inner: np.ndarray, mw: float, v: np.ndarray, int
     else:
         if reveal > 0.01:
             lower_h = min(LOWER_H * mw * float(reveal), LOWER_SHARE * gap)
-            lcol, la = teeth_layer(x, d_bot, mw, interior.teeth_rgb, cavity, LOWER_WIDTH, LOWER_LENGTH, LOWER_BRIGHT, lower_h,
+            lcol, la = teeth_layer(x, d_bot, mw, f32(interior.teeth_rgb), cavity, LOWER_WIDTH, LOWER_LENGTH, LOWER_BRIGHT, lower_h,
                                    LOWER_LIP_SHADOW)
             inside = over(inside, lcol, la)
         upper_h = min(UPPER_H * mw, UPPER_SHARE * gap)
-        ucol, ua = teeth_layer(x, d_top, mw, interior.teeth_rgb, cavity, UPPER_WIDTH, UPPER_LENGTH, UPPER_BRIGHT, upper_h)
+        ucol, ua = teeth_layer(x, d_top, mw, f32(interior.teeth_rgb), cavity, UPPER_WIDTH, UPPER_LENGTH, UPPER_BRIGHT, upper_h)
         inside = over(inside, ucol, ua * (d_top > -2))
     if own_alpha is None:
         inside = grain(soften(inside.astype(np.float32), interior, mw), interior)
