@@ -33,7 +33,7 @@ LASH_FADE = 0.35  # blink share over which the photo's lashes give way to the dr
 LOWER_RISE = 0.22  # the lids meet this share of the opening above the lower lid: the lower lid rises too
 LOWER_SKIN = 0.14  # eye widths of lower-lid skin below its rim that stretch up as it rises
 LOWER_LASH = 0.04  # eye widths of the lower lid's rim (its lashes, the waterline) left out as it rises
-CORNER_EASE = 0.5  # the lash band is skipped fully where the opening is over this share of its widest
+LASH_PAST_CORNER = 0.12  # eye widths: the lash band is left out this far past the corners, fading
 LID_SHADE = 0.03  # the closed lid is this much darker at its edge than at the crease (it curves in)
 MAX_STRETCH = 1.6  # lid skin stretched further than this streaks: its texture is replaced by grain
 DESTREAK_SIGMA = 0.05  # eye widths: what is kept of over-stretched skin is blurred this much
@@ -50,6 +50,7 @@ class EyeFacts:
     lash_band: float
     crease: float
     grain: float = 0.0  # std of the lid skin's fine texture, grey levels
+    outer_right: bool = False  # the outer corner is the eye frame's far end (p[3]): the image-right eye
 
 
 @dataclass
@@ -124,7 +125,9 @@ def measure_eye(image: np.ndarray, p: np.ndarray, brow: np.ndarray) -> EyeFacts:
 def measure_lids(image: np.ndarray, lm: np.ndarray) -> LidsState:
     """Per-avatar eyelid facts from the photo and its 68 landmarks."""
     lm = np.asarray(lm, np.float64)
-    return LidsState((measure_eye(image, lm[36:42], lm[17:22]), measure_eye(image, lm[42:48], lm[22:27])))
+    right = measure_eye(image, lm[42:48], lm[22:27])
+    right.outer_right = True  # 45, the image-right eye's outer corner, is its fourth point
+    return LidsState((measure_eye(image, lm[36:42], lm[17:22]), right))
 
 
 def smoothstep(x):
@@ -174,7 +177,11 @@ def draw_eye(frame: np.ndarray, facts: EyeFacts, p: np.ndarray, blink: float) ->
     c = t - crease
     fade = smoothstep(blink / LASH_FADE)
     # skip the photo's lash band, all of it, except towards the corners where the lids meet
-    band = facts.lash_band * ew * smoothstep(g / max(CORNER_EASE * float(gap.max()), 1e-3)) * fade
+    # the photo's lash band is left out all along the lid and a little past its corners (the lashes
+    # at the outer corner would stay up, a dark tuft above the closed lid), fading out beyond them
+    past = LASH_PAST_CORNER * ew
+    reach = smoothstep((x + past) / (2 * past)) * smoothstep((ew + past - x) / (2 * past))
+    band = facts.lash_band * ew * reach * fade
     src_end = t - band
     inside = (y > c) & (y <= edge)
     src_y = np.where(inside, c + lid_offset(y - c, src_end - c, edge - c), y)
@@ -191,9 +198,10 @@ def draw_eye(frame: np.ndarray, facts: EyeFacts, p: np.ndarray, blink: float) ->
     depth = np.clip((y - t) / np.maximum(g, 1e-3), 0, 1) * inside * (g > 0)
     patch *= (1 - LID_SHADE * depth * blink)[..., None]
     # the lash line along the edge, thinner towards the corners where the lid is thin
-    along = np.clip(g / max(float(gap.max()), 1e-3), 0, 1)
-    thick = np.maximum(LASH_LINE * ew * np.sqrt(along), 0.5)
-    line = np.clip(thick - np.abs(y - (edge - 0.5 * thick)) + 0.5, 0, 1) * LASH_ALPHA * fade * smoothstep(along * 3)
+    # the lash line runs corner to corner, thickest towards the outer corner, thin at the inner one
+    outer = np.clip(x / ew, 0, 1) if facts.outer_right else np.clip(1 - x / ew, 0, 1)
+    thick = np.maximum(LASH_LINE * ew * (0.5 + 0.7 * outer), 0.5)
+    line = np.clip(thick - np.abs(y - (edge - 0.5 * thick)) + 0.5, 0, 1) * LASH_ALPHA * fade * reach
     patch = patch * (1 - line[..., None]) + facts.lash_rgb * line[..., None]
     frame[y0:y1, x0:x1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
 
