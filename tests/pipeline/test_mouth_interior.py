@@ -164,3 +164,27 @@ def test_default_interior_is_not_shared_state(demo_state):
     clone = copy.deepcopy(demo_state.interior)
     clone.teeth_rgb[:] = 0
     assert demo_state.interior.teeth_rgb.max() > 0
+
+
+def test_render_reads_a_tongue_track_when_the_track_has_one(demo_state):
+    """Helper tracks may carry `tongue` per frame: the render draws it; without one the tongue stays low."""
+    from generation.pipeline.lipsync.viseme_track import MouthTrack
+    from generation.pipeline.types import SAMPLE_RATE, Audio
+
+    n = 3
+    flat = MouthTrack(np.full(n, 0.8), np.zeros(n), np.zeros(n), np.zeros(n), "audio")
+    raised = MouthTrack(np.full(n, 0.8), np.zeros(n), np.zeros(n), np.zeros(n), "audio")
+    raised.tongue = np.array([0.0, 1.0, 1.0])
+
+    class Fixed(VisemeEngine):
+        def __init__(self, track):
+            self.fixed = track
+
+        def track(self, audio, fps=25, seed=0):
+            return self.fixed
+
+    audio = Audio(np.zeros(int(n / 25 * SAMPLE_RATE), np.float32), 0.0, None)
+    a = list(Fixed(flat).render(demo_state, audio, 25))
+    b = list(Fixed(raised).render(demo_state, audio, 25))
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], a[0])
+    assert not np.array_equal(a[1], b[1])
