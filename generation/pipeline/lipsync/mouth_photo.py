@@ -46,6 +46,7 @@ MIN_CONTRAST = 20.0
 # Own teeth
 OWN_GAP_MIN = 0.05  # photo inner-lip gap over mouth width from which the photo's teeth are used
 OWN_TEETH_SHARE = 0.3  # ... if this share of the gap is pale against the lips (teeth, not a dark slit)
+OWN_INSET = 0.015  # mouth widths inside the photo's inner lips where its own-teeth strip starts
 OWN_COLUMNS = 64  # resolution of the resampled strip along the mouth
 OWN_ROWS_PER_MW = 80  # ... and across it, rows per mouth width
 # Rest fill
@@ -203,7 +204,8 @@ def strip_maps(lm: np.ndarray, rows: int, from_top: bool) -> tuple[np.ndarray, n
     centre, u, v, mw = mouth_axes(lm)
     ends, top, bot = lip_lines(lm, centre, u, v)
     a = np.linspace(ends[0], ends[1], OWN_COLUMNS)
-    depth = np.arange(rows)[:, None] / OWN_ROWS_PER_MW * mw
+    # starting a little inside the lips: dlib's inner contour often lies on the lip, not the teeth
+    depth = np.arange(rows)[:, None] / OWN_ROWS_PER_MW * mw + OWN_INSET * mw
     b = lip_curve(top, a)[None, :] + depth if from_top else lip_curve(bot, a)[None, :] - depth
     pts = centre + a[None, :, None] * u + b[..., None] * v
     return pts[..., 0].astype(np.float32), pts[..., 1].astype(np.float32)
