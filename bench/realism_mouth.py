@@ -172,8 +172,14 @@ def default_photos() -> list[tuple[str, np.ndarray]]:
     m[0] = m[0] * np.array([0.78, 1, 1]) + np.array([0, 0, 0.11 * w])  # squeezed across: like a turned face
     turned = cv2.warpAffine(demo, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
     big = cv2.resize(hopper, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC)
-    return [("astronaut", demo), ("hopper", hopper), ("astronaut_dark", dark), ("hopper_warm_cast", warm),
-            ("astronaut_turned", turned), ("hopper_2x", big)]
+    photos = [("astronaut", demo), ("hopper", hopper), ("astronaut_dark", dark), ("hopper_warm_cast", warm),
+              ("astronaut_turned", turned), ("hopper_2x", big)]
+    try:  # two small, soft, tinted LFW faces (8x upscaled from 25 px): the low-quality end
+        from tests import media
+        photos += [(f"lfw{i}", media.lfw(i).rgb) for i in (3, 11)]
+    except Exception:  # noqa: BLE001 - scikit-image's LFW subset missing: the six above
+        pass
+    return photos
 
 
 def grace_hopper() -> np.ndarray:

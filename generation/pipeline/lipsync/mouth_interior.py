@@ -24,6 +24,7 @@ from .mouth_photo import OWN_ROWS_PER_MW, MouthInterior
 DEFAULT = MouthInterior()
 SUBPIXEL_SHIFT = 3
 FEATHER = 0.012  # lip edge softness, mouth widths
+MAX_FEATHER = 0.02  # ... at most, on a soft photo
 MIN_GAP = 0.4  # px: a smaller opening is drawn as closed lips
 
 # Upper row, centre outwards: projected width (mouth widths), visible length, brightness
@@ -194,7 +195,9 @@ def draw_mouth(out: np.ndarray, inner: np.ndarray, mw: float, v: np.ndarray, int
     gap = float(np.mean((inner[[7, 6, 5]] - inner[[1, 2, 3]]) @ v))
     if gap < MIN_GAP:
         return
-    sigma = max(0.6, FEATHER * mw)
+    # the lip edge as soft as the rest of the photo, up to a point: a wider fringe would spread the
+    # cavity's dark (what the layers hold outside the lips) onto the lips
+    sigma = max(0.6, FEATHER * mw, min(interior.blur, MAX_FEATHER) * mw)
     pad = int(np.ceil(3 * sigma + interior.blur * mw * 3)) + 2
     h, w = out.shape[:2]
     x0, y0 = np.maximum(np.floor(inner.min(axis=0)).astype(int) - pad, 0)

@@ -36,6 +36,8 @@ TONGUE_RGB = np.array([140.0, 58.0, 62.0])  # in the mouth's shade: darker than 
 REFERENCE_SKIN = 165.0  # mean grey level of the skin the neutral colours are for
 TEETH_EXPOSURE = (0.55, 1.05)  # the exposure factor applied to the teeth, clipped
 CAVITY_EXPOSURE = (0.5, 1.25)
+TYPICAL_SKIN_CHROMA = 0.3  # (max - min) / max of a typical skin colour in a normal colour photo
+CHROMA_RANGE = (0.25, 1.0)  # the mouth's colours keep this share of their saturation at most / least
 # Grain
 GRAIN_RING = 0.35  # skin below the lips, this many mouth widths deep, measures the noise
 GRAIN_TILE = 64  # px: the noise added to a drawing repeats after this many pixels
@@ -176,10 +178,19 @@ def face_light(image: np.ndarray, lm: np.ndarray) -> dict:
         typical = np.array([200.0, 160.0, 135.0])
         cast = np.clip(1 + 0.5 * ((skin / skin.mean()) / (typical / typical.mean()) - 1), *CAST_RANGE)
     exposure = float(skin.mean()) / REFERENCE_SKIN
-    teeth = np.minimum(TEETH_RGB * cast * np.clip(exposure, *TEETH_EXPOSURE), 250.0)
+    # a washed-out or nearly grey photo gets a mouth as little saturated as its skin
+    chroma = float(np.clip((skin.max() - skin.min()) / max(skin.max(), 1.0) / TYPICAL_SKIN_CHROMA, *CHROMA_RANGE))
+    teeth = np.minimum(saturate(TEETH_RGB * cast, chroma) * np.clip(exposure, *TEETH_EXPOSURE), 250.0)
     e = np.clip(exposure, *CAVITY_EXPOSURE)
-    return {"teeth_rgb": teeth, "cavity_rgb": CAVITY_RGB * cast * e, "cavity_edge_rgb": CAVITY_EDGE_RGB * cast * e,
-            "tongue_rgb": np.minimum(TONGUE_RGB * cast * e, 235.0)}
+    return {"teeth_rgb": teeth, "cavity_rgb": saturate(CAVITY_RGB * cast, chroma) * e,
+            "cavity_edge_rgb": saturate(CAVITY_EDGE_RGB * cast, chroma) * e,
+            "tongue_rgb": np.minimum(saturate(TONGUE_RGB * cast, chroma) * e, 235.0)}
+
+
+def saturate(rgb: np.ndarray, amount: float) -> np.ndarray:
+    """A colour with its saturation scaled by `amount` about its own grey."""
+    grey = float(rgb @ np.array([0.299, 0.587, 0.114]))
+    return grey + (rgb - grey) * amount
 
 
 def photo_gap(lm: np.ndarray) -> float:

@@ -30,7 +30,7 @@ BLINK_EPS = 0.02  # eyelid closure below this is drawn as open eyes
 MIN_MOUTH_WIDTH = 6.0  # px: a narrower mouth has no room for lips, teeth and cavity
 # The drawn interior's blur (mouth widths) is chosen per photo among these, on a test frame this
 # open, as the one whose edges are as soft as the photo's round the eyes (mouth_photo.edge_sharpness)
-BLUR_CHOICES = (0.0, 0.004, 0.008, 0.012, 0.016, 0.022, 0.03)
+BLUR_CHOICES = (0.0, 0.004, 0.008, 0.012, 0.016, 0.022, 0.03, 0.045)
 CALIBRATION_WEIGHTS = (0.7, 0.2, 0.0)
 
 
