@@ -203,7 +203,7 @@ def main(argv: list[str]) -> None:
         tex = lambda k: "-" if r[k] is None else f"{r[k]:.2f}"  # noqa: E731
         print(f"{r['name']:22} {str(r['toothy']):6} {r['sep_old']:>5} → {r['sep_new']:<4} "
               f"{tex('tex_old'):>6} → {tex('tex_new'):<5} {tex('rtex_old'):>6} → {tex('rtex_new'):<5} "
-              f"{r['remnant_old']:>7} → {r['remnant_new']:<6} {r['lid_old']:.2f} → {r['lid_new']:.2f} {tex('tex_photo'):>9}")
+              f"{(str(r['remnant_old']) if r['toothy'] else '-'):>7} → {(str(r['remnant_new']) if r['toothy'] else '-'):<6} {r['lid_old']:.2f} → {r['lid_new']:.2f} {tex('tex_photo'):>9}")
     if "--sheets" in argv:
         engine, analyzer = VisemeEngine(), FaceAnalyzer()
         for name, rgb in photos:

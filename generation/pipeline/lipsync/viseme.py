@@ -6,6 +6,11 @@ own mouth (its inner-lip gap closed, the jaw brought up with it), and the track'
 on top of that closed shape: in silence the output mouth is closed whatever the person in the clip
 was doing, in speech it opens as the track says. The clip's eyes are real and blink by themselves,
 so no blinks are drawn on a clip.
+
+A photo is measured once (mouth_photo: its light, grain, own teeth, a rest image with the teeth
+painted out; eyelids: its lash band and lid skin); each frame warps the rest image, draws the
+mouth's inside between the warped inner lips (mouth_interior) and, in a blink, slides the lids'
+own skin down (eyelids). Both drawings take points, so they can be called at any coordinates.
 """
 from __future__ import annotations
 
