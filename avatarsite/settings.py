@@ -195,7 +195,8 @@ TTS_BACKEND = os.environ.get("TTS_BACKEND", "espeak")
 TTS_REMOTE_URL = os.environ.get("TTS_REMOTE_URL", "")
 TTS_REMOTE_TOKEN = os.environ.get("TTS_REMOTE_TOKEN", "")
 LIPSYNC_ENGINE = os.environ.get("LIPSYNC_ENGINE", "auto")
-WAV2LIP_PRECISION = os.environ.get("WAV2LIP_PRECISION", "fp32")  # bf16: ~2x faster on CPUs with native bf16
+# auto: bf16 where the CPU has native bfloat16 and a self-test at worker start agrees with fp32; fp32 | bf16 force
+WAV2LIP_PRECISION = os.environ.get("WAV2LIP_PRECISION", "auto")
 MAX_TEXT_LENGTH = env_int("MAX_TEXT_LENGTH", 1000)
 GENERATION_TIMEOUT = env_int("GENERATION_TIMEOUT", 600)  # seconds one job may run
 SYNC_GENERATE_TIMEOUT = env_int("SYNC_GENERATE_TIMEOUT", 120)  # POST /api/generate waits this long

@@ -9,9 +9,9 @@ A random-weight checkpoint in the official format ({"state_dict": {"module." + n
 own child process, so the peak RSS printed is that side's alone:
   naive: per frame, the official 6-channel input (masked crop + crop) and the full forward, batch
          128, fp32 eager, then the official hard paste of the resized 96x96 box;
-  ours:  Wav2LipEngine.render as the worker runs it (default fp32; then again with the opt-in
-         WAV2LIP_PRECISION=bf16, whose error against fp32 is printed): cached face features, folded
-         BatchNorm, only the decoder rows the frame uses, feathered paste.
+  ours:  Wav2LipEngine.render as the worker runs it, in fp32, then in bf16 (its error against fp32
+         printed), then with the default WAV2LIP_PRECISION=auto (which of the two it chose, and why):
+         cached face features, folded BatchNorm, only the decoder rows the frame uses, feathered paste.
 Both sides get the same warm-up before the clock starts: one full batch through their network,
 which is where oneDNN builds its kernels (the worker does this at start, Wav2LipEngine.warm_up).
 ffmpeg encodes in its own process in the worker, so it is timed on neither side.
@@ -45,6 +45,19 @@ def peak_rss_mb() -> float:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (what lscpu prints), or the platform's word for it."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def speech(seconds: float) -> np.ndarray:
@@ -104,7 +117,7 @@ def run_naive(ckpt: str, image, face, samples, threads: int, out: str) -> dict:
     x1, y1, x2, y2 = padded_box(face.box, image.shape[1], image.shape[0])
     bgr = np.ascontiguousarray(image[..., ::-1])
     outputs, frames = [], 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     chunks = mel_chunks(melspectrogram(samples), 25, n)
     for i in range(0, n, NAIVE_BATCH):
         mels = chunks[i:i + NAIVE_BATCH]
@@ -122,9 +135,10 @@ def run_naive(ckpt: str, image, face, samples, threads: int, out: str) -> dict:
             frame = bgr.copy()
             frame[y1:y2, x1:x2] = cv2.resize(p.astype(np.uint8), (x2 - x1, y2 - y1))  # the hard box paste
             frames += 1
-    seconds = time.perf_counter() - t0
+    seconds, cpu_s = time.perf_counter() - t0, time.process_time() - c0
     np.save(out, np.concatenate(outputs))
-    return {"fps": frames / seconds, "frames": frames, "seconds": seconds, "peak_rss_mb": peak_rss_mb()}
+    return {"fps": frames / seconds, "frames": frames, "seconds": seconds, "cpu_fps": frames / cpu_s,
+            "peak_rss_mb": peak_rss_mb()}
 
 
 def run_ours(ckpt: str, image, face, samples, threads: int, out: str, batch: int | None,
@@ -143,16 +157,17 @@ def run_ours(ckpt: str, image, face, samples, threads: int, out: str, batch: int
     prepare_s = time.perf_counter() - t0
     audio = Audio(samples)
     frames = 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in engine.render(state, audio):
         frames += 1
-    seconds = time.perf_counter() - t0
+    seconds, cpu_s = time.perf_counter() - t0, time.process_time() - c0
     chunks = mel_chunks(melspectrogram(samples), 25, frame_count(len(samples)))
     rss_mb = peak_rss_mb()  # before the extra pass below, which only collects outputs to compare
     rows = [engine.generate(state, chunks[i:i + engine.batch_size]) for i in range(0, len(chunks), engine.batch_size)]
     np.save(out, np.concatenate(rows))
-    return {"fps": frames / seconds, "frames": frames, "seconds": seconds, "load_s": load_s,
-            "prepare_s": prepare_s, "peak_rss_mb": rss_mb}
+    return {"fps": frames / seconds, "frames": frames, "seconds": seconds, "cpu_fps": frames / cpu_s,
+            "load_s": load_s, "prepare_s": prepare_s, "peak_rss_mb": rss_mb, "precision": engine.precision,
+            "reason": engine.precision_reason}
 
 
 def child(args) -> None:
@@ -162,7 +177,7 @@ def child(args) -> None:
     if args.child == "naive":
         result = run_naive(args.ckpt, image, face, samples, args.threads, args.out)
     else:
-        precision = "bf16" if args.child == "ours-bf16" else "fp32"
+        precision = {"ours": "fp32", "ours-bf16": "bf16", "ours-auto": "auto"}[args.child]
         result = run_ours(args.ckpt, image, face, samples, args.threads, args.out, args.batch, precision)
     print(json.dumps(result))
 
@@ -184,7 +199,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=THREADS)
     parser.add_argument("--batch", type=int, default=None, help="our frames per forward (default: the engine's)")
     parser.add_argument("--face-json", default=None, help="a stored Face (to_dict) instead of running dlib")
-    parser.add_argument("--child", choices=["naive", "ours", "ours-bf16"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["naive", "ours", "ours-bf16", "ours-auto"], help=argparse.SUPPRESS)
     parser.add_argument("--ckpt", help=argparse.SUPPRESS)
     parser.add_argument("--audio", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -201,6 +216,7 @@ def main() -> None:
         ours = spawn("ours", args, tmp, tmp / "face.json", tmp / "audio.npy")
         naive = spawn("naive", args, tmp, tmp / "face.json", tmp / "audio.npy")
         bf16 = spawn("ours-bf16", args, tmp, tmp / "face.json", tmp / "audio.npy")
+        auto = spawn("ours-auto", args, tmp, tmp / "face.json", tmp / "audio.npy")
         a, b = np.load(tmp / "naive.npy"), np.load(tmp / "ours.npy")
 
         from generation.pipeline.lipsync.wav2lip import FIRST_ROW, Wav2LipEngine
@@ -214,6 +230,10 @@ def main() -> None:
         bf16_diff, bf16_mean = float(np.abs(c - b).max()), float(np.abs(c - b).mean())
         frame_diff = max(int(np.abs(engine.paste(state, x).astype(int) - engine.paste(state, y)).max())
                          for x, y in zip(full, b))
+    from generation.pipeline.lipsync.wav2lip_precision import cpu_flags, native_bf16
+
+    print(f"CPU {cpu_model()}; native bf16 flags: {', '.join(native_bf16(cpu_flags())) or 'none'}; "
+          f"load average {os.getloadavg()[0]:.1f}")
     print(f"audio {args.seconds:.1f} s, {ours['frames']} frames at 25 fps, {args.threads} threads, "
           f"image {image.shape[1]}x{image.shape[0]}, face box {face.box}")
     print(f"naive (official loop, batch {NAIVE_BATCH}, fp32 eager): {naive['fps']:6.1f} frames/s  "
@@ -221,10 +241,17 @@ def main() -> None:
     print(f"ours  (Wav2LipEngine.render):                  {ours['fps']:6.1f} frames/s  "
           f"peak RSS {ours['peak_rss_mb']:.0f} MB  (load {ours['load_s']:.2f} s, prepare {ours['prepare_s']:.3f} s)")
     print(f"ratio {ours['fps'] / naive['fps']:.2f}x  (real time needs 25 frames/s)")
+    # a shared machine's load swings between the runs; CPU time per frame is steadier than the clock
+    print("frames per CPU-second (all threads; steadier than frames/s on a loaded machine): "
+          + ", ".join(f"{name} {side['cpu_fps']:.1f}" for name, side in
+                      (("naive", naive), ("fp32", ours), ("bf16", bf16), ("auto", auto))))
     print(f"max abs diff, generator output over the pasted rows: {diff:.2e}; pasted frames: {frame_diff} levels")
-    print(f"ours bf16 (WAV2LIP_PRECISION=bf16, opt-in): {bf16['fps']:6.1f} frames/s  peak RSS {bf16['peak_rss_mb']:.0f} MB  "
+    print(f"ours bf16 (WAV2LIP_PRECISION=bf16):         {bf16['fps']:6.1f} frames/s  peak RSS {bf16['peak_rss_mb']:.0f} MB  "
           f"ratio {bf16['fps'] / naive['fps']:.2f}x; vs fp32 max abs {bf16_diff:.1e} ({bf16_diff * 255:.1f} of 255), "
           f"mean {bf16_mean:.1e}")
+    print(f"ours auto (WAV2LIP_PRECISION=auto, default): {auto['fps']:6.1f} frames/s  ratio "
+          f"{auto['fps'] / naive['fps']:.2f}x, ran in {auto['precision']} (load incl. self-test {auto['load_s']:.2f} s "
+          f"vs fp32 {ours['load_s']:.2f} s): {auto['reason']}")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ class PipelineConfig:
     tts_remote_url: str = ""
     tts_remote_token: str = ""
     lipsync_engine: str = "auto"  # auto | viseme | wav2lip
-    wav2lip_precision: str = "fp32"  # fp32 (exact) | bf16
+    wav2lip_precision: str = "auto"  # auto (bf16 where native and self-tested) | fp32 (exact) | bf16
     weights_dir: Path = Path("weights")
     torch_threads: int = 0
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -32,6 +33,7 @@ from ..mel import MEL_STEP, N_MELS, mel_chunks, melspectrogram
 from ..types import (AVATAR_UNREADABLE, CHECKPOINT_INVALID, ENGINE_UNAVAILABLE, FACE_TOO_SMALL, FPS, Audio, Face,
                      PipelineError, frame_count)
 from .base import LipSyncEngine
+from . import wav2lip_precision
 from .frames import LRU, clip_indices
 from .wav2lip_model import FACE_SIZE, FaceEncoder, StillFaceDecoder, Wav2Lip
 
@@ -45,7 +47,8 @@ FIRST_ROW = 48
 BATCH_SIZE = 8  # frames per forward: larger batches fall out of the 2-core machine's caches
 MASK_MARGIN = 0.06  # lower-face polygon grown by this fraction of the crop width (moving jaw)
 FEATHER = 0.10  # width of the mask's fade from its border inwards, fraction of the crop width
-PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}  # bf16: ~2x faster on CPUs with AVX512-BF16/AMX
+# bf16: ~3x faster with AMX, ~2x with avx512_bf16, 13x slower without either; "auto" chooses (wav2lip_precision)
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}
 S3FD_WEIGHTS = "s3fd-619a316812.pth"  # face-alignment's S3FD detector, the one the official code uses
 # Clip frames whose face terms (3.3 MB each in fp32) stay cached, for all clips together: ping-pong
 # revisits frame n-1-j 2j output frames later, so this covers the 16 frames at each turning point
@@ -230,23 +233,59 @@ class Wav2LipEngine(LipSyncEngine):
     name = "wav2lip"
 
     def __init__(self, checkpoint, threads: int | None = None, weights_dir=None, batch_size: int = BATCH_SIZE,
-                 precision: str = "fp32"):
-        """Load `checkpoint`; `threads` torch threads (0 or None: every core this process may use)."""
-        if precision not in PRECISIONS:
-            raise PipelineError(f"Wav2Lip precision must be one of {', '.join(PRECISIONS)}, not «{precision}».",
-                                ENGINE_UNAVAILABLE)
-        self.precision, self.dtype = precision, PRECISIONS[precision]
+                 precision: str = "fp32", cpu_flags=None, tolerance: float = wav2lip_precision.SELF_TEST_TOLERANCE):
+        """Load `checkpoint`; `threads` torch threads (0 or None: every core this process may use).
+
+        `precision` fp32 | bf16 | auto (bf16 where the CPU has native bfloat16 and the self-test passes);
+        `cpu_flags` stands in for /proc/cpuinfo's flags, `tolerance` for the self-test's limit.
+        """
+        if precision not in wav2lip_precision.SETTINGS:
+            raise PipelineError(f"Wav2Lip precision must be one of {', '.join(wav2lip_precision.SETTINGS)}, "
+                                f"not «{precision}».", ENGINE_UNAVAILABLE)
         self.threads = set_torch_threads(threads)
         self.checkpoint = Path(checkpoint)
         self.weights_dir = Path(weights_dir) if weights_dir else self.checkpoint.parent
         self.batch_size = max(1, int(batch_size))
+        self._clip_faces = LRU(CLIP_CACHE_FRAMES)  # (state key, clip frame) -> ClipFace
+        self._clip_keys = 0
+        self._exact_state = None
+        self._load("fp32" if precision == "auto" else precision)
+        if precision == "auto":
+            flags = wav2lip_precision.cpu_flags() if cpu_flags is None else cpu_flags
+            started = time.perf_counter()
+            choice = wav2lip_precision.choose("auto", flags, self._bf16_error, tolerance)
+            if choice.precision != self.precision:  # the self-test left it in bf16: back to the exact weights
+                for module, state in zip((self.decoder, self.encoder), self._exact_state):
+                    module.load_state_dict(state, assign=True)
+                self.precision, self.dtype = choice.precision, PRECISIONS[choice.precision]
+            self._exact_state = None  # the set-aside fp32 tensors are in use again, or go now
+            log.info("Wav2Lip runs in %s (%s; chosen in %.2f s)", choice.precision, choice.reason,
+                     time.perf_counter() - started)
+        else:
+            choice = wav2lip_precision.choose(precision, None, self._bf16_error)
+            log.info("Wav2Lip runs in %s (%s)", choice.precision, choice.reason)
+        self.precision_reason = choice.reason
+
+    def _load(self, precision: str) -> None:
+        """Read the checkpoint and build encoder and decoder in `precision`."""
         model = load_checkpoint(self.checkpoint)
         decoder = StillFaceDecoder(model, FIRST_ROW).eval()  # folds BatchNorm in place
+        self.precision, self.dtype = precision, PRECISIONS[precision]
         # channels-last suits oneDNN's CPU convolutions (~10% here); converted one tensor at a time
         self.decoder = decoder.to(memory_format=torch.channels_last).to(self.dtype)
         self.encoder = FaceEncoder(model).eval().to(memory_format=torch.channels_last).to(self.dtype)
-        self._clip_faces = LRU(CLIP_CACHE_FRAMES)  # (state key, clip frame) -> ClipFace
-        self._clip_keys = 0
+
+    def _bf16_error(self) -> float:
+        """Largest bf16-vs-fp32 output difference on a fixed input; leaves the engine in bf16, fp32 set aside."""
+        face6, mels = wav2lip_precision.self_test_inputs(self.batch_size)
+        exact = self._decode(self.face_terms(face6), mels)
+        # references, not copies: the fp32 tensors outlive the conversion only until the choice is made
+        self._exact_state = [self.decoder.state_dict(), self.encoder.state_dict()]
+        self.precision, self.dtype = "bf16", torch.bfloat16
+        self.decoder.to(self.dtype)
+        self.encoder.to(self.dtype)
+        fast = self._decode(self.face_terms(face6), mels)
+        return float(np.abs(fast - exact).max())
 
     def warm_up(self) -> None:
         """One batch through the decoder now: oneDNN builds its kernels here, not in the first job."""
