@@ -158,8 +158,8 @@ def sheet(engine: VisemeEngine, analyzer: FaceAnalyzer, name: str, rgb: np.ndarr
 def default_photos() -> list[tuple[str, np.ndarray]]:
     """The shared test faces when present, else the demo, Grace Hopper and synthetic variations of them."""
     try:
-        from tests import faces  # noqa: PLC0415 - helper "faces" builds this set
-        return list(faces.photos()) if hasattr(faces, "photos") else list(faces.FACES)
+        from tests import faces  # noqa: PLC0415 - the shared set (tests/faces.py)
+        return [(name, np.ascontiguousarray(faces.get(name))) for name in faces.names()]
     except Exception:  # noqa: BLE001 - any failure: fall back to the bundled photos
         pass
     from generation.pipeline.images import demo_avatar_image
