@@ -277,6 +277,10 @@ class MotionSource:
 
     # ---- the ClipReader interface ----
 
+    def order(self, n: int) -> np.ndarray:
+        """Which frame output frame i shows: frame i itself (a plan is as long as its speech; no loop)."""
+        return np.minimum(np.arange(n, dtype=np.int64), max(0, self.frame_count - 1))
+
     def frame(self, i: int) -> np.ndarray:
         """Output frame i as RGB uint8 (H, W, 3): the photo with the head where the plan puts it."""
         return self.warp(self.image, i)

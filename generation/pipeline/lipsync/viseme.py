@@ -7,6 +7,12 @@ on top of that closed shape: in silence the output mouth is closed whatever the 
 was doing, in speech it opens as the track says. The clip's eyes are real and blink by themselves,
 so no blinks are drawn on a clip. When the clip shows this person's mouth open often enough (its
 mouth bank), the mouth itself is theirs, chosen per frame from the bank (viseme_bank); else drawn.
+
+A photo is measured once (mouth_photo: its light, grain, own teeth, a rest image with the teeth
+painted out; eyelids: its lash band and lid skin); each frame warps the rest image, draws the
+mouth's inside between the warped inner lips (mouth_interior) and, in a blink, slides the lids'
+own skin down (eyelids). Both drawings take points, so they are drawn at the final coordinates of a
+moving head too (`paint`).
 """
 from __future__ import annotations
 
@@ -18,6 +24,9 @@ import numpy as np
 from ..clip import ClipReader
 from ..landmarks import INNER_LIPS, MOUTH_CORNERS, NUM_LANDMARKS, OUTER_LIPS
 from ..types import AVATAR_UNREADABLE, FACE_TOO_SMALL, FPS, Audio, Face, PipelineError
+from . import eyelids as lids_
+from . import mouth_interior as interior_
+from . import mouth_photo as photo_
 from . import viseme_bank as bank_
 from . import viseme_mesh as mesh_
 from . import viseme_render as render_
@@ -27,6 +36,10 @@ from .viseme_track import MouthTrack, mouth_track
 PARAM_EPS = 1e-3  # frames whose parameters differ less than this reuse the previous warp
 BLINK_EPS = 0.02  # eyelid closure below this is drawn as open eyes
 MIN_MOUTH_WIDTH = 6.0  # px: a narrower mouth has no room for lips, teeth and cavity
+# The drawn interior's blur (mouth widths) is chosen per photo among these, on a test frame this
+# open, as the one whose edges are as soft as the photo's round the eyes (mouth_photo.edge_sharpness)
+BLUR_CHOICES = (0.0, 0.004, 0.008, 0.012, 0.016, 0.022, 0.03, 0.045)
+CALIBRATION_WEIGHTS = (0.7, 0.2, 0.0)
 
 
 @dataclass
@@ -39,6 +52,11 @@ class VisemeState:
     mouth_width: float
     down: np.ndarray  # unit vector from upper to lower lip
     inner_idx: np.ndarray  # mesh vertex indices of landmarks 60..67
+    source: np.ndarray | None = None  # what the mouth warp samples: the photo, its own teeth painted out
+    interior: photo_.MouthInterior | None = None  # the photo's light, grain, sharpness, own teeth
+    lids: lids_.LidsState | None = None
+    eye_points: np.ndarray | None = None  # (12, 2) landmarks 36..47
+    landmarks: np.ndarray | None = None  # (68, 2) of the photo
 
 
 @dataclass
@@ -76,7 +94,30 @@ class VisemeEngine(LipSyncEngine):
         eyes = mesh_.eye_mesh(lm, w, h)
         _, _, v, _ = mesh_.mouth_frame(lm)
         inner_idx = np.array([mesh_.lip_vertex(i) for i in INNER_LIPS])
-        return VisemeState(image, mouth, eyes, mw, v, inner_idx)
+        interior, source = photo_.measure(image, lm)
+        state = VisemeState(image, mouth, eyes, mw, v, inner_idx, source, interior,
+                            lids_.measure_lids(image, lm), lm[36:48].copy(), lm)
+        interior.blur = self.calibrate_blur(state)
+        return state
+
+    def calibrate_blur(self, state: VisemeState) -> float:
+        """The drawn interior's blur whose edges are as soft as the photo's own round the eyes."""
+        h, w = state.image.shape[:2]
+        target = photo_.edge_sharpness(state.image, photo_.eyes_mask((h, w), state.landmarks))
+        inner = state.mouth.displaced(np.array(CALIBRATION_WEIGHTS))[state.inner_idx]
+        mouth = photo_.polygon((h, w), inner)
+        if target is None or mouth.sum() < 20:
+            return 0.0
+        best, best_err = 0.0, np.inf
+        grain, state.interior.grain = state.interior.grain, 0.0  # grain is not edge softness
+        for blur in BLUR_CHOICES:
+            state.interior.blur = blur
+            sharp = photo_.edge_sharpness(self.draw(state, np.array(CALIBRATION_WEIGHTS)), mouth)
+            err = abs(np.log(max(sharp or target, 1e-6) / target))
+            if err < best_err:
+                best, best_err = blur, err
+        state.interior.grain = grain
+        return best
 
     def prepare_clip(self, reader: ClipReader) -> VisemeClipState:
         """Choose the clip's mouth triangulation, on its most closed frame (what the mesh is laid out for)."""
@@ -137,26 +178,32 @@ class VisemeEngine(LipSyncEngine):
         """(8, 2) warped inner-lip landmarks 60..67 for basis weights."""
         return state.mouth.displaced(weights)[state.inner_idx]
 
-    def draw(self, state: VisemeState, weights: np.ndarray, blink: float = 0.0) -> np.ndarray:
-        """One frame for mouth basis weights (open, spread, round[, tuck, press]) and eyelid closure."""
+    def draw(self, state: VisemeState, weights: np.ndarray, blink: float = 0.0, tongue: float = 0.0) -> np.ndarray:
+        """One frame for mouth basis weights (open, spread, round[, tuck, press]), eyelid closure and tongue height."""
         frame = state.image.copy()
         dst = state.mouth.displaced(weights)
-        render_.warp_roi(state.image, frame, state.mouth, dst)
-        if blink > BLINK_EPS:
+        render_.warp_roi(self.source(state), frame, state.mouth, dst)
+        if blink > BLINK_EPS and state.lids is None:
             render_.warp_roi(state.image, frame, state.eyes, state.eyes.displaced(np.array([blink])))
-        self.paint(frame, state, dst, blink, None)
+        self.paint(frame, state, dst, blink, None, tongue)
         return frame
+
+    @staticmethod
+    def source(state: VisemeState) -> np.ndarray:
+        """What the warps sample: the photo with its own teeth painted out (the rest image), where measured."""
+        return state.image if state.source is None else state.source
 
     def local_maps(self, state: VisemeState, weights: np.ndarray, blink: float) -> list:
         """[(roi, map), ...]: the mouth (and, in a blink, the lids) warp as source positions per ROI pixel,
         for MotionSource.warp to apply in one interpolation with the head's motion."""
         maps = [(state.mouth.roi, render_.inverse_map(state.mouth, state.mouth.displaced(weights)))]
-        if blink > BLINK_EPS:
+        if blink > BLINK_EPS and state.lids is None:  # lids measured: they are painted, not warped
             maps.append((state.eyes.roi, render_.inverse_map(state.eyes, state.eyes.displaced(np.array([blink])))))
         return maps
 
-    def paint(self, frame: np.ndarray, state: VisemeState, dst: np.ndarray, blink: float, place) -> None:
-        """Everything drawn rather than warped (the inner mouth; painted lids would go here too), in place.
+    def paint(self, frame: np.ndarray, state: VisemeState, dst: np.ndarray, blink: float, place,
+              tongue: float = 0.0) -> None:
+        """Everything drawn rather than warped (the inner mouth, the closing lids), in place.
 
         The one drawing hook of both paths: `dst` is the displaced mouth mesh in photo coordinates and
         `place` maps photo points (k, 2) to where they show in this frame (None: where they are; with
@@ -164,13 +211,23 @@ class VisemeEngine(LipSyncEngine):
         after the one resample, never warped a second time.
         """
         inner = dst[state.inner_idx]
-        down = state.down
+        down, width = state.down, state.mouth_width
+        eyes = state.eye_points
+        lids = blink > BLINK_EPS and state.lids is not None
         if place is not None:
             centre = inner.mean(axis=0)
-            moved = place(np.vstack([inner, centre, centre + 10.0 * down]))  # one call: the lips and "down"
-            inner, ends = moved[:-2], moved[-2:]
-            down = (ends[1] - ends[0]) / max(float(np.hypot(*(ends[1] - ends[0]))), 1e-6)
-        render_.draw_mouth(frame, inner, state.mouth_width, down)
+            probe = [inner, centre[None], (centre + 10.0 * down)[None]]
+            moved = place(np.vstack(probe + ([eyes] if lids else [])))  # one call: lips, "down", eyes
+            n = len(inner)
+            inner, ends = moved[:n], moved[n:n + 2]
+            if lids:
+                eyes = moved[n + 2:]
+            step = float(np.hypot(*(ends[1] - ends[0])))
+            down = (ends[1] - ends[0]) / max(step, 1e-6)
+            width = state.mouth_width * step / 10.0  # the head's local scale (a nod foreshortens)
+        interior_.draw_mouth(frame, inner, width, down, state.interior, tongue)
+        if lids:
+            lids_.draw_lids(frame, state.lids, eyes, blink)
 
     def render(self, state: VisemeState, audio: Audio, fps: int = FPS, seed: int = 0,
                motion=None) -> Iterator[np.ndarray]:
@@ -195,30 +252,40 @@ class VisemeEngine(LipSyncEngine):
                     yield self.draw_clip_banked(state, shown[i], self.mouth_weights(track, i), plan, i, frame)
             return
         blinks = track.blink if motion is None else motion.blink
+        tongues = getattr(track, "tongue", None)  # tongue height per frame, where the track has one
         if motion is not None and not getattr(motion, "still", False):
-            yield from self._render_moving(state, track, motion)
+            yield from self._render_moving(state, track, motion, tongues)
             return
         last_key, last = None, None
         for i in range(len(track)):
             weights = self.mouth_weights(track, i)
             blink = float(blinks[i])
-            key = (tuple(np.round(weights / PARAM_EPS).astype(int)), round(blink / PARAM_EPS) if blink > BLINK_EPS else 0)
+            tongue = 0.0 if tongues is None else float(tongues[i])
+            key = _frame_key(weights, blink, tongue)
             if key != last_key:
-                last, last_key = self.draw(state, weights, blink), key
+                last, last_key = self.draw(state, weights, blink, tongue), key
                 yield last if motion is None else motion.warp(last, i)
             else:
                 yield last.copy() if motion is None else motion.warp(last, i)
 
-    def _render_moving(self, state: VisemeState, track: MouthTrack, motion) -> Iterator[np.ndarray]:
-        """Frames of a moving head: one interpolation per frame from the photo, then the painted parts."""
+    def _render_moving(self, state: VisemeState, track: MouthTrack, motion, tongues) -> Iterator[np.ndarray]:
+        """Frames of a moving head: one interpolation per frame from the rest image, then the painted parts."""
         last_key, maps = None, None
+        source = self.source(state)
         for i in range(len(track)):
             weights = self.mouth_weights(track, i)
             blink = float(motion.blink[i])
-            key = (tuple(np.round(weights / PARAM_EPS).astype(int)), round(blink / PARAM_EPS) if blink > BLINK_EPS else 0)
+            tongue = 0.0 if tongues is None else float(tongues[i])
+            key = _frame_key(weights, blink, 0.0)  # the tongue is painted: the warp maps do not depend on it
             if key != last_key:
                 maps, last_key = self.local_maps(state, weights, blink), key
-            frame = motion.warp(state.image, i, local=maps)
+            frame = motion.warp(source, i, local=maps)
             self.paint(frame, state, state.mouth.displaced(weights), blink,
-                       lambda points, i=i: motion.forward(points, i))
+                       lambda points, i=i: motion.forward(points, i), tongue)
             yield frame
+
+
+def _frame_key(weights: np.ndarray, blink: float, tongue: float) -> tuple:
+    """Frames with equal keys look the same (parameters rounded to PARAM_EPS; open eyes all alike)."""
+    return (tuple(np.round(weights / PARAM_EPS).astype(int)), round(blink / PARAM_EPS) if blink > BLINK_EPS else 0,
+            round(tongue / PARAM_EPS))

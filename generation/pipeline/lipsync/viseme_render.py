@@ -21,6 +21,7 @@ TEETH_MAX_SHARE = 0.45  # ... at most this share of the opening
 TEETH_WIDTH = 0.72  # share of the inner mouth width the teeth span
 FEATHER = 0.025  # cavity edge blur sigma, mouth widths
 SUBPIXEL_SHIFT = 3  # cv2 polygon fixed-point bits
+SLIVER = 0.04  # a destination triangle with |det| (twice its area) under this x its longest edge squared is dropped
 
 
 def inverse_map(mesh: Mesh, dst: np.ndarray) -> np.ndarray:
@@ -31,7 +32,14 @@ def inverse_map(mesh: Mesh, dst: np.ndarray) -> np.ndarray:
     s = mesh.points[tris]
     dh = np.concatenate([d, np.ones((len(tris), 3, 1))], axis=2)  # rows [x y 1]
     det = np.linalg.det(dh)
-    ok = np.abs(det) > 1e-6
+    # a triangle squeezed to a sliver (a closed mouth's inner triangles) has a near-singular inverse
+    # that maps its few pixels far away (a black speck at a mouth corner): drop it by its shape,
+    # not by an absolute area, which a big triangle's rounding would pass and a small one's fail
+    # (rasterised, a sliver's pixels lie partly outside it, where its affine extrapolates); a
+    # triangle folded over (orientation flipped against its source) is dropped for the same reason
+    edges = np.linalg.norm(d - np.roll(d, 1, axis=1), axis=2).max(axis=1)
+    src_det = np.linalg.det(np.concatenate([s, np.ones((len(tris), 3, 1))], axis=2))
+    ok = (np.abs(det) > SLIVER * np.maximum(edges, 1e-3) ** 2) & (det * src_det > 0)
     affine = np.zeros((len(tris) + 1, 2, 3))
     affine[0] = [[1, 0, 0], [0, 1, 0]]  # index 0: outside the mesh, identity
     # dh @ A^T = s for the three corners of each triangle

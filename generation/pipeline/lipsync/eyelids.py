@@ -1,0 +1,239 @@
+"""Blinks on a photo: the upper lid's own skin slides down over the eye, its lashes a thin dark line at the edge.
+
+Warping the whole eye region down (the old way) drags the lash line and the dark of the eye into a
+thick smudge. Here each eye is laid out in its own frame (x along the corner-to-corner axis, y
+across it, down the face), the lids are smooth curves through the landmarks, and for a blink b the
+lid's edge moves from the upper lid curve to the lower one. The skin between the lid crease and
+the lashes is stretched over everything from the crease to that edge (so the closed eye is the
+lid's own skin, texture and light), the photo's lash band is left out once the lid has moved, and
+a thin anti-aliased lash line is drawn at the edge instead. Every change fades out where the lids
+meet at the corners, so a turned face, with one eye narrow and tilted, gets no rim.
+
+`measure_lids` reads, once per avatar, the lash colour, the lash band's thickness and the room up
+to the brow; `draw_lids` takes the eye points where they are in the frame being drawn.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+CREASE = 0.32  # eye widths above the upper lid: the skin that slides down (the lid's fold)
+CREASE_MAX_TO_BROW = 0.65  # ... at most this share of the way to the brow
+LASH_BAND = (0.03, 0.3)  # eye widths: the photo's lash band (measured, kept in this range)
+LASH_SKIN = 0.88  # the lash band ends where the luminance comes back to this share of the skin's
+SKIN_QUANTILE = 0.8  # the lid skin's level: this quantile of the luminance above the lid
+LASH_BAND_UNSEEN = 0.08  # eye widths: the lash band taken where the profile never comes back to skin
+OBSTACLE = 0.7  # further up, skin darker than this share is not lid (a spectacle frame, the brow)
+LASH_LINE = 0.022  # eye widths: thickness of the drawn lash line
+LASH_ALPHA = 0.7
+LASH_SKIN_MIX = 0.3  # lashes are hairs with skin between them: their colour mixes this much of the skin
+LASH_FADE = 0.35  # blink share over which the photo's lashes give way to the drawn line
+LOWER_RISE = 0.22  # the lids meet this share of the opening above the lower lid: the lower lid rises too
+LOWER_SKIN = 0.14  # eye widths of lower-lid skin below its rim that stretch up as it rises
+LOWER_LASH = 0.04  # eye widths of the lower lid's rim (its lashes, the waterline) left out as it rises
+LASH_PAST_CORNER = 0.12  # eye widths: the lash band is left out this far past the corners, fading
+LID_SHADE = 0.03  # the closed lid is this much darker at its edge than at the crease (it curves in)
+MAX_STRETCH = 1.6  # lid skin stretched further than this streaks: its texture is replaced by grain
+DESTREAK_SIGMA = 0.05  # eye widths: what is kept of over-stretched skin is blurred this much
+PAD = 0.2  # eye widths of margin round the drawn region
+MIN_EYE = 6.0  # px: a narrower eye is left as it is
+CURVE_SAMPLES = 48
+
+
+@dataclass
+class EyeFacts:
+    """One eye's lash colour, lash band and crease, in eye widths."""
+
+    lash_rgb: np.ndarray
+    lash_band: float
+    crease: float
+    grain: float = 0.0  # std of the lid skin's fine texture, grey levels
+    outer_right: bool = False  # the outer corner is the eye frame's far end (p[3]): the image-right eye
+
+
+@dataclass
+class LidsState:
+    """Both eyes (image left, image right)."""
+
+    eyes: tuple[EyeFacts, EyeFacts]
+
+
+def eye_frame(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Origin (corner p[0]), axis a (to corner p[3]), down n, eye width for six eye points."""
+    a = p[3] - p[0]
+    ew = float(np.hypot(*a))
+    a = a / max(ew, 1e-9)
+    n = np.array([-a[1], a[0]])
+    return p[0], a, n, ew
+
+
+def lid_curves(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sample positions x (eye frame) and the upper / lower lid's y at them: smooth curves through the points."""
+    o, a, n, ew = eye_frame(p)
+    loc = np.stack([(p - o) @ a, (p - o) @ n], axis=1)
+    xs = np.linspace(0.0, ew, CURVE_SAMPLES)
+    curves = []
+    for idx in ((0, 1, 2, 3), (0, 5, 4, 3)):
+        q = loc[list(idx)]
+        # a parabola-like cubic through the four points, pinned at the corners: no kink, no overshoot there
+        coeff = np.polyfit(q[:, 0], q[:, 1], 3) if np.all(np.diff(q[:, 0]) > 1e-3) else np.polyfit(q[:, 0], q[:, 1], 1)
+        curves.append(np.polyval(coeff, xs))
+    return xs, curves[0], np.maximum(curves[1], curves[0])
+
+
+def measure_eye(image: np.ndarray, p: np.ndarray, brow: np.ndarray) -> EyeFacts:
+    """Lash colour and band thickness above the upper lid, and how much skin there is below the brow."""
+    o, a, n, ew = eye_frame(p)
+    xs, top, _ = lid_curves(p)
+    grey = image.astype(np.float32).mean(axis=2)
+    mid = (xs > 0.2 * ew) & (xs < 0.8 * ew)
+    steps = np.linspace(-0.45, 0.02, 48) * ew  # from well above the lid down to the lid line
+    lum, rgb = [], []
+    for d in steps:
+        pts = o + xs[mid, None] * a + (top[mid] + d)[:, None] * n
+        mx, my = pts[:, 0:1].astype(np.float32), pts[:, 1:2].astype(np.float32)
+        lum.append(float(np.median(cv2.remap(grey, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))))
+        rgb.append(np.median(cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[:, 0], axis=0))
+    lum = np.array(lum)
+    brow_gap = -float(np.median((brow - o) @ n - np.interp((brow - o) @ a, xs, top)))
+    crease = min(CREASE, CREASE_MAX_TO_BROW * max(brow_gap, 0.1 * ew) / ew)
+    above = steps < 0
+    skin = float(np.quantile(lum[above], SKIN_QUANTILE))
+    # walk up from the lid line: first out of the lash band (back to skin), then up to whatever
+    # darkens the skin again (a spectacle frame, the brow): the lid skin lies between the two
+    band, stop = LASH_BAND_UNSEEN, crease
+    up = [(-d / ew, value) for d, value in zip(steps[::-1], lum[::-1]) if d < 0]
+    k = next((i for i, (_, value) in enumerate(up) if value >= LASH_SKIN * skin), None)
+    if k is not None:
+        band = up[k][0]
+        j = next((i for i, (_, value) in enumerate(up[k:]) if value < OBSTACLE * skin), None)
+        if j is not None:
+            stop = up[k + j][0] - 0.02
+    band = float(np.clip(band, *LASH_BAND))
+    dark = np.array(rgb)[np.argsort(lum)[:4]].mean(axis=0)
+    skin_rgb = np.array(rgb)[np.argsort(lum)[-6:]].mean(axis=0)
+    dark = dark * (1 - LASH_SKIN_MIX) + skin_rgb * LASH_SKIN_MIX
+    high = grey - cv2.GaussianBlur(grey, (0, 0), 1.0)
+    pts = o + xs[mid, None] * a + (top[mid] - 0.5 * (band + stop) * ew)[:, None] * n
+    texture = cv2.remap(high, pts[:, 0:1].astype(np.float32), pts[:, 1:2].astype(np.float32), cv2.INTER_NEAREST)
+    grain = float(1.4826 * np.median(np.abs(texture - np.median(texture))))
+    return EyeFacts(dark.astype(np.float64), band, float(max(stop, band + 0.05)), grain)
+
+
+def measure_lids(image: np.ndarray, lm: np.ndarray) -> LidsState:
+    """Per-avatar eyelid facts from the photo and its 68 landmarks."""
+    lm = np.asarray(lm, np.float64)
+    right = measure_eye(image, lm[42:48], lm[22:27])
+    right.outer_right = True  # 45, the image-right eye's outer corner, is its fourth point
+    return LidsState((measure_eye(image, lm[36:42], lm[17:22]), right))
+
+
+def smoothstep(x):
+    """0 below 0, 1 above 1, smooth in between."""
+    x = np.clip(x, 0, 1)
+    return x * x * (3 - 2 * x)
+
+
+def lid_offset(q: np.ndarray, skin: np.ndarray, span: np.ndarray) -> np.ndarray:
+    """Source offset below the crease for a destination offset q: the lid skin (height `skin`) stretched over `span`."""
+    return q * np.maximum(skin, 1e-3) / np.maximum(span, 1e-3)
+
+
+def destreak(patch: np.ndarray, stretch: np.ndarray, covered: np.ndarray, facts: EyeFacts, ew: float,
+             seed: int) -> np.ndarray:
+    """Where the lid skin is stretched past MAX_STRETCH its texture streaks: keep less of it, add the skin's grain."""
+    keep = np.where(covered, np.clip(MAX_STRETCH / np.maximum(stretch, 1e-3), 0.0, 1.0), 1.0).astype(np.float32)
+    if keep.min() > 0.99:
+        return patch
+    low = cv2.GaussianBlur(patch, (0, 0), max(0.8, DESTREAK_SIGMA * ew))
+    noise = np.random.default_rng(seed).standard_normal(patch.shape[:2]).astype(np.float32) * facts.grain
+    return low + (patch - low) * keep[..., None] + (noise * (1 - keep))[..., None]
+
+
+def draw_eye(frame: np.ndarray, facts: EyeFacts, p: np.ndarray, blink: float) -> None:
+    """Close one eye by `blink` (0 open .. 1 shut) in place; p: its six points in this frame."""
+    o, a, n, ew = eye_frame(p)
+    if ew < MIN_EYE:
+        return
+    xs, top, bot = lid_curves(p)
+    gap = bot - top
+    crease = facts.crease * ew
+    h, w = frame.shape[:2]
+    corners = np.array([o + (top.min() - crease - PAD * ew) * n, o + (bot.max() + PAD * ew) * n])
+    box = np.vstack([corners - PAD * ew * a, corners + (1 + PAD) * ew * a])
+    x0, y0 = np.maximum(np.floor(box.min(axis=0)).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(box.max(axis=0)).astype(int) + 1, (w, h))
+    if x1 <= x0 or y1 <= y0:
+        return
+    gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+    rx, ry = gx - o[0], gy - o[1]
+    x, y = rx * a[0] + ry * a[1], rx * n[0] + ry * n[1]
+    t, g = np.interp(x, xs, top), np.interp(x, xs, gap, left=0.0, right=0.0)
+    b = t + g
+    edge = t + blink * (1 - LOWER_RISE) * g  # the upper lid's edge
+    rim = b - blink * LOWER_RISE * g  # the lower lid's rim: at blink 1 the two meet
+    c = t - crease
+    fade = smoothstep(blink / LASH_FADE)
+    # skip the photo's lash band, all of it, except towards the corners where the lids meet
+    # the photo's lash band is left out all along the lid and a little past its corners (the lashes
+    # at the outer corner would stay up, a dark tuft above the closed lid), fading out beyond them
+    past = LASH_PAST_CORNER * ew
+    reach = smoothstep((x + past) / (2 * past)) * smoothstep((ew + past - x) / (2 * past))
+    band = facts.lash_band * ew * reach * fade
+    src_end = t - band
+    inside = (y > c) & (y <= edge)
+    src_y = np.where(inside, c + lid_offset(y - c, src_end - c, edge - c), y)
+    low = b + LOWER_SKIN * ew
+    below = (y >= rim) & (y < low) & (g > 0)
+    start = b + LOWER_LASH * ew * blink * (g > 0)  # the rising lower lid shows its skin, not its lash line
+    src_y = np.where(below, start + (y - rim) * (low - start) / np.maximum(low - rim, 1e-3), src_y)
+    sx = o[0] + x * a[0] + src_y * n[0]
+    sy = o[1] + x * a[1] + src_y * n[1]
+    patch = cv2.remap(frame, sx.astype(np.float32), sy.astype(np.float32), cv2.INTER_CUBIC,
+                      borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    patch = destreak(patch, (edge - c) / np.maximum(src_end - c, 1e-3), inside & (g > 0), facts, ew, 0)
+    # the closed lid curves in towards its edge: a little darker there
+    depth = np.clip((y - t) / np.maximum(g, 1e-3), 0, 1) * inside * (g > 0)
+    patch *= (1 - LID_SHADE * depth * blink)[..., None]
+    # the lash line along the edge, thinner towards the corners where the lid is thin
+    # the lash line runs corner to corner, thickest towards the outer corner, thin at the inner one
+    outer = np.clip(x / ew, 0, 1) if facts.outer_right else np.clip(1 - x / ew, 0, 1)
+    thick = np.maximum(LASH_LINE * ew * (0.5 + 0.7 * outer), 0.5)
+    line = np.clip(thick - np.abs(y - (edge - 0.5 * thick)) + 0.5, 0, 1) * LASH_ALPHA * fade * reach
+    patch = patch * (1 - line[..., None]) + facts.lash_rgb * line[..., None]
+    frame[y0:y1, x0:x1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
+
+
+def draw_lids(frame: np.ndarray, lids_state: LidsState, eye_points: np.ndarray, blink: float) -> None:
+    """Close both eyes by `blink` in place; eye_points: (12, 2) landmarks 36..47 where they are in `frame`."""
+    eye_points = np.asarray(eye_points, np.float64)
+    if blink <= 0:
+        return
+    for facts, p in zip(lids_state.eyes, (eye_points[:6], eye_points[6:])):
+        draw_eye(frame, facts, p, float(min(blink, 1.0)))
+
+
+def closed_lid_ratio(photo: np.ndarray, frame: np.ndarray, lm: np.ndarray, lids_state: LidsState) -> float:
+    """Mean luminance of the closed eyes (between the photo's lid curves) over the photo's lid skin above the lashes."""
+    grey_f, grey_p = frame.astype(np.float32).mean(axis=2), photo.astype(np.float32).mean(axis=2)
+    h, w = grey_f.shape
+    ratios = []
+    for facts, p in zip(lids_state.eyes, (lm[36:42], lm[42:48])):
+        o, a, n, ew = eye_frame(np.asarray(p, np.float64))
+        xs, top, bot = lid_curves(np.asarray(p, np.float64))
+        mid = (xs > 0.15 * ew) & (xs < 0.85 * ew)
+        x, t, b = xs[mid, None], top[mid, None], bot[mid, None]
+        share = np.linspace(0.15, 0.85, 5)[None, :]
+        along = o + x[..., None] * a  # (m, 1, 2)
+        band = along + (t + share * (b - t))[..., None] * n
+        up = np.linspace(0.0, 1.0, 5)[None, :]
+        skin = along + (t - (facts.crease - up * (facts.crease - facts.lash_band)) * ew)[..., None] * n
+
+        def mean_at(grey, q):
+            qx = np.clip(np.round(q[..., 0]).astype(int), 0, w - 1)
+            qy = np.clip(np.round(q[..., 1]).astype(int), 0, h - 1)
+            return float(grey[qy, qx].mean())
+        ratios.append(mean_at(grey_f, band) / max(mean_at(grey_p, skin), 1.0))
+    return float(np.mean(ratios))

@@ -1,0 +1,258 @@
+"""The inside of an open mouth, drawn between warped inner lips: teeth as teeth, a tongue, a graded cavity.
+
+Everything is laid out in the mouth's own frame (u along the mouth, v down the face) from the
+warped inner-lip points, so the drawing goes wherever the points are: on the still photo, or at
+coordinates a head motion has moved them to. Sizes of teeth are in the avatar's rest mouth width
+`mw` (teeth belong to the skull; they do not stretch when the lips spread or round).
+
+Layers, back to front: the cavity (lit just under the teeth, dark deep inside, darker towards the
+corners where the cheeks shade it), the tongue (rising from the floor of the mouth; higher for
+l/t/d/n/r), the lower teeth (when the jaw drops), the upper teeth (hanging from the upper lip, its
+gums hidden behind it). A tooth row is a run of teeth narrowing towards the corners as the arch
+turns away (each one darker), with a dark separation between neighbours, a convex shading across
+each tooth, rounded incisal corners, a pointed canine and a slightly translucent edge. Where the
+photo shows its own teeth (mouth_photo.OwnTeeth), those replace the drawn rows, hung from the
+same lips. The result is blurred and grained to the photo's own sharpness and noise.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .mouth_photo import OWN_ROWS_PER_MW, MouthInterior
+
+DEFAULT = MouthInterior()
+SUBPIXEL_SHIFT = 3
+FEATHER = 0.012  # lip edge softness, mouth widths
+MAX_FEATHER = 0.02  # ... at most, on a soft photo
+MIN_GAP = 0.4  # px: a smaller opening is drawn as closed lips
+
+# Upper row, centre outwards: projected width (mouth widths), visible length, brightness
+UPPER_WIDTH = (0.155, 0.115, 0.085, 0.062, 0.05, 0.04)
+UPPER_LENGTH = (1.0, 0.86, 0.92, 0.78, 0.7, 0.6)
+UPPER_BRIGHT = (1.0, 0.95, 0.84, 0.66, 0.5, 0.36)  # the buccal corridor: teeth round the arch fall into shade
+UPPER_H = 0.105  # visible length of a central incisor, mouth widths
+UPPER_SHARE = 0.62  # ... at most this share of the opening (the lower lip covers the rest)
+# Lower row: smaller incisors, in the upper row's shadow; past the canines the lower lip hides them
+LOWER_WIDTH = (0.09, 0.095, 0.08, 0.06, 0.05)
+LOWER_LENGTH = (1.0, 0.95, 0.8, 0.45, 0.2)
+LOWER_BRIGHT = (0.86, 0.8, 0.68, 0.5, 0.35)
+# No two real teeth are alike: each tooth's length and brightness differ by up to this much
+# (fixed per tooth position, the same on every frame and face; left and right differ too)
+TOOTH_JITTER = 0.05
+LOWER_H = 0.05  # lower incisors' visible height with the jaw fully dropped, mouth widths
+LOWER_SHARE = 0.3
+LOWER_LIP_SHADOW = 0.08  # the lower lip hardly shades the lower teeth (the upper row does, by LOWER_BRIGHT)
+JAW_REVEAL = (0.08, 0.3)  # opening (gap / mouth width) over which the lower teeth come into view
+CANINE = 2  # index of the canine in a row: pointed instead of flat
+SEPARATION = 0.006  # dark gap between teeth, mouth widths (plus a third of a pixel)
+SEPARATION_DEPTH = 0.5  # how much a separation darkens towards the cavity colour
+TOOTH_CONVEX = 0.12  # shading across one tooth
+INCISAL_ROUND = 0.3  # incisal corners: a flat tooth shortens this much at its sides
+CANINE_POINT = 0.35
+EDGE_TRANSLUCENT = 0.18  # the last share of a tooth's length ...
+EDGE_MIX = 0.25  # ... mixes this much of the cavity through it
+LIP_SHADOW = 0.22  # the upper lip shades the top of the teeth by this much ...
+LIP_SHADOW_DEPTH = 0.018  # ... fading over this many mouth widths
+# Cavity and tongue
+CORNER_DARK = 0.6  # the cavity at the corners is this much darker than in the middle
+TONGUE_REST = 0.33  # tongue height over the opening with the tongue low (open vowels show it)
+TONGUE_GAIN = 0.45  # ... added at tongue=1 (l/t/d/n/r: the tip up behind the teeth)
+TONGUE_SPAN = 0.78  # share of the inner width the tongue's body spans
+TONGUE_SHOW = 0.05  # opening (gap / mouth width) from which the tongue can be seen at all
+OWN_UPPER_SHARE = 0.8  # share of the photo's own gap that hangs from the upper lip (a smile shows upper teeth)
+
+
+def axes(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit u (along the mouth, image left to right) and v (down the face)."""
+    v = np.asarray(v, np.float64)
+    v = v / max(float(np.hypot(*v)), 1e-9)
+    return np.array([v[1], -v[0]]), v
+
+
+def polygon_mask(shape: tuple[int, int], polygon: np.ndarray, sigma: float) -> np.ndarray:
+    """Anti-aliased filled polygon in [0, 1], softened by a Gaussian of `sigma` px."""
+    mask = np.zeros(shape, np.uint8)
+    cv2.fillPoly(mask, [np.round(polygon * (1 << SUBPIXEL_SHIFT)).astype(np.int32)], 255, cv2.LINE_AA, SUBPIXEL_SHIFT)
+    mask = mask.astype(np.float32) / 255.0
+    return cv2.GaussianBlur(mask, (0, 0), sigma) if sigma > 0.3 else mask
+
+
+def line_at(points: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Offset along v of a lip line given as (n, 2) (a, b) points, at positions a."""
+    order = np.argsort(points[:, 0])
+    return np.interp(a, points[order, 0], points[order, 1]).astype(np.float32)
+
+
+def ramp(x: np.ndarray) -> np.ndarray:
+    """Anti-aliased step: 1 well inside (x > 0.5 px), 0 well outside."""
+    return np.clip(x + 0.5, 0.0, 1.0)
+
+
+JITTER = np.random.default_rng(22).uniform(-1.0, 1.0, (2, 2, 8)).astype(np.float32)  # (length/bright, side, tooth)
+
+
+def tooth_row(x: np.ndarray, widths, mw: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For distances x (px) from the mouth's middle: tooth index, position across it (0..1), px to its nearest edge."""
+    edges = np.concatenate([[0.0], np.cumsum(widths)]) * mw
+    k = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(widths) - 1)
+    lo, hi = edges[k], edges[k + 1]
+    across = np.clip((x - lo) / (hi - lo), 0, 1)
+    return k, across, np.minimum(x - lo, np.maximum(hi - x, 0))
+
+
+def teeth_layer(x, depth, mw, rgb, cavity, widths, lengths, brights, height, lip_shadow=LIP_SHADOW):
+    """(colour, alpha) of one tooth row; x is signed px from the mouth's middle, depth px from the lip it
+    hangs from (or rises from)."""
+    right = (x > 0).astype(np.int64)
+    x = np.abs(x)
+    k, across, edge = tooth_row(x, widths, mw)
+    side = np.abs(2 * across - 1)
+    length = np.asarray(lengths, np.float32)[k] * height * (1 + TOOTH_JITTER * JITTER[0, right, k])
+    shape = np.where(k == CANINE, 1 - CANINE_POINT * side ** 1.5, 1 - INCISAL_ROUND * side ** 4)
+    length = length * shape
+    alpha = ramp(length - depth) * (x < np.sum(widths) * mw)
+    bright = np.clip(np.asarray(brights, np.float32)[k] * (1 + TOOTH_JITTER * JITTER[1, right, k]), 0, 1)
+    shade = (1 - TOOTH_CONVEX * side ** 2) * (1 - lip_shadow * np.exp(-depth / (LIP_SHADOW_DEPTH * mw + 0.5)))
+    # teeth further round the arch get less light: they go towards the cavity's warm dark, not to grey
+    colour = (rgb * bright[..., None] + cavity * (1 - bright[..., None])) * shade[..., None]
+    # the incisal edge lets the dark behind it through; the separations are dark gaps
+    edge_mix = EDGE_MIX * np.clip((depth - (1 - EDGE_TRANSLUCENT) * length) / (EDGE_TRANSLUCENT * length + 1e-3), 0, 1)
+    sep = SEPARATION_DEPTH * np.exp(-(edge / (SEPARATION * mw + 0.35)) ** 2)
+    mix = np.clip(edge_mix + sep, 0, 1)[..., None]
+    return colour * (1 - mix) + cavity * mix, alpha
+
+
+def own_layer(own, rows_px, cols, gap_share, mw):
+    """(colour, alpha) of the photo's own teeth hung from one lip: rows_px from that lip, cols into the strip."""
+    tex = own.upper if gap_share > 0 else own.lower
+    share = abs(gap_share)
+    row = rows_px / mw * OWN_ROWS_PER_MW
+    colour = cv2.remap(tex, cols.astype(np.float32), row.astype(np.float32), cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE)
+    n = len(own.gap)
+    reach = np.interp(cols, np.arange(n), own.gap) * share * mw
+    alpha = ramp(reach - rows_px) * ((cols >= 0) & (cols <= n - 1))
+    return colour, alpha
+
+
+def cavity_colour(interior, depth_share, s):
+    """The cavity: lit just under the teeth, dark deep inside, darker towards the corners."""
+    lit = ((1 - depth_share) ** 2 * (1 - CORNER_DARK * np.minimum(np.abs(s), 1) ** 2))[..., None]
+    dark = (1 - CORNER_DARK * np.minimum(np.abs(s), 1) ** 2)[..., None] - lit
+    return f32(interior.cavity_edge_rgb) * lit + f32(interior.cavity_rgb) * dark
+
+
+def f32(rgb) -> np.ndarray:
+    """A colour as float32, so whole-patch arithmetic stays in float32."""
+    return np.asarray(rgb, np.float32)
+
+
+def tongue_layer(interior, d_bot, s, gap_mid, tongue):
+    """(colour, alpha) of the tongue rising from the floor of the mouth."""
+    height = gap_mid * (TONGUE_REST + TONGUE_GAIN * float(np.clip(tongue, 0, 1)))
+    profile = np.sqrt(np.clip(1 - (s / TONGUE_SPAN) ** 2, 0, 1))
+    top = height * profile
+    alpha = ramp(top - d_bot) * (profile > 0)
+    lit = 0.62 + 0.3 * np.clip(d_bot / np.maximum(top, 1e-3), 0, 1)  # its upper surface catches the light
+    shade = lit * (1 - 0.35 * np.clip(np.abs(s) / TONGUE_SPAN, 0, 1) ** 2)
+    return f32(interior.tongue_rgb) * shade[..., None], alpha
+
+
+def over(base, colour, alpha):
+    """Alpha-composite one layer over another."""
+    a = alpha[..., None]
+    return base * (1 - a) + colour * a
+
+
+def soften(image: np.ndarray, interior: MouthInterior, mw: float) -> np.ndarray:
+    """An image (or alpha) blurred to the photo's sharpness."""
+    sigma = interior.blur * mw
+    return cv2.GaussianBlur(image, (0, 0), sigma) if sigma > 0.25 else image
+
+
+def grain(patch: np.ndarray, interior: MouthInterior, weight: np.ndarray | float = 1.0) -> np.ndarray:
+    """The photo's grain added to a drawing (weight 0 where the pixels are the photo's own)."""
+    if interior.grain <= 0.05:
+        return patch
+    h, w = patch.shape[:2]
+    tile = interior.noise
+    reps = (h // tile.shape[0] + 1, w // tile.shape[1] + 1)
+    return patch + (interior.grain * weight * np.tile(tile, reps)[:h, :w])[..., None]
+
+
+def draw_mouth(out: np.ndarray, inner: np.ndarray, mw: float, v: np.ndarray, interior: MouthInterior | None = None,
+               tongue: float = 0.0, lower_jaw: float | None = None) -> None:
+    """Paint the mouth's inside between the warped inner lips (8, 2: landmarks 60..67), in place.
+
+    mw: the avatar's rest mouth width (px at these coordinates); v: down the face; tongue 0..1:
+    how high the tongue rises; lower_jaw 0..1: how much of the lower teeth the dropped jaw shows
+    (default: from the opening).
+    """
+    interior = interior or DEFAULT
+    inner = np.asarray(inner, np.float64)
+    u, v = axes(v)
+    gap = float(np.mean((inner[[7, 6, 5]] - inner[[1, 2, 3]]) @ v))
+    if gap < MIN_GAP:
+        return
+    # the lip edge as soft as the rest of the photo, up to a point: a wider fringe would spread the
+    # cavity's dark (what the layers hold outside the lips) onto the lips
+    sigma = max(0.6, FEATHER * mw, min(interior.blur, MAX_FEATHER) * mw)
+    pad = int(np.ceil(3 * sigma + interior.blur * mw * 3)) + 2
+    h, w = out.shape[:2]
+    x0, y0 = np.maximum(np.floor(inner.min(axis=0)).astype(int) - pad, 0)
+    x1, y1 = np.minimum(np.ceil(inner.max(axis=0)).astype(int) + pad + 1, (w, h))
+    if x1 <= x0 or y1 <= y0:
+        return
+    local = inner - (x0, y0)
+    centre = local.mean(axis=0)
+    alpha = polygon_mask((y1 - y0, x1 - x0), centre + (local - centre) * 0.97, sigma)
+    alpha *= min(1.0, gap / 2.5)  # a barely parted mouth only darkens the lip line
+    ys, xs = np.mgrid[0:y1 - y0, 0:x1 - x0].astype(np.float32)
+    rel_x, rel_y = xs - np.float32(centre[0]), ys - np.float32(centre[1])
+    a = rel_x * np.float32(u[0]) + rel_y * np.float32(u[1])
+    b = rel_x * np.float32(v[0]) + rel_y * np.float32(v[1])
+    pts = np.stack([(local - centre) @ u, (local - centre) @ v], axis=1)
+    top, bot = line_at(pts[[0, 1, 2, 3, 4]], a), line_at(pts[[0, 7, 6, 5, 4]], a)
+    d_top, d_bot = b - top, bot - b
+    ends = pts[[0, 4], 0]
+    mid_a = float(ends.mean())
+    half = max(float(ends[1] - ends[0]) / 2, 1.0)
+    s = (a - mid_a) / half
+    x = a - mid_a
+    depth_share = np.clip(d_top / np.maximum(bot - top, np.float32(1.0)), 0, 1)
+
+    cavity = cavity_colour(interior, depth_share, s)
+    inside = cavity
+    if gap > TONGUE_SHOW * mw:
+        tcol, ta = tongue_layer(interior, d_bot, s, gap, tongue)
+        inside = over(inside, tcol, ta * min(1.0, (gap / mw - TONGUE_SHOW) / TONGUE_SHOW))
+    reveal = lower_jaw if lower_jaw is not None else np.clip((gap / mw - JAW_REVEAL[0]) / (JAW_REVEAL[1] - JAW_REVEAL[0]), 0, 1)
+    own_alpha = None
+    if interior.own is not None:
+        photo_mid = 0.5 * (len(interior.own.gap) - 1)
+        # columns span the photo's inner corners; teeth keep their size when the lips spread or round
+        cols = photo_mid + (a - mid_a) / (interior.own.half * mw) * photo_mid
+        # the photo's own teeth are already at its sharpness and grain: only their outline is softened
+        lcol, la = own_layer(interior.own, d_bot, cols, -(1 - OWN_UPPER_SHARE), mw)
+        la = soften(la.astype(np.float32), interior, mw)
+        inside = over(inside, lcol, la)
+        ucol, ua = own_layer(interior.own, d_top, cols, OWN_UPPER_SHARE, mw)
+        ua = soften(ua.astype(np.float32), interior, mw)
+        inside = over(inside, ucol, ua)
+        own_alpha = np.maximum(la, ua)
+    else:
+        if reveal > 0.01:
+            lower_h = min(LOWER_H * mw * float(reveal), LOWER_SHARE * gap)
+            lcol, la = teeth_layer(x, d_bot, mw, f32(interior.teeth_rgb), cavity, LOWER_WIDTH, LOWER_LENGTH, LOWER_BRIGHT, lower_h,
+                                   LOWER_LIP_SHADOW)
+            inside = over(inside, lcol, la)
+        upper_h = min(UPPER_H * mw, UPPER_SHARE * gap)
+        ucol, ua = teeth_layer(x, d_top, mw, f32(interior.teeth_rgb), cavity, UPPER_WIDTH, UPPER_LENGTH, UPPER_BRIGHT, upper_h)
+        inside = over(inside, ucol, ua * (d_top > -2))
+    if own_alpha is None:
+        inside = grain(soften(inside.astype(np.float32), interior, mw), interior)
+    else:
+        inside = grain(inside.astype(np.float32), interior, 1 - own_alpha)
+    patch = out[y0:y1, x0:x1].astype(np.float32)
+    out[y0:y1, x0:x1] = np.clip(patch + alpha[..., None] * (inside - patch) + 0.5, 0, 255).astype(np.uint8)
