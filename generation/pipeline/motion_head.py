@@ -114,13 +114,20 @@ def head_mask(image: np.ndarray, lm: np.ndarray, fw: float, step: int) -> np.nda
     return _smoothstep((inside - EDGE_KEEP * step) / band).astype(np.float32)
 
 
+SAMPLE_ROW = 1024  # points per row of the lookup map (remap refuses maps of 32767 rows or more)
+
+
 def sample(mask: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Bilinear lookup of a (H, W) float mask at float positions (0 outside)."""
     x = np.asarray(x, np.float32)
     y = np.asarray(y, np.float32)
-    out = cv2.remap(mask, x.reshape(-1, 1), y.reshape(-1, 1), cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    return out.reshape(x.shape).astype(np.float64)
+    # remap's maps must stay under 32767 rows and columns: lay the points out as rows of SAMPLE_ROW
+    n = x.size
+    pad = (-n) % SAMPLE_ROW
+    xs = np.pad(x.reshape(-1), (0, pad)).reshape(-1, SAMPLE_ROW)
+    ys = np.pad(y.reshape(-1), (0, pad)).reshape(-1, SAMPLE_ROW)
+    out = cv2.remap(mask, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return out.reshape(-1)[:n].reshape(x.shape).astype(np.float64)
 
 
 def depth(u: np.ndarray, v: np.ndarray, mid_u: float, landmarks_uv: np.ndarray) -> np.ndarray:

@@ -9,6 +9,8 @@ import shutil
 
 import pytest
 
+from tests.browser.waiting import wait_until
+
 from tests.worker import Cluster
 
 try:
@@ -105,12 +107,12 @@ def make_video(page, language, text, timeout_ms):
 
 
 def assert_video_plays(page):
-    page.wait_for_function("document.getElementById('video').readyState >= 1", timeout=20_000)
+    wait_until(page, "document.getElementById('video').readyState >= 1", timeout=20_000)
     duration = page.evaluate("document.getElementById('video').duration")
     assert duration > 0.5, duration
     page.evaluate("() => { const v = document.getElementById('video'); v.muted = true; v.currentTime = 0; "
                   "return v.play(); }")
-    page.wait_for_function("document.getElementById('video').currentTime > 0.3", timeout=20_000)
+    wait_until(page, "document.getElementById('video').currentTime > 0.3", timeout=20_000)
     assert page.evaluate("document.getElementById('video').error") is None
     return duration
 
@@ -180,7 +182,7 @@ def test_a_user_makes_plays_downloads_and_finds_videos(browser, live_server, use
         response = page.request.get(f"{live_server.url}{poster}")
         assert response.status == 200 and response.headers["content-type"] == "image/jpeg"
         assert response.body()[:2] == b"\xff\xd8"
-    page.wait_for_function("[...document.querySelectorAll('ul.history video')].every(v => v.poster)")
+    wait_until(page, "[...document.querySelectorAll('ul.history video')].every(v => v.poster)")
     snap(page, "history-en")
 
     # Switch the interface language on the history page.

@@ -9,6 +9,8 @@ import os
 
 import numpy as np
 import pytest
+
+from tests.browser.waiting import wait_until
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from PIL import Image
@@ -110,7 +112,7 @@ def test_no_page_breaks_its_own_content_security_policy(live_server, client, wor
 
             # the player did load the video and its subtitles under the policy
             page.goto(live_server.url + f"/generations/{done.pk}/", wait_until="networkidle")
-            page.wait_for_function("document.querySelector('video').readyState >= 1", timeout=15_000)
+            wait_until(page, "document.querySelector('video').readyState >= 1", timeout=15_000)
 
             # positive control: an inline script is blocked and the listener sees it
             page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.__ran = 1';"

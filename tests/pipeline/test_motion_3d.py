@@ -119,3 +119,16 @@ def test_a_nod_foreshortens_chin_and_forehead(astronaut):
     assert nose[1] - brows[1] >= MIN_PARALLAX, (nose, brows)  # brows to nose: longer, the forehead tips away
     moved = source.landmarks[N - 1]
     assert (moved[8, 1] - moved[30, 1]) < (lm[8, 1] - lm[30, 1]) - 1  # the landmarks say the same
+
+
+def test_the_head_mask_is_sampled_for_a_long_speech():
+    """A 70 s request moves 68 landmarks over 1750 frames: more points than remap takes in one column."""
+    from generation.pipeline.motion_head import sample
+
+    rng = np.random.default_rng(0)
+    mask = rng.random((50, 60), dtype=np.float32)
+    x, y = rng.random((1750, 68)) * 59, rng.random((1750, 68)) * 49
+    got = sample(mask, x, y)
+    one = np.array([sample(mask, x[i], y[i]) for i in range(0, 1750, 250)])
+    assert got.shape == (1750, 68) and np.array_equal(got[::250], one)
+    assert 0.0 < got.mean() < 1.0
