@@ -21,6 +21,7 @@ from scipy.spatial import Delaunay
 from ..landmarks import (INNER_LIP_PAIRS, INNER_LIPS, INNER_MOUTH_CORNERS, LEFT_BROW, LEFT_EYE, LIPS,
                          LOWER_INNER_LIP, LOWER_JAW, MOUTH_CORNERS, NOSE_BASE, NOSE_BASE_MIDDLE, NOSE_TIP,
                          RIGHT_BROW, RIGHT_EYE, UPPER_INNER_LIP)
+from .mesh_edges import force_edges
 
 # How far the "open" basis moves at open=1: the lower inner lip drops this many mouth widths. A
 # spoken "a" (open ~0.95) then parts the lips by about a third of the mouth's width. Tried at 0.5:
@@ -148,6 +149,16 @@ LIP_CORNERS = MOUTH_CORNERS + INNER_MOUTH_CORNERS
 FIRST_LIP_VERTEX = len(LOWER_JAW) + len(NOSE_BASE)
 
 
+def _contour(landmarks) -> list[tuple[int, int]]:
+    """Mesh vertex pairs along a closed loop of lip landmarks."""
+    ring = [FIRST_LIP_VERTEX + (i - 48) for i in landmarks]
+    return list(zip(ring, ring[1:] + ring[:1]))
+
+
+# the inner lips' loop first (the one whose absence shows), then the outer lips'
+LIP_CONTOURS = _contour(range(60, 68)) + _contour(range(48, 60))
+
+
 def lip_vertex(landmark: int) -> int:
     """Index in the mouth mesh of lip landmark 48..67."""
     return FIRST_LIP_VERTEX + landmark - LIPS[0]
@@ -172,9 +183,9 @@ def pixel_grid(roi: tuple[int, int, int, int]) -> np.ndarray:
     return np.dstack([xs, ys])
 
 
-def triangulate(points: np.ndarray, virtual: np.ndarray) -> np.ndarray:
-    """Delaunay triangles of `virtual` positions, dropping ones degenerate at the real positions."""
-    tris = Delaunay(virtual).simplices
+def triangulate(points: np.ndarray, virtual: np.ndarray, edges=()) -> np.ndarray:
+    """Delaunay triangles of `virtual` positions with `edges` forced in, dropping ones degenerate at the real positions."""
+    tris = force_edges(Delaunay(virtual).simplices, virtual, edges)
     a, b, c = (points[tris[:, k]] for k in range(3))
     area = np.abs((b - a)[:, 0] * (c - a)[:, 1] - (b - a)[:, 1] * (c - a)[:, 0])
     return tris[area > 1e-3]
@@ -291,7 +302,7 @@ def mouth_triangles(lm: np.ndarray) -> np.ndarray:
     lm = lm.astype(np.float64)
     centre, u, v, mw = mouth_frame(lm)
     points, _ = mouth_vertices(lm, centre, u, v, mw)
-    return triangulate(points, lips_apart(points, centre, u, v, mw))
+    return triangulate(points, lips_apart(points, centre, u, v, mw), LIP_CONTOURS)
 
 
 def mouth_vertices(lm, centre, u, v, mw) -> tuple[np.ndarray, np.ndarray]:
@@ -315,7 +326,7 @@ def mouth_mesh(lm: np.ndarray, width: int, height: int, triangles: np.ndarray | 
     centre, u, v, mw = mouth_frame(lm)
     points, bases = mouth_vertices(lm, centre, u, v, mw)
     rest = rest_pose(lm, points, bases[0], v, mw)
-    tris = triangulate(points, lips_apart(points, centre, u, v, mw)) if triangles is None else triangles
+    tris = triangulate(points, lips_apart(points, centre, u, v, mw), LIP_CONTOURS) if triangles is None else triangles
     roi = make_roi(np.vstack([points, points + bases[0] + rest]), width, height)
     grid = pixel_grid(roi)
     return Mesh(points, tris, bases, rest, roi, grid, below_nose(grid, lm, v, mw)), mw
