@@ -13,6 +13,10 @@ from .types import AVATAR_UNREADABLE, Face, PipelineError
 # Demo avatar: scikit-image's bundled `astronaut` (NASA, public domain), 512x512. The crop keeps
 # head and shoulders with the face centred horizontally; the photo has no headroom above the hair.
 DEMO_CROP = (46, 0, 398, 416)  # (left, top, right, bottom) -> 352x416, both even
+# The worker works on photos at most this many pixels on their long side (a bigger one is decoded
+# reduced where the format allows, then scaled down): a 6300x6300 upload made a video of that size
+# and a gigabyte of maps, for no detail a talking head shows.
+MAX_PHOTO_SIDE = 2048
 PREVIEW_BOX_COLOR = (0, 255, 0)
 PREVIEW_DOT_COLOR = (255, 64, 64)
 
@@ -58,20 +62,31 @@ def verify_image(data: bytes) -> None:
         raise PipelineError(f"Cannot read the image: {exc}", AVATAR_UNREADABLE) from exc
 
 
-def load_image(source: ImageSource) -> np.ndarray:
-    """Decode a path or bytes into an upright RGB uint8 array (EXIF orientation applied)."""
+def load_image(source: ImageSource, max_side: int | None = MAX_PHOTO_SIDE) -> np.ndarray:
+    """Decode a path or bytes into an upright RGB uint8 array (EXIF orientation applied), its long
+    side at most `max_side` (None: as it is)."""
     try:
         if isinstance(source, (bytes, bytearray, memoryview)):
             img = Image.open(io.BytesIO(bytes(source)))
         else:
             img = Image.open(os.fspath(source))
         with img:
+            if max_side and img.format == "JPEG" and max(img.size) > max_side:
+                img.draft(img.mode, _fit(img.size, max_side))  # decode at 1/2, 1/4 or 1/8: no bigger than needed
             img.load()
             img = ImageOps.exif_transpose(img)
             rgb = to_rgb(img)
+            if max_side and max(rgb.size) > max_side:
+                rgb = rgb.resize(_fit(rgb.size, max_side), Image.LANCZOS, reducing_gap=3.0)
             return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise PipelineError(f"Cannot read the image: {exc}", AVATAR_UNREADABLE) from exc
+
+
+def _fit(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """`size` scaled down so its long side is `max_side`."""
+    scale = max_side / max(size)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
 def demo_avatar_image() -> np.ndarray:

@@ -223,6 +223,8 @@ class Pipeline:
                 face = self.analyzer().analyze(image)
                 if face is None:
                     raise PipelineError("No face found on the avatar photo.", FACE_NOT_FOUND)
+            # a photo prepared before load_image capped its side was analysed at its full size
+            face = face.fitted(image.shape[1], image.shape[0])
             state = self.prepared(engine_name, lipsync, image, face, avatar_key)
         moving = None if clip is not None else moving_photo(image, face, audio, motion, seed, fps)
         timings.face = time.perf_counter() - t

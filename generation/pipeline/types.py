@@ -112,6 +112,16 @@ class Face:
             "image_size": list(map(int, self.image_size)),
         }
 
+    def fitted(self, width: int, height: int) -> "Face":
+        """The same face on a copy of its image resized to width x height (itself when that is its size)."""
+        if tuple(self.image_size) == (width, height):
+            return self
+        sx, sy = width / self.image_size[0], height / self.image_size[1]
+        left, top, right, bottom = self.box
+        box = (int(round(left * sx)), int(round(top * sy)), int(round(right * sx)), int(round(bottom * sy)))
+        points = (np.asarray(self.landmarks, np.float32) * np.float32([sx, sy])).astype(np.float32)
+        return Face(box=box, landmarks=points, image_size=(width, height))
+
     @classmethod
     def from_dict(cls, data: dict) -> "Face":
         return cls(
