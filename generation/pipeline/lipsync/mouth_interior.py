@@ -29,14 +29,14 @@ MIN_GAP = 0.4  # px: a smaller opening is drawn as closed lips
 
 # Upper row, centre outwards: projected width (mouth widths), visible length, brightness
 UPPER_WIDTH = (0.155, 0.115, 0.085, 0.062, 0.05, 0.04)
-UPPER_LENGTH = (1.0, 0.86, 0.92, 0.78, 0.7, 0.6)
-UPPER_BRIGHT = (1.0, 0.95, 0.84, 0.66, 0.5, 0.36)  # the buccal corridor: teeth round the arch fall into shade
+UPPER_LENGTH = (1.0, 0.86, 0.92, 0.74, 0.6, 0.45)
+UPPER_BRIGHT = (1.0, 0.95, 0.84, 0.62, 0.42, 0.26)  # the buccal corridor: teeth round the arch fall into shade
 UPPER_H = 0.105  # visible length of a central incisor, mouth widths
 UPPER_SHARE = 0.62  # ... at most this share of the opening (the lower lip covers the rest)
 # Lower row: smaller incisors, in the upper row's shadow; past the canines the lower lip hides them
-LOWER_WIDTH = (0.09, 0.095, 0.08, 0.06, 0.05)
-LOWER_LENGTH = (1.0, 0.95, 0.8, 0.45, 0.2)
-LOWER_BRIGHT = (0.86, 0.8, 0.68, 0.5, 0.35)
+LOWER_WIDTH = (0.065, 0.07, 0.06)  # centre outwards: 0.39 of the rest mouth width in all, the lower incisors and canines
+LOWER_LENGTH = (1.0, 0.85, 0.45)
+LOWER_BRIGHT = (0.86, 0.74, 0.5)
 # No two real teeth are alike: each tooth's length and brightness differ by up to this much
 # (fixed per tooth position, the same on every frame and face; left and right differ too)
 TOOTH_JITTER = 0.05
@@ -60,6 +60,7 @@ TONGUE_REST = 0.33  # tongue height over the opening with the tongue low (open v
 TONGUE_GAIN = 0.45  # ... added at tongue=1 (l/t/d/n/r: the tip up behind the teeth)
 TONGUE_SPAN = 0.78  # share of the inner width the tongue's body spans
 TONGUE_SHOW = 0.05  # opening (gap / mouth width) from which the tongue can be seen at all
+EDGE_OUTSIDE = 0.5  # px beyond the inner lip line that drawn teeth may reach (into the feathered rim)
 OWN_UPPER_SHARE = 0.8  # share of the photo's own gap that hangs from the upper lip (a smile shows upper teeth)
 
 
@@ -246,10 +247,12 @@ def draw_mouth(out: np.ndarray, inner: np.ndarray, mw: float, v: np.ndarray, int
             lower_h = min(LOWER_H * mw * float(reveal), LOWER_SHARE * gap)
             lcol, la = teeth_layer(x, d_bot, mw, f32(interior.teeth_rgb), cavity, LOWER_WIDTH, LOWER_LENGTH, LOWER_BRIGHT, lower_h,
                                    LOWER_LIP_SHADOW)
-            inside = over(inside, lcol, la)
+            # rising from the lower lip: nothing below its edge (there, the feathered rim would show a
+            # pale band of teeth all along the lower lip)
+            inside = over(inside, lcol, la * (d_bot > -EDGE_OUTSIDE))
         upper_h = min(UPPER_H * mw, UPPER_SHARE * gap)
         ucol, ua = teeth_layer(x, d_top, mw, f32(interior.teeth_rgb), cavity, UPPER_WIDTH, UPPER_LENGTH, UPPER_BRIGHT, upper_h)
-        inside = over(inside, ucol, ua * (d_top > -2))
+        inside = over(inside, ucol, ua * (d_top > -EDGE_OUTSIDE))
     if own_alpha is None:
         inside = grain(soften(inside.astype(np.float32), interior, mw), interior)
     else:
