@@ -71,6 +71,14 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
     return x * x * (3 - 2 * x)
 
 
+def _strips(box, fine) -> list[tuple[int, int, int, int, int]]:
+    """`box` cut into the `fine` box (Lanczos) and the four strips round it (bicubic): (x0, y0, x1, y1, how)."""
+    x0, y0, x1, y1 = box
+    fx0, fy0, fx1, fy1 = fine
+    return [(x0, y0, x1, fy0, INTERPOLATION), (x0, fy1, x1, y1, INTERPOLATION), (x0, fy0, fx0, fy1, INTERPOLATION),
+            (fx1, fy0, x1, fy1, INTERPOLATION), (fx0, fy0, fx1, fy1, FINE_INTERPOLATION)]
+
+
 class FaceGeometry:
     """The face's axes, size and the three weight masks as functions of image position."""
 
@@ -352,11 +360,15 @@ class MotionSource:
                       INTERPOLATION_MAP, dst=out_map[b0:b1, a0:a1], borderMode=cv2.BORDER_TRANSPARENT)
         out = image.copy()
         x0, y0, x1, y1 = box
-        out[y0:y1, x0:x1] = cv2.remap(image, out_map, None, INTERPOLATION, borderMode=cv2.BORDER_REPLICATE)
-        fx0, fy0, fx1, fy1 = self._fine_box(i, box)
-        if fx1 > fx0 and fy1 > fy0:
-            out[fy0:fy1, fx0:fx1] = cv2.remap(image, out_map[fy0 - y0:fy1 - y0, fx0 - x0:fx1 - x0], None,
-                                              FINE_INTERPOLATION, borderMode=cv2.BORDER_REPLICATE)
+        fine = self._fine_box(i, box)
+        if not (fine[2] > fine[0] and fine[3] > fine[1]):
+            fine = (x0, y0, x0, y0)
+        # each output pixel reads only its own map entry: the eye band is drawn by Lanczos alone, and
+        # bicubic fills the strips round it (it used to draw the band too, to be overwritten)
+        for bx0, by0, bx1, by1, how in _strips(box, fine):
+            if bx1 > bx0 and by1 > by0:
+                out[by0:by1, bx0:bx1] = cv2.remap(image, out_map[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0], None,
+                                                  how, borderMode=cv2.BORDER_REPLICATE)
         return out
 
     def _fine_box(self, i: int, box) -> tuple[int, int, int, int]:
