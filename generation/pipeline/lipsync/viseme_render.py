@@ -30,20 +30,24 @@ def inverse_map(mesh: Mesh, dst: np.ndarray) -> np.ndarray:
     tris = mesh.triangles
     d = dst[tris]  # (T, 3, 2)
     s = mesh.points[tris]
-    dh = np.concatenate([d, np.ones((len(tris), 3, 1))], axis=2)  # rows [x y 1]
-    det = np.linalg.det(dh)
+    e1, e2 = d[:, 1] - d[:, 0], d[:, 2] - d[:, 0]  # closed-form 2x2 algebra: no batched LU per frame
+    det = e1[:, 0] * e2[:, 1] - e2[:, 0] * e1[:, 1]  # = det [[x y 1] per corner]
     # a triangle squeezed to a sliver (a closed mouth's inner triangles) has a near-singular inverse
     # that maps its few pixels far away (a black speck at a mouth corner): drop it by its shape,
     # not by an absolute area, which a big triangle's rounding would pass and a small one's fail
     # (rasterised, a sliver's pixels lie partly outside it, where its affine extrapolates); a
     # triangle folded over (orientation flipped against its source) is dropped for the same reason
     edges = np.linalg.norm(d - np.roll(d, 1, axis=1), axis=2).max(axis=1)
-    src_det = np.linalg.det(np.concatenate([s, np.ones((len(tris), 3, 1))], axis=2))
+    f1, f2 = s[:, 1] - s[:, 0], s[:, 2] - s[:, 0]
+    src_det = f1[:, 0] * f2[:, 1] - f2[:, 0] * f1[:, 1]
     ok = (np.abs(det) > SLIVER * np.maximum(edges, 1e-3) ** 2) & (det * src_det > 0)
     affine = np.zeros((len(tris) + 1, 2, 3))
     affine[0] = [[1, 0, 0], [0, 1, 0]]  # index 0: outside the mesh, identity
-    # dh @ A^T = s for the three corners of each triangle
-    affine[1:][ok] = np.linalg.solve(dh[ok], s[ok]).transpose(0, 2, 1)
+    # the affine taking each destination triangle onto its source: L [e1 e2] = [f1 f2], s0 = L d0 + t
+    inv = np.stack([np.stack([e2[:, 1], -e2[:, 0]], -1), np.stack([-e1[:, 1], e1[:, 0]], -1)], 1)  # rows of [e1 e2]^-1 x det
+    lin = (f1[:, :, None] * inv[:, None, 0] + f2[:, :, None] * inv[:, None, 1]) / np.where(ok, det, 1.0)[:, None, None]
+    aff = np.concatenate([lin, (s[:, 0] - np.einsum("tij,tj->ti", lin, d[:, 0]))[..., None]], axis=2)
+    affine[1:][ok] = aff[ok]
     index = np.zeros((y1 - y0, x1 - x0), np.int32)
     scale = 1 << SUBPIXEL_SHIFT
     poly = np.round((d - (x0, y0)) * scale).astype(np.int32)
