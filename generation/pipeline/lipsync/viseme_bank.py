@@ -152,5 +152,9 @@ def paste(frame: np.ndarray, crop: np.ndarray, to_frame: np.ndarray, crop_lips: 
         have, want = patch[ring], region[ring].astype(np.float32)
         gain = np.clip(want.std(axis=0) / np.maximum(have.std(axis=0), 1.0), *GAIN_RANGE)
         patch = (patch - have.mean(axis=0)) * gain + want.mean(axis=0)
-    alpha = alpha[..., None]
-    region[:] = np.clip(region + alpha * (patch - region) + 0.5, 0, 255).astype(np.uint8)
+    # region + alpha * (patch - region) + 0.5, rounded, in the patch's own buffer (no full-size temporaries)
+    np.subtract(patch, region, out=patch)
+    patch *= alpha[..., None]
+    patch += region
+    patch += 0.5
+    region[:] = np.clip(patch, 0, 255, out=patch)
