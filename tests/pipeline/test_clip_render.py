@@ -190,11 +190,15 @@ def test_viseme_settles_a_talking_clips_own_mouth(talking, speech, analyzer):
     # (the photo engine that made the clip now shows teeth and a tongue in it, not only a dark
     # cavity: its inside is counted as dark or pale; still well above what a settled frame may show)
     assert max(interior_share(reader.frame(k), reader.landmarks[k]) for k in shown) > 0.06  # 0.077-0.09 seen
-    # the pause shows one closed mouth: no cavity, and dlib sees no opening (it reads this clip's closed
-    # smiling mouth, from the bank, at 0.01-0.075 of the mouth's width; 3x crops show the lips together)
+    # the pause shows one closed mouth: no cavity on any frame, and dlib sees it closed on most and
+    # open on none (it reads this clip's closed smiling mouth, from the bank, at 0.015-0.09 of the
+    # mouth's width; 3x crops show the lips together)
+    gaps = []
     for i, k in list(zip(pause, shown))[::2]:
-        assert dlib_gap(analyzer, frames[i]) < (CLOSED_GAP + OPEN_GAP) / 2, (i, k)
+        gaps.append(dlib_gap(analyzer, frames[i]))
+        assert gaps[-1] < OPEN_GAP, (i, k)
         assert dark_share(frames[i], reader.landmarks[k]) < 0.05, (i, k)
+    assert np.median(gaps) < CLOSED_GAP, gaps
     spoken = speech_frames(speech)
     assert max(dlib_gap(analyzer, frames[i]) for i in spoken[::3]) > OPEN_GAP
     for i in range(0, len(frames), 5):  # eyes and all above the nose are the clip's

@@ -16,7 +16,7 @@ moving head too (`paint`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
@@ -68,9 +68,17 @@ class VisemeClipState:
     triangles: np.ndarray
     inner_idx: np.ndarray  # mesh vertex indices of landmarks 60..67
     outer_idx: np.ndarray  # ... and of 48..59
+    shapes: dict = field(default_factory=dict)  # clip frame -> mesh_.mouth_shape: a looping clip shows frames again
 
     def close(self) -> None:
         self.reader.close()
+
+    def mouth_mesh(self, k: int, lm: np.ndarray) -> tuple[mesh_.Mesh, float]:
+        """mesh_.mouth_mesh of clip frame k (landmarks `lm`), its vertices built once per clip frame."""
+        shape = self.shapes.get(k)
+        if shape is None:
+            shape = self.shapes[k] = mesh_.mouth_shape(lm, self.reader.width, self.reader.height, self.triangles)
+        return mesh_.gridded(shape, lm)
 
 
 class VisemeEngine(LipSyncEngine):
@@ -145,7 +153,7 @@ class VisemeEngine(LipSyncEngine):
         reader = state.reader
         frame = reader.frame(k) if frame is None else frame
         lm = np.asarray(reader.landmarks[k], np.float64)
-        mesh, mw = mesh_.mouth_mesh(lm, reader.width, reader.height, state.triangles)
+        mesh, mw = state.mouth_mesh(k, lm)
         if mw < MIN_MOUTH_WIDTH:  # the face turned away for a moment: show the frame as it is
             return frame
         dst = mesh.displaced(weights)
@@ -162,7 +170,7 @@ class VisemeEngine(LipSyncEngine):
             return self.draw_clip(state, k, weights, frame)
         reader, bank = state.reader, state.reader.bank
         lm = np.asarray(reader.landmarks[k], np.float64)
-        mesh, mw = mesh_.mouth_mesh(lm, reader.width, reader.height, state.triangles)
+        mesh, mw = state.mouth_mesh(k, lm)
         if mw < MIN_MOUTH_WIDTH:
             return frame
         dst = mesh.displaced(np.array([bank_.jaw_weight(bank, plan, i), weights[1], weights[2]]))

@@ -142,8 +142,9 @@ def paste(frame: np.ndarray, crop: np.ndarray, to_frame: np.ndarray, crop_lips: 
     patch = cv2.warpAffine(crop, local, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
     both_local = both - (x0, y0)
     shape = (y1 - y0, x1 - x0)
-    alpha = cv2.GaussianBlur(filled(shape, grown_hull(both_local, MASK_GROW * mw)), (0, 0),
-                             max(MASK_FEATHER * mw, 0.5)).astype(np.float32) * (1 / 255)
+    # blurred as float: OpenCV's bit-exact uint8 Gaussian is 2.5x slower at this sigma (alpha within 1/255)
+    alpha = cv2.GaussianBlur(filled(shape, grown_hull(both_local, MASK_GROW * mw)).astype(np.float32) * (1 / 255),
+                             (0, 0), max(MASK_FEATHER * mw, 0.5))
     ring = (filled(shape, grown_hull(both_local, (MASK_GROW + RING + 3 * MASK_FEATHER) * mw)) > 127) & (alpha < 0.02)
     region = frame[y0:y1, x0:x1]
     if ring.sum() > 20:
@@ -151,5 +152,9 @@ def paste(frame: np.ndarray, crop: np.ndarray, to_frame: np.ndarray, crop_lips: 
         have, want = patch[ring], region[ring].astype(np.float32)
         gain = np.clip(want.std(axis=0) / np.maximum(have.std(axis=0), 1.0), *GAIN_RANGE)
         patch = (patch - have.mean(axis=0)) * gain + want.mean(axis=0)
-    alpha = alpha[..., None]
-    region[:] = np.clip(region + alpha * (patch - region) + 0.5, 0, 255).astype(np.uint8)
+    # region + alpha * (patch - region) + 0.5, rounded, in the patch's own buffer (no full-size temporaries)
+    np.subtract(patch, region, out=patch)
+    patch *= alpha[..., None]
+    patch += region
+    patch += 0.5
+    region[:] = np.clip(patch, 0, 255, out=patch)

@@ -322,14 +322,29 @@ def mouth_mesh(lm: np.ndarray, width: int, height: int, triangles: np.ndarray | 
     frame of the same face) keeps a clip's triangulation the same on every frame, so the warp
     cannot flip between two nearly equal triangulations from one frame to the next.
     """
+    return gridded(mouth_shape(lm, width, height, triangles), lm)
+
+
+def mouth_shape(lm: np.ndarray, width: int, height: int, triangles: np.ndarray | None = None) -> tuple:
+    """The mouth mesh without its per-pixel arrays: (points, triangles, bases, rest, roi, mouth width).
+
+    A few kB, so a clip keeps one per frame it has shown; `gridded` adds the ROI-sized grid.
+    """
     lm = lm.astype(np.float64)
     centre, u, v, mw = mouth_frame(lm)
     points, bases = mouth_vertices(lm, centre, u, v, mw)
     rest = rest_pose(lm, points, bases[0], v, mw)
     tris = triangulate(points, lips_apart(points, centre, u, v, mw), LIP_CONTOURS) if triangles is None else triangles
     roi = make_roi(np.vstack([points, points + bases[0] + rest]), width, height)
+    return points, tris, bases, rest, roi, mw
+
+
+def gridded(shape: tuple, lm: np.ndarray) -> tuple[Mesh, float]:
+    """The Mesh of a `mouth_shape` on landmarks `lm`, with its pixel grid and nose fade; and the mouth width."""
+    points, tris, bases, rest, roi, mw = shape
+    _, _, v, _ = mouth_frame(lm.astype(np.float64))
     grid = pixel_grid(roi)
-    return Mesh(points, tris, bases, rest, roi, grid, below_nose(grid, lm, v, mw)), mw
+    return Mesh(points, tris, bases, rest, roi, grid, below_nose(grid, lm.astype(np.float64), v, mw)), mw
 
 
 def eye_parts(eye: range, brow: range) -> tuple:
