@@ -159,7 +159,7 @@ class VisemeEngine(LipSyncEngine):
         dst = mesh.displaced(weights)
         render_.warp_roi(frame, frame, mesh, dst)  # warp_roi remaps into a new array before writing
         _, _, v, _ = mesh_.mouth_frame(lm)
-        render_.draw_mouth(frame, dst[state.inner_idx], mw, v)
+        interior_.draw_mouth(frame, dst[state.inner_idx], mw, v)  # teeth and cavity at their default light
         return frame
 
     def draw_clip_banked(self, state: VisemeClipState, k: int, weights: np.ndarray, plan: bank_.BankPlan, i: int,
