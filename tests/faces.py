@@ -49,7 +49,7 @@ def _read_rgb(path: Path) -> np.ndarray:
     """An RGB uint8 array from an image file."""
     from generation.pipeline.images import load_image
 
-    return load_image(path)
+    return load_image(path, max_side=None)  # as made: the worker's working-size cap is not a test photo's
 
 
 def _matplotlib_sample(name: str) -> Path:
