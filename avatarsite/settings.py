@@ -1,4 +1,4 @@
-"""Settings: everything from the environment with safe defaults (DESIGN §8)."""
+"""Settings: everything from the environment with safe defaults (docs/architecture.md §8)."""
 import os
 import tempfile
 from datetime import timedelta
@@ -111,7 +111,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # The web process and the django-q2 ORM broker share this file (DESIGN §10).
+    # The web process and the django-q2 ORM broker share this file (docs/architecture.md §10).
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
@@ -233,7 +233,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 Q_CLUSTER = {
     "name": "avatar",
     "workers": env_int("Q_WORKERS", 1),  # one per 2 cores: each holds its own pre-loaded pipeline
-    # Pre-loaded models live in the worker process: recycle rarely (DESIGN §10).
+    # Pre-loaded models live in the worker process: recycle rarely (docs/architecture.md §10).
     "recycle": env_int("Q_RECYCLE", 1000),
     "timeout": GENERATION_TIMEOUT,
     # django-q2 requires retry > timeout, else a running job is handed out twice.

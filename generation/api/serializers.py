@@ -111,7 +111,7 @@ class TimingsSerializer(serializers.Serializer):
 
 
 class GenerationSerializer(serializers.ModelSerializer):
-    """The request resource of DESIGN §4."""
+    """The request resource of docs/architecture.md §4."""
 
     timings = serializers.SerializerMethodField()
     callback_url = serializers.CharField(read_only=True, help_text="where the outcome is POSTed; empty: nowhere")

@@ -1,4 +1,4 @@
-"""Wav2Lip's mel spectrogram and per-frame mel windows, as the official `audio.py` (DESIGN §6).
+"""Wav2Lip's mel spectrogram and per-frame mel windows, as the official `audio.py` (docs/architecture.md §6).
 
 numpy only (no librosa, no scipy): the Slaney mel filterbank and the centred, reflect-padded STFT are
 rebuilt here. tests/pipeline/test_mel.py checks them against the official code's output, kept in

@@ -150,7 +150,7 @@ def test_error_codes(tts):
 
 
 def test_no_private_memory_writes():
-    # DESIGN §10: only the public API; the old symbol-table snapshot and memmove must not come back
+    # docs/architecture.md §10: only the public API; the old symbol-table snapshot and memmove must not come back
     import inspect
 
     from generation.pipeline.tts import espeak

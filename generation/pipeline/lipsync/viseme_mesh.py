@@ -8,7 +8,7 @@ pixels; this module only builds meshes, once per avatar.
 
 Lengths are in mouth widths (corner 48 to corner 54), so faces of every size get the same shapes.
 The per-landmark weights below were set by eye on rendered frames and contact sheets (preview.py)
-of the demo and the test avatars (DESIGN §7); each comment says what the value is for and, where
+of the demo and the test avatars (docs/architecture.md §7); each comment says what the value is for and, where
 it was tried, what happens when it moves. tests/pipeline/test_viseme_golden.py pins the output.
 """
 from __future__ import annotations
@@ -107,7 +107,7 @@ LOWER_LIP_CLOSE_SHARE, UPPER_LIP_CLOSE_SHARE = 0.8, 0.2
 # upper (most in the middle, none at the corners). On a closed mouth the two lip lines nearly
 # touch, and with 0 triangles bridge them: the demo's closed mouth then shows red specks along it.
 VIRTUAL_GAP = 0.25
-# Nothing at or above the nose tip may move (DESIGN §7): the warp fades in over this distance
+# Nothing at or above the nose tip may move (docs/architecture.md §7): the warp fades in over this distance
 # below the tip's line, in mouth widths, along a smoothstep with no visible ends.
 NOSE_FADE = 0.2
 ROI_PAD = 3  # px of margin around the mesh's hull, for rounding where triangles are rasterised

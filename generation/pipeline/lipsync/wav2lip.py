@@ -1,6 +1,6 @@
 """Wav2Lip lip-sync from the official checkpoints (weights/wav2lip_gan.pth or weights/wav2lip.pth).
 
-Pre-processing is the official inference script's (DESIGN §6): face box padded (top 0, bottom 10,
+Pre-processing is the official inference script's (docs/architecture.md §6): face box padded (top 0, bottom 10,
 left 0, right 0) and clamped, crop resized to 96x96 BGR / 255, 6 channels = crop with its lower half
 zeroed + crop, mel windows of 16 columns at int(i * 80 / fps). What differs is speed and paste-back:
   * the face input is the same for every frame of a still photo, so the face encoder runs once per
@@ -57,7 +57,7 @@ CLIP_CACHE_FRAMES = 32
 
 
 def set_torch_threads(threads: int | None = None) -> int:
-    """Set torch's intra-op threads to `threads`, or to every core this process may run on (DESIGN §10)."""
+    """Set torch's intra-op threads to `threads`, or to every core this process may run on (docs/architecture.md §10)."""
     count = int(threads) if threads else len(os.sched_getaffinity(0))
     torch.set_num_threads(count)
     return count
