@@ -3,13 +3,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from avatarsite.errors import STORAGE_RETRY_AFTER_SECONDS, storage_unavailable_message
-from generation import downloads, selectors, services, storage, voices, webhooks
+from generation import downloads, selectors, services, sharing, storage, voices, webhooks
 from generation.forms import GenerateForm
 from generation.models import Language, Stage
 from generation.throttles import page_throttled
@@ -91,7 +92,37 @@ def history(request):
 @require_GET
 def detail(request, pk):
     generation = selectors.user_generation(request.user, pk)
-    return render(request, "generation/detail.html", {"generation": generation})
+    return render(request, "generation/detail.html", detail_context(generation))
+
+
+SHARE_DAYS = (1, 7, 30)  # what the page offers; the API takes any time up to SHARE_LINK_MAX_DAYS
+
+
+def detail_context(generation, share_url: str = "") -> dict:
+    shareable = sharing.is_shareable(generation)
+    return {"generation": generation, "shareable": shareable, "share_url": share_url,
+            "share_link": sharing.active_link(generation) if shareable else None,
+            "share_days": SHARE_DAYS, "share_default_days": settings.SHARE_LINK_DAYS}
+
+
+@login_required
+@require_POST
+def share(request, pk):
+    """Make a share link (shown on this answer only: just its hash is kept) or revoke it."""
+    generation = selectors.user_generation(request.user, pk)
+    if request.POST.get("action") == "revoke":
+        sharing.revoke(generation)
+        return redirect(generation)
+    days = request.POST.get("days", "")
+    seconds = int(days) * 86400 if days.isdigit() and int(days) in SHARE_DAYS else None
+    try:
+        token, _link = sharing.make_link(generation, seconds)
+    except sharing.NotShareable:
+        raise Http404("Only a finished video can be shared.")
+    url = request.build_absolute_uri(reverse("share-page", args=[token]))
+    response = render(request, "generation/detail.html", detail_context(generation, url))
+    response["Cache-Control"] = "no-store"  # the page shows the link's secret
+    return response
 
 
 @login_required
