@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from avatarsite.errors import STORAGE_RETRY_AFTER_SECONDS, storage_unavailable_message
 from generation import downloads, selectors, services, sharing, storage, voices, webhooks
 from generation.forms import GenerateForm
-from generation.models import Language, Stage
+from generation.models import Language, Stage, Status
 from generation.throttles import page_throttled
 
 FLAGS = {"ru": "🇷🇺", "kk": "🇰🇿", "en": "🇬🇧"}
@@ -58,9 +58,10 @@ def generate(request):
             else:
                 return redirect(generation)
     else:
-        form = GenerateForm(user=request.user)
+        source = selectors.remake_source(request.user, request.GET.get("from"))
+        form = GenerateForm(user=request.user, initial=remake_initial(source) if source else None)
     avatars = list(selectors.usable_avatars(request.user))
-    wanted = request.POST.get("avatar") or request.GET.get("avatar")
+    wanted = request.POST.get("avatar") or request.GET.get("avatar") or form.initial.get("avatar")
     default = next((a for a in avatars if str(a.pk) == wanted), None) or \
         next((a for a in avatars if a.is_default), avatars[0] if avatars else None)
     context = {
@@ -81,11 +82,24 @@ def generate(request):
     return response
 
 
+def remake_initial(source) -> dict:
+    """The Create form filled from an earlier request ("again with changes"); a recording is not carried over."""
+    return {"text": source.text, "language": source.language, "voice": source.voice, "motion": source.motion,
+            "subtitles": source.subtitles, "avatar": str(source.avatar_id or "")}
+
+
 @login_required
 @require_GET
 def history(request):
-    page = Paginator(selectors.user_generations(request.user), 12).get_page(request.GET.get("page"))
-    return render(request, "generation/history.html", {"page": page})
+    filters = selectors.HistoryFilters.from_query(request.GET)
+    found = filters.apply(selectors.user_generations(request.user))
+    page = Paginator(found, 12).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "generation/history.html", {
+        "page": page, "filters": filters, "query": query.urlencode(),
+        "statuses": Status.choices, "languages": Language.choices,
+        "avatars": selectors.history_avatars(request.user)})
 
 
 @login_required

@@ -14,7 +14,8 @@ captions_srt = views.GenerationViewSet.as_view({"get": "captions_srt"}, content_
 urlpatterns = [
     path("v1/auth/token/", views.obtain_token, name="api-token"),
     path("v1/avatars/", views.AvatarViewSet.as_view({"get": "list", "post": "create"}), name="api-avatars"),
-    path("v1/avatars/<int:pk>/", views.AvatarViewSet.as_view({"get": "retrieve", "delete": "destroy"}),
+    path("v1/avatars/<int:pk>/", views.AvatarViewSet.as_view({"get": "retrieve", "patch": "partial_update",
+                                                                            "delete": "destroy"}),
          name="api-avatar-detail"),
     path("v1/avatars/<int:pk>/preview", views.AvatarViewSet.as_view({"get": "preview"}), name="api-avatar-preview"),
     path("v1/avatars/<int:pk>/source", views.AvatarViewSet.as_view({"get": "source"}), name="api-avatar-source"),
