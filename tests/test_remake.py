@@ -120,3 +120,9 @@ def test_the_schema_documents_filters_and_rename(client):
     names = {p["name"] for p in schema["paths"]["/api/v1/generations/"]["get"]["parameters"]}
     assert {"q", "status", "language", "avatar", "page"} <= names
     assert schema["paths"]["/api/v1/avatars/{id}/"]["patch"]["summary"] == "Rename your avatar"
+
+
+def test_api_filters_refuse_empty_values(api, history):
+    for name in ("q", "status", "language", "avatar"):
+        answer = api.get(f"/api/v1/generations/?{name}=")
+        assert answer.status_code == 400 and name in answer.json()

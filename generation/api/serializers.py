@@ -90,6 +90,14 @@ class GenerationFilterSerializer(serializers.Serializer):
     avatar = serializers.IntegerField(required=False, min_value=1, max_value=2 ** 63 - 1,
                                       help_text="an avatar id: the requests it spoke")
 
+    def validate(self, attrs):
+        # a query string's empty value would otherwise read as "not given": refuse it, as the schema says
+        empty = {name: [serializers.CharField.default_error_messages["blank"]] for name in self.fields
+                 if self.initial_data.get(name, None) == ""}
+        if empty:
+            raise serializers.ValidationError(empty)
+        return attrs
+
 
 class VoiceSerializer(serializers.Serializer):
     id = serializers.CharField()
