@@ -142,3 +142,31 @@ def test_the_schema_documents_sharing(client):
     assert operations["post"]["summary"] == "Make a share link" and "201" in operations["post"]["responses"]
     assert operations["delete"]["summary"] == "Revoke the share link" and "204" in operations["delete"]["responses"]
     assert schema["components"]["schemas"]["ShareRequest"]["properties"]["expires_in"]["maximum"] == 365 * 86400
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory):
+    from tests.s3 import moto_with_bucket
+
+    yield from moto_with_bucket(tmp_path_factory.mktemp("moto"), "shared")
+
+
+def test_from_a_bucket_the_link_redirects_to_a_signed_url_or_streams(moto, api, user, settings, tmp_path):
+    import requests
+
+    from tests.s3 import use_bucket
+
+    use_bucket(settings, moto.url, "shared")
+    settings.STORAGE_CACHE_DIR = tmp_path / "cache"
+    request = finished(user)
+    page = path_of(share(api, request).json()["url"])
+    visitor = APIClient()
+    signed = visitor.get(f"{page}video?download=1")
+    assert signed.status_code == 302 and "X-Amz-Signature" in signed["Location"]
+    assert "shared-video.mp4" in requests.utils.unquote(signed["Location"])
+    assert requests.get(signed["Location"], timeout=10).content == VIDEO
+    settings.S3_PROXY_DOWNLOADS = True
+    streamed = visitor.get(f"{page}video", HTTP_RANGE="bytes=2-5")
+    assert streamed.status_code == 206 and b"".join(streamed.streaming_content) == VIDEO[2:6]
+    api.delete(f"/api/v1/generations/{request.pk}/share/")
+    assert visitor.get(f"{page}video").status_code == 404
