@@ -16,6 +16,8 @@ def _private(response):
     # the token is in the URL: no search engine, no Referer to anyone
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Referrer-Policy"] = "no-referrer"
+    if "no-store" not in response.get("Cache-Control", ""):  # a signed redirect keeps its no-store
+        response["Cache-Control"] = "private, no-cache"  # asked again each time: a revoked link stops at once
     return response
 
 

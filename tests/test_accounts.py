@@ -34,6 +34,9 @@ def alice(user):
 
 
 def test_change_password_logged_in(client, alice):
+    from rest_framework.authtoken.models import Token
+
+    Token.objects.create(user=alice)
     assert client.get("/accounts/password/").status_code == 302  # the login page first
     client.force_login(alice)
     page = client.get("/accounts/password/").content.decode()
@@ -44,6 +47,7 @@ def test_change_password_logged_in(client, alice):
     assert done.status_code == 302 and done["Location"] == "/accounts/password/done/"
     alice.refresh_from_db()
     assert alice.check_password(NEW) and client.get("/history/").status_code == 200  # still logged in
+    assert not Token.objects.filter(user=alice).exists()  # the API token went with the old password
 
 
 def test_wrong_old_passwords_count_toward_the_login_lockout(client, alice):
@@ -52,6 +56,7 @@ def test_wrong_old_passwords_count_toward_the_login_lockout(client, alice):
         client.post("/accounts/password/", {"old_password": "nope", "new_password1": NEW, "new_password2": NEW})
     locked = client.post("/accounts/password/", {"old_password": "nope", "new_password1": NEW, "new_password2": NEW})
     assert locked.status_code == 429 and "Retry-After" in locked
+    assert 'name="old_password"' in locked.content.decode() and "Слишком много неудачных попыток" in locked.content.decode()
     refused = client.post("/accounts/password/", {"old_password": RIGHT, "new_password1": NEW, "new_password2": NEW})
     assert refused.status_code == 429
     alice.refresh_from_db()

@@ -57,6 +57,7 @@ def test_an_anonymous_visitor_watches_and_downloads_and_sees_nothing_of_the_owne
     video = visitor.get(f"{page_path}video?download=1")
     assert video.status_code == 200 and b"".join(video.streaming_content) == VIDEO
     assert video["Content-Disposition"] == 'attachment; filename="shared-video.mp4"'
+    assert video["Cache-Control"] == "private, no-cache" and "sandbox" in video["Content-Security-Policy"]
     ranged = visitor.get(f"{page_path}video", HTTP_RANGE="bytes=0-7")
     assert ranged.status_code == 206 and b"".join(ranged.streaming_content) == VIDEO[:8]
     captions = visitor.get(f"{page_path}captions.vtt")
@@ -163,6 +164,7 @@ def test_from_a_bucket_the_link_redirects_to_a_signed_url_or_streams(moto, api, 
     visitor = APIClient()
     signed = visitor.get(f"{page}video?download=1")
     assert signed.status_code == 302 and "X-Amz-Signature" in signed["Location"]
+    assert signed["Cache-Control"] == "private, no-store" and signed["Referrer-Policy"] == "no-referrer"
     assert "shared-video.mp4" in requests.utils.unquote(signed["Location"])
     assert requests.get(signed["Location"], timeout=10).content == VIDEO
     settings.S3_PROXY_DOWNLOADS = True
