@@ -46,7 +46,14 @@ def shot(page, tmp_path, name):
 
 
 def test_share_make_copy_open_revoke_and_the_reset_page(live_server, client, finished, tmp_path):
+    from avatars.models import Avatar, AvatarStatus
+    from generation import voices
+
     owner, done = finished
+    done.voice = voices.voices("kk")[-1].id
+    done.save()
+    mine = Avatar(name="Granny", owner=owner, status=AvatarStatus.READY)
+    mine.source.save("photo.png", ContentFile(jpeg()), save=True)
     client.force_login(owner)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -92,5 +99,22 @@ def test_share_make_copy_open_revoke_and_the_reset_page(live_server, client, fin
             reset.click("text=Забыли пароль?")
             expect(reset.locator("h1")).to_have_text("Забыли пароль?")
             shot(reset, tmp_path, "password-reset-ru")
+
+            # again with changes: the form comes filled, the voice chosen by the page's script
+            page.goto(f"{live_server.url}/generations/{done.pk}/")
+            with page.expect_navigation():
+                page.click("#remake")
+            assert page.input_value("#id_text") == "Сәлем!"
+            assert page.is_checked("input[name=language][value=kk]")
+            assert page.input_value("#id_voice") == done.voice
+            page.goto(f"{live_server.url}/history/?q=%D0%A1%D3%99%D0%BB%D0%B5%D0%BC")
+            expect(page.locator(".history .item")).to_have_count(1)
+            shot(page, tmp_path, "history-filtered-ru")
+            page.goto(f"{live_server.url}/avatars/")
+            page.fill(f"#rename-{mine.pk}", "Бабушка")
+            with page.expect_navigation():
+                page.click(f"#avatar-{mine.pk} .rename button")
+            expect(page.locator(f"#avatar-{mine.pk} strong")).to_have_text("Бабушка")
+            shot(page, tmp_path, "avatars-rename-ru")
         finally:
             browser.close()
