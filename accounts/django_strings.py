@@ -11,6 +11,7 @@ STRINGS = [
     gettext_noop("This password is too common."),
     gettext_noop("This password is entirely numeric."),
     gettext_noop("Enter a valid email address."),
+    gettext_noop("Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters."),
     gettext_noop("This field is required."),
     gettext_noop("username"),
     gettext_noop("email address"),

@@ -156,3 +156,13 @@ def test_signup_is_rate_limited_and_locked_out_like_login(client, settings, user
 def test_the_menu_links_to_the_password_page(client, user):
     client.force_login(user)
     assert 'href="/accounts/password/"' in client.get("/history/").content.decode()
+
+
+def test_kazakh_signup_errors_are_kazakh(client, settings):
+    settings.ALLOW_SIGNUP = True
+    client.post("/i18n/setlang/", {"language": "kk", "next": "/"})
+    page = client.post("/accounts/signup/", {"username": "bad name!", "email": "nope",
+                                              "password1": "123", "password2": "124"}).content.decode()
+    for kazakh in ("Дұрыс пайдаланушы атын енгізіңіз", "Дұрыс электрондық пошта мекенжайын енгізіңіз",
+                   "Құпиясөздер сәйкес келмейді"):
+        assert kazakh in page

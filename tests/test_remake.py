@@ -120,6 +120,7 @@ def test_the_schema_documents_filters_and_rename(client):
     names = {p["name"] for p in schema["paths"]["/api/v1/generations/"]["get"]["parameters"]}
     assert {"q", "status", "language", "avatar", "page"} <= names
     assert schema["paths"]["/api/v1/avatars/{id}/"]["patch"]["summary"] == "Rename your avatar"
+    assert schema["components"]["schemas"]["PatchedAvatarRename"]["required"] == ["name"]
 
 
 def test_api_filters_refuse_empty_values(api, history):

@@ -169,6 +169,10 @@ def text_constraints(schemas: dict) -> None:
     for name in ("AvatarCreate", "AvatarCreateRequest"):
         if name in schemas:
             schemas[name]["properties"]["name"].update(minLength=1, pattern=NOT_BLANK)
+    for name in ("PatchedAvatarRename", "PatchedAvatarRenameRequest"):  # a rename needs its one field
+        if name in schemas:
+            schemas[name]["properties"]["name"].update(minLength=1, pattern=NOT_BLANK)
+            schemas[name]["required"] = ["name"]
 
 
 def parameters(result: dict) -> None:
