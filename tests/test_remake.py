@@ -108,7 +108,7 @@ def test_history_page_search_filters_and_shows_the_avatar(client, user, history)
     page = client.get("/history/", {"q": "hello", "avatar": granny.pk}).content.decode()
     assert f'id="g-{rows["failed"].pk}"' in page and f'id="g-{rows["hello"].pk}"' not in page
     assert 'class="avatar-name">Granny<' in page and f'<option value="{granny.pk}" selected>' in page
-    assert "Hello from bob" not in page
+    assert "Hello from bob" not in page and f'href="/?from={rows["failed"].pk}"' in page
     none = client.get("/history/", {"status": "cancelled"}).content.decode()
     assert 'id="no-matches"' in none
     odd = client.get("/history/", {"status": "nope", "language": "xx", "avatar": "abc"})
