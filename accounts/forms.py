@@ -6,7 +6,11 @@ login lockout (django-axes) like wrong logins do.
 from django import forms
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.forms import PasswordChangeForm, PasswordResetForm, SetPasswordForm, UserCreationForm
+from django.core.mail import EmailMultiAlternatives
+from django.template import loader
 from django.utils.translation import gettext_lazy as _
+
+from accounts import mail
 
 MISMATCH = _("The two passwords differ.")
 
@@ -60,6 +64,16 @@ class CountedPasswordChangeForm(PasswordChangeForm):
 class ResetRequestForm(PasswordResetForm):
     email = forms.EmailField(label=_("E-mail"), max_length=254,
                              widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email,
+                  html_email_template_name=None):
+        """Django's message, rendered here and sent after the answer (accounts.mail)."""
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        message = EmailMultiAlternatives(subject, body, from_email, [to_email])
+        if html_email_template_name is not None:
+            message.attach_alternative(loader.render_to_string(html_email_template_name, context), "text/html")
+        mail.send_in_background(message)
 
 
 class NewPasswordForm(SetPasswordForm):

@@ -1,10 +1,14 @@
 """Accounts on Django's own views: password change, reset by e-mail (locmem and file-based backends),
 sign-up behind ALLOW_SIGNUP; rate limits and the login lockout apply; a reset never tells who exists."""
 import re
+import threading
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend
+
+from accounts.mail import wait as mail_sent
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +73,7 @@ def test_reset_by_email_in_the_interface_language(client, alice):
     client.post("/i18n/setlang/", {"language": "kk", "next": "/"})
     sent = client.post("/accounts/password/reset/", {"email": "ALICE@example.org"})
     assert sent.status_code == 302 and sent["Location"] == "/accounts/password/reset/sent/"
+    mail_sent()
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["alice@example.org"] and message.subject == "Talking Avatar үшін жаңа құпиясөз"
@@ -88,6 +93,7 @@ def test_reset_tells_nobody_whether_an_address_exists(client, alice):
     known = client.post("/accounts/password/reset/", {"email": "alice@example.org"})
     unknown = client.post("/accounts/password/reset/", {"email": "nobody@example.org"})
     assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
+    mail_sent()
     assert len(mail.outbox) == 1
     assert without_csrf(client.get(known["Location"])) == without_csrf(client.get(unknown["Location"]))
 
@@ -96,6 +102,7 @@ def test_reset_requests_are_limited_per_address_and_per_mailbox(client, alice):
     for i in range(3):
         client.post("/accounts/password/reset/", {"email": "alice@example.org"}, REMOTE_ADDR=f"10.0.0.{i}")
     fourth = client.post("/accounts/password/reset/", {"email": "alice@example.org"}, REMOTE_ADDR="10.0.0.9")
+    mail_sent()
     assert fourth.status_code == 302 and len(mail.outbox) == 3  # the same answer, but no fourth mail
     for _ in range(2):
         client.post("/accounts/password/reset/", {"email": "x@example.org"}, REMOTE_ADDR="10.0.0.9")
@@ -110,10 +117,31 @@ def test_reset_mail_through_the_file_based_backend(client, alice, settings, tmp_
     settings.DEFAULT_FROM_EMAIL = "avatars@example.org"
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
     client.post("/accounts/password/reset/", {"email": "alice@example.org"})
+    mail_sent()
     [written] = list((tmp_path / "mail").iterdir())
     text = written.read_text()
     assert "From: avatars@example.org" in text and "To: alice@example.org" in text
     assert "Subject: Your new password for Talking Avatar" in text and LINK.search(text)
+
+
+class HeldBackend(EmailBackend):
+    """A mail server that answers only when the test lets it."""
+
+    release = threading.Event()
+
+    def send_messages(self, messages):
+        assert self.release.wait(10)
+        return super().send_messages(messages)
+
+
+def test_the_answer_does_not_wait_for_the_mail_server(client, alice, settings):
+    settings.EMAIL_BACKEND = "tests.test_accounts.HeldBackend"
+    HeldBackend.release.clear()
+    answer = client.post("/accounts/password/reset/", {"email": "alice@example.org"})
+    assert answer.status_code == 302 and mail.outbox == []  # answered while the server still holds the mail
+    HeldBackend.release.set()
+    mail_sent()
+    assert [m.to for m in mail.outbox] == [["alice@example.org"]]
 
 
 def test_signup_is_a_404_unless_allowed(client, settings):
