@@ -179,6 +179,7 @@ def test_signup_is_rate_limited_and_locked_out_like_login(client, settings, user
         client.post("/accounts/login/", {"username": "alice", "password": "wrong"}, REMOTE_ADDR="10.1.1.1")
     locked = client.get("/accounts/signup/", REMOTE_ADDR="10.1.1.1")
     assert locked.status_code == 429 and "Слишком много неудачных попыток" in locked.content.decode()
+    assert 'action="/accounts/login/"' in locked.content.decode()  # the login form there posts to the login
 
 
 def test_the_menu_links_to_the_password_page(client, user):
