@@ -150,3 +150,18 @@ def delete_avatar(avatar: Avatar) -> None:
 
 def own_count(user) -> int:
     return Avatar.objects.filter(owner=user).count()
+
+
+NAME_MAX_LENGTH = 100
+
+
+def rename_avatar(avatar: Avatar, name: str) -> Avatar:
+    """A new name for the user's own avatar: trimmed, not blank, at most NAME_MAX_LENGTH characters."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError(_("Give the avatar a name."))
+    if len(name) > NAME_MAX_LENGTH or "\x00" in name:
+        raise ValidationError(_("The name may have at most %(limit)s characters.") % {"limit": NAME_MAX_LENGTH})
+    Avatar.objects.filter(pk=avatar.pk).update(name=name)  # only the name: a worker may be writing the rest
+    avatar.name = name
+    return avatar

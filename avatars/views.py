@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
@@ -84,6 +85,20 @@ def delete(request, pk):
                                                     "avatars": selectors.own_avatars(request.user),
                                                     "limit": settings.MAX_OWN_AVATARS}, status=409)
     return redirect("own-avatars")
+
+
+@login_required
+@require_POST
+def rename(request, pk):
+    """A new name for one of the user's own avatars (another user's or a shared one: 404)."""
+    avatar = selectors.own_avatar(request.user, pk)
+    try:
+        services.rename_avatar(avatar, request.POST.get("name", ""))
+    except ValidationError as exc:
+        return render(request, "avatars/own.html", {"form": AvatarUploadForm(), "busy": exc.messages[0],
+                                                    "avatars": selectors.own_avatars(request.user),
+                                                    "limit": settings.MAX_OWN_AVATARS}, status=400)
+    return redirect(f"{reverse('own-avatars')}#avatar-{avatar.pk}")
 
 
 @login_required

@@ -37,6 +37,12 @@ def lockout_response(request, original_response=None, credentials=None):
     message = _("Too many failed logins. Try again in %(minutes)s minutes.") % {"minutes": minutes}
     if request.path.startswith(API_PREFIX):
         response = JsonResponse({"detail": message}, status=429)
+    elif getattr(request.resolver_match, "url_name", "") == "password_change" and request.user.is_authenticated:
+        from accounts.forms import CountedPasswordChangeForm  # wrong current passwords lock out too
+
+        form = CountedPasswordChangeForm(request.user, request=request)
+        response = render(request, "registration/password_change_form.html", {"form": form, "lockout": message},
+                          status=429)
     else:
         from django.contrib.auth.forms import AuthenticationForm
 

@@ -97,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context.accounts",
             ],
         },
     },
@@ -276,6 +277,31 @@ AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
 AXES_CLIENT_IP_CALLABLE = "avatarsite.clientip.client_ip"
 AXES_LOCKOUT_CALLABLE = "avatarsite.lockout.lockout_response"
 AXES_VERBOSE = False
+
+# Accounts: self sign-up only when ALLOW_SIGNUP=1 (else /accounts/signup/ is a 404). Sign-ups and
+# password-reset requests are limited per client address (and resets per e-mail address) to ACCOUNT_RATE.
+ALLOW_SIGNUP = env_bool("ALLOW_SIGNUP", False)
+ACCOUNT_RATE = os.environ.get("ACCOUNT_RATE", "5/hour")
+
+# Mail (password resets): printed to the console unless EMAIL_BACKEND says otherwise, e.g.
+# django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST..., or .filebased.EmailBackend with EMAIL_FILE_PATH.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)  # seconds: a dead mail server must not hold a web worker
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
+if os.environ.get("EMAIL_FILE_PATH"):
+    EMAIL_FILE_PATH = os.environ["EMAIL_FILE_PATH"]
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 3600)  # seconds a reset link works
+
+# Share links to a finished video: valid SHARE_LINK_DAYS unless the owner asks for another time, at most
+# SHARE_LINK_MAX_DAYS.
+SHARE_LINK_DAYS = env_int("SHARE_LINK_DAYS", 7)
+SHARE_LINK_MAX_DAYS = env_int("SHARE_LINK_MAX_DAYS", 365)
 
 TOKEN_TTL_DAYS = env_int("TOKEN_TTL_DAYS", 0)  # API tokens older than this stop working; 0 = no expiry
 

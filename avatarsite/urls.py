@@ -8,6 +8,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),  # set_language: the interface language switch
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),  # sign-up, password change and reset
+    path("s/", include("generation.share_urls")),  # public pages of shared videos: the token is the key
     path("api/", include("generation.api.urls")),
     path("", include("avatars.urls")),
     path("", include("generation.urls")),

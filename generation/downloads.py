@@ -160,11 +160,14 @@ def recording_response(request, generation):
 CAPTION_FORMATS = {"vtt": ("text/vtt; charset=utf-8", "captions_vtt"), "srt": ("application/x-subrip", "captions_srt")}
 
 
-def captions_response(generation, video, fmt: str, *, download: bool):
-    """A finished video's captions as WebVTT or SRT (UTF-8); 404 for videos made before captions existed."""
+def captions_response(generation, video, fmt: str, *, download: bool, stem: str = ""):
+    """A finished video's captions as WebVTT or SRT (UTF-8); 404 for videos made before captions existed.
+
+    `stem` names the file instead of the request's id (a shared video's captions).
+    """
     content_type, field = CAPTION_FORMATS[fmt]
     if not video.has_captions:
         raise Http404("This video has no captions.")
     response = HttpResponse(getattr(video, field).encode("utf-8"))
-    return _harden(response, content_type, f"avatar-{generation.pk}.{generation.language}.{fmt}",
+    return _harden(response, content_type, f"{stem or f'avatar-{generation.pk}'}.{generation.language}.{fmt}",
                    inline=fmt == "vtt" and not download)

@@ -244,3 +244,24 @@ class WebhookAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.request_id} attempt {self.number}: {self.status_code or self.error}"
+
+
+class ShareLink(models.Model):
+    """A finished video's public link: whoever has the token may watch it, until it expires or is revoked.
+
+    Only the token's SHA-256 is stored: the database (or a backup of it) cannot be turned into links.
+    One link per request; making a new one replaces the old.
+    """
+
+    request = models.OneToOneField(GenerationRequest, on_delete=models.CASCADE, related_name="share_link",
+                                   verbose_name=_("request"))
+    token_sha256 = models.CharField(max_length=64, unique=True, verbose_name=_("token hash"))
+    created_at = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    expires_at = models.DateTimeField(db_index=True, verbose_name=_("expires"))
+
+    class Meta:
+        verbose_name = _("share link")
+        verbose_name_plural = _("share links")
+
+    def __str__(self) -> str:
+        return f"share link of #{self.request_id}"

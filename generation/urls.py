@@ -14,4 +14,5 @@ urlpatterns = [
     path("generations/<int:pk>/captions.srt", views.captions, {"fmt": "srt"}, name="generation-captions-srt"),
     path("generations/<int:pk>/delete/", views.delete, name="generation-delete"),
     path("generations/<int:pk>/cancel/", views.cancel, name="generation-cancel"),
+    path("generations/<int:pk>/share/", views.share, name="generation-share"),
 ]

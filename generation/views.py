@@ -3,15 +3,16 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from avatarsite.errors import STORAGE_RETRY_AFTER_SECONDS, storage_unavailable_message
-from generation import downloads, selectors, services, storage, voices, webhooks
+from generation import downloads, selectors, services, sharing, storage, voices, webhooks
 from generation.forms import GenerateForm
-from generation.models import Language, Stage
+from generation.models import Language, Stage, Status
 from generation.throttles import page_throttled
 
 FLAGS = {"ru": "🇷🇺", "kk": "🇰🇿", "en": "🇬🇧"}
@@ -57,9 +58,10 @@ def generate(request):
             else:
                 return redirect(generation)
     else:
-        form = GenerateForm(user=request.user)
+        source = selectors.remake_source(request.user, request.GET.get("from"))
+        form = GenerateForm(user=request.user, initial=remake_initial(source) if source else None)
     avatars = list(selectors.usable_avatars(request.user))
-    wanted = request.POST.get("avatar") or request.GET.get("avatar")
+    wanted = request.POST.get("avatar") or request.GET.get("avatar") or form.initial.get("avatar")
     default = next((a for a in avatars if str(a.pk) == wanted), None) or \
         next((a for a in avatars if a.is_default), avatars[0] if avatars else None)
     context = {
@@ -80,18 +82,61 @@ def generate(request):
     return response
 
 
+def remake_initial(source) -> dict:
+    """The Create form filled from an earlier request ("again with changes"); a recording is not carried over."""
+    return {"text": source.text, "language": source.language, "voice": source.voice, "motion": source.motion,
+            "subtitles": source.subtitles, "avatar": str(source.avatar_id or "")}
+
+
 @login_required
 @require_GET
 def history(request):
-    page = Paginator(selectors.user_generations(request.user), 12).get_page(request.GET.get("page"))
-    return render(request, "generation/history.html", {"page": page})
+    filters = selectors.HistoryFilters.from_query(request.GET)
+    found = filters.apply(selectors.user_generations(request.user))
+    page = Paginator(found, 12).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "generation/history.html", {
+        "page": page, "filters": filters, "query": query.urlencode(),
+        "statuses": Status.choices, "languages": Language.choices,
+        "avatars": selectors.history_avatars(request.user)})
 
 
 @login_required
 @require_GET
 def detail(request, pk):
     generation = selectors.user_generation(request.user, pk)
-    return render(request, "generation/detail.html", {"generation": generation})
+    return render(request, "generation/detail.html", detail_context(generation))
+
+
+SHARE_DAYS = (1, 7, 30)  # what the page offers; the API takes any time up to SHARE_LINK_MAX_DAYS
+
+
+def detail_context(generation, share_url: str = "") -> dict:
+    shareable = sharing.is_shareable(generation)
+    return {"generation": generation, "shareable": shareable, "share_url": share_url,
+            "share_link": sharing.active_link(generation) if shareable else None,
+            "share_days": SHARE_DAYS, "share_default_days": settings.SHARE_LINK_DAYS}
+
+
+@login_required
+@require_POST
+def share(request, pk):
+    """Make a share link (shown on this answer only: just its hash is kept) or revoke it."""
+    generation = selectors.user_generation(request.user, pk)
+    if request.POST.get("action") == "revoke":
+        sharing.revoke(generation)
+        return redirect(generation)
+    days = request.POST.get("days", "")
+    seconds = int(days) * 86400 if days.isdigit() and int(days) in SHARE_DAYS else None
+    try:
+        token, _link = sharing.make_link(generation, seconds)
+    except sharing.NotShareable:
+        raise Http404("Only a finished video can be shared.")
+    url = request.build_absolute_uri(reverse("share-page", args=[token]))
+    response = render(request, "generation/detail.html", detail_context(generation, url))
+    response["Cache-Control"] = "no-store"  # the page shows the link's secret
+    return response
 
 
 @login_required

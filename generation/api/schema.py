@@ -46,13 +46,15 @@ DESCRIPTIONS = {
 
 # What each operation may answer beyond the generic errors (auth, body, path ids), and why.
 EXTRA = {
-    ("/api/v1/generations/", "get"): {"404": "No such page"},
     ("/api/v1/voices/", "get"): {"400": "Unknown language"},
     ("/api/v1/auth/token/", "post"): {"401": "Wrong username or password",
                                       "429": "Too many failed logins or token requests"},
     ("/api/v1/avatars/", "post"): {"409": "You have the most avatars allowed already"},
     ("/api/v1/avatars/{id}/", "delete"): {"403": "A shared avatar", "409": "Videos using it are still being made"},
     ("/api/v1/generations/{id}/cancel/", "post"): {"409": "Already finished"},
+    ("/api/v1/generations/{id}/share/", "post"): {"409": "Not finished, or its video was removed"},
+    ("/api/v1/generations/", "get"): {"400": "An unknown status, language or avatar filter", "404": "No such page"},
+    ("/api/v1/avatars/{id}/", "patch"): {"403": "A shared avatar"},
     ("/api/v1/generations/", "post"): {
         "404": "The avatar named does not exist or is not active",
         "409": "The avatar is still being prepared or failed; or none is ready",
@@ -167,6 +169,10 @@ def text_constraints(schemas: dict) -> None:
     for name in ("AvatarCreate", "AvatarCreateRequest"):
         if name in schemas:
             schemas[name]["properties"]["name"].update(minLength=1, pattern=NOT_BLANK)
+    for name in ("PatchedAvatarRename", "PatchedAvatarRenameRequest"):  # a rename needs its one field
+        if name in schemas:
+            schemas[name]["properties"]["name"].update(minLength=1, pattern=NOT_BLANK)
+            schemas[name]["required"] = ["name"]
 
 
 def parameters(result: dict) -> None:

@@ -77,6 +77,28 @@ class AvatarCreateSerializer(serializers.Serializer):
                                            "(MP4, MOV, WebM, MKV)")
 
 
+class AvatarRenameSerializer(serializers.Serializer):
+    name = StrictCharField(max_length=100, help_text="the new name (trimmed)")
+
+
+class GenerationFilterSerializer(serializers.Serializer):
+    """The list's query: each given filter narrows it."""
+
+    q = serializers.CharField(required=False, max_length=200, help_text="words the text contains (any case)")
+    status = serializers.ChoiceField(choices=Status.choices, required=False)
+    language = serializers.ChoiceField(choices=Language.choices, required=False)
+    avatar = serializers.IntegerField(required=False, min_value=1, max_value=2 ** 63 - 1,
+                                      help_text="an avatar id: the requests it spoke")
+
+    def validate(self, attrs):
+        # a query string's empty value would otherwise read as "not given": refuse it, as the schema says
+        empty = {name: [serializers.CharField.default_error_messages["blank"]] for name in self.fields
+                 if self.initial_data.get(name, None) == ""}
+        if empty:
+            raise serializers.ValidationError(empty)
+        return attrs
+
+
 class VoiceSerializer(serializers.Serializer):
     id = serializers.CharField()
     name = serializers.CharField()
@@ -118,6 +140,7 @@ class GenerationSerializer(serializers.ModelSerializer):
     error = serializers.CharField(read_only=True, help_text="why it failed or was cancelled, for people; empty otherwise")
     error_code = serializers.CharField(read_only=True, help_text="the same as a stable code, for programs")
     video = serializers.SerializerMethodField()
+    avatar_name = serializers.SerializerMethodField(help_text="the avatar that spoke; null once it was deleted")
     stage_label = serializers.CharField(source="get_stage_display", read_only=True)
     has_audio = serializers.SerializerMethodField(help_text="true when made from an uploaded recording")
     reused = serializers.SerializerMethodField(help_text="true when an identical earlier video was reused")
@@ -132,10 +155,14 @@ class GenerationSerializer(serializers.ModelSerializer):
         model = GenerationRequest
         fields = [
             "id", "status", "stage", "stage_label", "progress", "error", "error_code", "text", "language", "avatar",
-            "voice", "engine", "motion", "subtitles", "callback_url", "has_audio", "reused", "queue_position", "timings",
+            "avatar_name", "voice", "engine", "motion", "subtitles", "callback_url", "has_audio", "reused", "queue_position", "timings",
             "video", "expired", "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_avatar_name(self, obj):
+        return obj.avatar.name if obj.avatar_id else None
 
     def get_has_audio(self, obj) -> bool:
         return bool(obj.audio)

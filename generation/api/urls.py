@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from generation.api import views
+from generation.api import share, views
 
 generation_list = views.GenerationViewSet.as_view({"get": "list", "post": "create"})
 generation_detail = views.GenerationViewSet.as_view({"get": "retrieve", "delete": "destroy"})
@@ -14,7 +14,8 @@ captions_srt = views.GenerationViewSet.as_view({"get": "captions_srt"}, content_
 urlpatterns = [
     path("v1/auth/token/", views.obtain_token, name="api-token"),
     path("v1/avatars/", views.AvatarViewSet.as_view({"get": "list", "post": "create"}), name="api-avatars"),
-    path("v1/avatars/<int:pk>/", views.AvatarViewSet.as_view({"get": "retrieve", "delete": "destroy"}),
+    path("v1/avatars/<int:pk>/", views.AvatarViewSet.as_view({"get": "retrieve", "patch": "partial_update",
+                                                                            "delete": "destroy"}),
          name="api-avatar-detail"),
     path("v1/avatars/<int:pk>/preview", views.AvatarViewSet.as_view({"get": "preview"}), name="api-avatar-preview"),
     path("v1/avatars/<int:pk>/source", views.AvatarViewSet.as_view({"get": "source"}), name="api-avatar-source"),
@@ -24,6 +25,7 @@ urlpatterns = [
     path("v1/generations/", generation_list, name="api-generation-list"),
     path("v1/generations/<int:pk>/", generation_detail, name="api-generation-detail"),
     path("v1/generations/<int:pk>/cancel/", generation_cancel, name="api-generation-cancel"),
+    path("v1/generations/<int:pk>/share/", share.share, name="api-generation-share"),
     path("v1/generations/<int:pk>/video", generation_video, name="api-generation-video"),
     path("v1/generations/<int:pk>/recording", generation_recording, name="api-generation-recording"),
     path("v1/generations/<int:pk>/captions.vtt", captions_vtt, name="api-generation-captions-vtt"),

@@ -13,6 +13,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from avatars import services as avatar_services
 from avatars.models import Avatar
@@ -22,7 +23,9 @@ from generation.api.exceptions import (AvatarNotFound, AvatarNotReady, Idempoten
                                        TooManyPreparingError)
 from generation.api.serializers import (
     AvatarCreateSerializer,
+    AvatarRenameSerializer,
     AvatarSerializer,
+    GenerationFilterSerializer,
     GenerationCreateSerializer,
     GenerationSerializer,
     MeSerializer,
@@ -84,6 +87,11 @@ class AvatarViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     pagination_class = None
     parser_classes = [MultiPartParser, FormParser]
 
+    def get_parsers(self):
+        if getattr(self.request, "method", None) == "PATCH":  # a rename: JSON too (uploads stay multipart)
+            return [parser() for parser in api_settings.DEFAULT_PARSER_CLASSES]
+        return super().get_parsers()
+
     def get_queryset(self):
         return selectors.listed_avatars(self.request.user)
 
@@ -113,6 +121,21 @@ class AvatarViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         location = request.build_absolute_uri(reverse("api-avatar-detail", args=[avatar.pk]))
         body = AvatarSerializer(avatar, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+
+    @extend_schema(summary="Rename your avatar", request=AvatarRenameSerializer,
+                   responses={200: AvatarSerializer, 403: OpenApiResponse(description="A shared avatar")})
+    def partial_update(self, request, pk=None):
+        """A new name for your own avatar (trimmed, 1-100 characters); shared avatars are renamed by staff."""
+        avatar = self.get_object()
+        if avatar.owner_id != request.user.pk:
+            return Response({"detail": _("Shared avatars are managed by staff.")}, status=status.HTTP_403_FORBIDDEN)
+        serializer = AvatarRenameSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            avatar_services.rename_avatar(avatar, serializer.validated_data["name"])
+        except DjangoValidationError as exc:
+            raise ValidationError({"name": exc.messages})
+        return Response(AvatarSerializer(avatar, context={"request": request}).data)
 
     @extend_schema(responses={204: None, 403: OpenApiResponse(description="A shared avatar"),
                               409: OpenApiResponse(description="Videos using it are still being made")})
@@ -166,10 +189,20 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return [GenerationThrottle()] if self.action == "create" else []
 
     def get_queryset(self):
-        return selectors.user_generations(self.request.user)
+        generations = selectors.user_generations(self.request.user)
+        if self.action != "list":
+            return generations
+        query = GenerationFilterSerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)  # an unknown status or language: 400, not an empty page
+        return selectors.HistoryFilters(**query.validated_data).apply(generations)
 
     def get_object(self):
         return selectors.user_generation(self.request.user, self.kwargs["pk"])
+
+    @extend_schema(summary="List your requests", parameters=[GenerationFilterSerializer])
+    def list(self, request, *args, **kwargs):
+        """Your requests, newest first; `q` searches the text, `status`, `language` and `avatar` narrow them."""
+        return super().list(request, *args, **kwargs)
 
     @extend_schema(request=GenerationCreateSerializer,
                    responses={202: GenerationSerializer,

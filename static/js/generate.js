@@ -12,7 +12,7 @@
 
   function language() { return form.querySelector("input[name=language]:checked").value; }
   function fillVoices() {
-    const chosen = voiceSelect.value;
+    const chosen = voiceSelect.value || voiceSelect.dataset.initial;  // "again with changes" names the voice
     voiceSelect.innerHTML = "";
     for (const v of voices[language()] || []) voiceSelect.add(new Option(v.name, v.id, false, v.id === chosen));
   }
