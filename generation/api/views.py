@@ -17,12 +17,14 @@ from rest_framework.response import Response
 from avatars import services as avatar_services
 from avatars.models import Avatar
 from avatars.views import TooManyAvatars, add_own_avatar, preview_response, source_response
-from generation import downloads, idempotency, quotas, selectors, services, tokens, voices, webhooks
+from generation import backgrounds, downloads, idempotency, quotas, selectors, services, tokens, voices, webhooks
 from generation.api.exceptions import (AvatarNotFound, AvatarNotReady, IdempotencyKeyMismatch, TooManyAvatarsError,
                                        TooManyPreparingError)
 from generation.api.serializers import (
     AvatarCreateSerializer,
     AvatarSerializer,
+    BackgroundCreateSerializer,
+    BackgroundSerializer,
     GenerationCreateSerializer,
     GenerationSerializer,
     MeSerializer,
@@ -141,6 +143,56 @@ class AvatarViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     def source(self, request, pk=None):
         """The photo or video as uploaded, as an attachment typed by what it is."""
         return source_response(request, self.get_object())
+
+
+class BackgroundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Your background pictures (nobody else's): upload, list, fetch, delete; use one with background_image."""
+
+    serializer_class = BackgroundSerializer
+    pagination_class = None
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return backgrounds.owned(self.request.user)
+
+    def get_object(self):
+        return get_object_or_404(backgrounds.owned(self.request.user), pk=self.kwargs["pk"])
+
+    def get_throttles(self):
+        return [AvatarUploadThrottle()] if self.action == "create" else []
+
+    @extend_schema(request={"multipart/form-data": BackgroundCreateSerializer},
+                   responses={201: BackgroundSerializer,
+                              400: OpenApiResponse(description="Not a picture we accept, or too many kept")})
+    def create(self, request):
+        """Upload a picture (JPEG, PNG, WebP, BMP), checked like avatar photos."""
+        serializer = BackgroundCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            picture = backgrounds.add_background(request.user, serializer.validated_data["file"])
+        except DjangoValidationError as exc:
+            raise ValidationError({"file": exc.messages})
+        except backgrounds.TooManyBackgrounds as exc:
+            raise ValidationError({"file": [str(exc)]})
+        body = BackgroundSerializer(picture, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED,
+                        headers={"Location": request.build_absolute_uri(reverse("api-background-detail",
+                                                                                args=[picture.pk]))})
+
+    @extend_schema(responses={204: None, 404: OpenApiResponse(description="Not yours")})
+    def destroy(self, request, pk=None):
+        """Delete the picture; videos already made keep it in their frames."""
+        backgrounds.delete_background(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The picture"),
+                              404: OpenApiResponse(description="Not yours")})
+    @action(detail=True, methods=["get"], url_path="file")
+    def file(self, request, pk=None):
+        """The picture as uploaded (yours only)."""
+        picture = self.get_object()
+        mime = downloads.sniff_image_type(picture.file)
+        return downloads.file_response(request, picture.file, content_type=mime, filename=f"background-{picture.pk}")
 
 
 class VoiceList(generics.GenericAPIView):
