@@ -16,6 +16,7 @@ from generation.models import CALLBACK_URL_MAX_LENGTH, LANGUAGES, Background, Fr
 from generation.pipeline.types import (BACKGROUND_BLUR, BACKGROUND_COLOUR_PATTERN, BACKGROUND_IMAGE, DEFAULT_RESOLUTION,
                                        FRAME_ORIGINAL)
 
+MAX_ID = 2 ** 63  # primary keys are 64-bit signed at most
 AVATAR_MISSING = "avatar_missing"  # ValidationError codes of the avatar field
 AVATAR_NOT_READY = "avatar_not_ready"
 
@@ -188,9 +189,10 @@ def _as_id(value):
     if isinstance(value, bool):
         return -1
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError, OverflowError):
         return -1
+    return number if 0 < number < MAX_ID else -1  # beyond a 64-bit key the database itself would refuse it
 
 
 def validate_input(*, user, text, language, avatar=None, voice="", engine="", motion="", subtitles="",

@@ -44,6 +44,8 @@ def test_format_fields_are_kept_and_original_is_the_default(api, avatar):
     ({"frame": "16:9", "background": "red"}, "background"), ({"frame": "16:9", "background": "#12345"}, "background"),
     ({"frame": "16:9", "background": "image"}, "background_image"),
     ({"frame": "16:9", "background_image": 999999}, "background_image"),
+    ({"frame": "16:9", "background_image": 2 ** 70}, "background_image"), ({"frame": "16:9", "background_image": -1},
+                                                                           "background_image"),
 ])
 def test_bad_format_fields_are_refused_by_name(api, avatar, fields, field):
     response = post(api, **fields)

@@ -135,3 +135,30 @@ def test_burned_subtitles_follow_the_output_frame():
     assert rows.min() > 0.8 * plain.shape[0], "the subtitle sits near the bottom of the 9:16 frame"
     # letters sized to the output frame (5 % of its height), not to the 416 px avatar
     assert rows.max() - rows.min() > 0.05 * plain.shape[0]
+
+
+def test_a_video_avatar_is_framed_the_same_way(tmp_path):
+    """A clip's frames composed like a photo's: the size asked for, the face centred at the eye height."""
+    from generation.pipeline import runner
+    from generation.pipeline.clip import inspect_video, prepare_clip
+    from generation.pipeline.faces import FaceAnalyzer
+    from generation.pipeline.lipsync.viseme import VisemeEngine
+    from generation.pipeline.tts.registry import build_registry
+    from tests import media
+
+    # a calm presenter (little sway), 2.4 s: the shortest clip preparation takes
+    made = media.moving_face(2.4, size=(320, 180), width=0.4, seed=1, sway=0.01, roll=2.0)
+    clip = prepare_clip(made.data, inspect_video(made.data).demuxer, tmp_path, FaceAnalyzer())
+    pipeline = runner.Pipeline(tts=build_registry("espeak"), engines={"viseme": VisemeEngine()},
+                               default_engine="viseme")
+    result = pipeline.run("Hello there.", "en", tmp_path / "clip.mp4", clip=(clip.data_path, clip.frames_path),
+                          framing=framing.Format("9:16", 720, "blur"))
+    assert (result.video.width, result.video.height) == (720, 1280)
+    frame = extract_frame(result.video.path, 0.2)
+    Image.fromarray(frame).save(tmp_path / "clip-9x16.png")
+    found = analyze(frame)
+    assert found is not None
+    left, _top, right, _bottom = found.box
+    assert abs((left + right) / 2 / 720 - 0.5) < 0.04  # the clip sways a little: its median face is centred
+    assert 0.28 < framing.eye_point(found)[1] / 1280 < 0.44
+    assert result.timings.extra["framing"] > 0
