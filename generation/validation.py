@@ -19,6 +19,7 @@ from generation.pipeline.types import (BACKGROUND_BLUR, BACKGROUND_COLOUR_PATTER
 MAX_ID = 2 ** 63  # primary keys are 64-bit signed at most
 AVATAR_MISSING = "avatar_missing"  # ValidationError codes of the avatar field
 AVATAR_NOT_READY = "avatar_not_ready"
+BACKGROUND_MISSING = "background_missing"  # ... and of background_image
 
 
 @dataclass
@@ -166,16 +167,13 @@ def format_errors(user, avatar: Avatar | None, frame, resolution, background, ba
     picture = None
     if background_image not in (None, ""):
         picture = Background.objects.filter(owner=user, pk=_as_id(background_image)).first()
-        if picture is None:  # another user's picture is as unknown as one that never was
-            errors["background_image"] = _("Unknown background «%(background)s».") % {"background": background_image}
-        elif background in ("", None, BACKGROUND_IMAGE):
-            background = BACKGROUND_IMAGE
+        if picture is None:  # another user's picture is as unknown as one that never was (404, like an avatar)
+            errors["background_image"] = ValidationError(
+                _("Unknown background «%(background)s».") % {"background": background_image}, code=BACKGROUND_MISSING)
+        background = BACKGROUND_IMAGE  # a picture named is the background, whatever `background` says
     background = background or (avatar.background if avatar else BACKGROUND_BLUR)
     if background == BACKGROUND_IMAGE and picture is None and "background_image" not in errors:
         errors["background_image"] = _("Choose one of your background pictures for an image background.")
-    elif background != BACKGROUND_IMAGE and picture is not None:
-        errors["background"] = _("Give either a background picture or «%(background)s», not both.") % {
-            "background": background}
     elif not (background in (BACKGROUND_BLUR, BACKGROUND_IMAGE) or re.match(BACKGROUND_COLOUR_PATTERN, background)):
         errors["background"] = _("Unknown background «%(background)s»; use blur, a colour as #rrggbb, or one of "
                                  "your background pictures.") % {"background": background}

@@ -18,8 +18,8 @@ from avatars import services as avatar_services
 from avatars.models import Avatar
 from avatars.views import TooManyAvatars, add_own_avatar, preview_response, source_response
 from generation import backgrounds, downloads, idempotency, quotas, selectors, services, tokens, voices, webhooks
-from generation.api.exceptions import (AvatarNotFound, AvatarNotReady, IdempotencyKeyMismatch, TooManyAvatarsError,
-                                       TooManyPreparingError)
+from generation.api.exceptions import (AvatarNotFound, AvatarNotReady, BackgroundNotFound, IdempotencyKeyMismatch,
+                                       TooManyAvatarsError, TooManyPreparingError)
 from generation.api.serializers import (
     AvatarCreateSerializer,
     AvatarSerializer,
@@ -34,7 +34,7 @@ from generation.api.serializers import (
 )
 from generation.models import LANGUAGES, Status
 from generation.throttles import AvatarUploadThrottle, GenerationThrottle, LoginThrottle
-from generation.validation import AVATAR_MISSING, language_error, validate_input
+from generation.validation import AVATAR_MISSING, BACKGROUND_MISSING, language_error, validate_input
 
 
 class AnyAcceptNegotiation(DefaultContentNegotiation):
@@ -163,7 +163,9 @@ class BackgroundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
 
     @extend_schema(request={"multipart/form-data": BackgroundCreateSerializer},
                    responses={201: BackgroundSerializer,
-                              400: OpenApiResponse(description="Not a picture we accept, or too many kept")})
+                              400: OpenApiResponse(description="Not a picture we accept, or too many kept"),
+                              429: OpenApiResponse(description="Too many uploads (AVATAR_UPLOAD_RATE; see "
+                                                               "Retry-After)")})
     def create(self, request):
         """Upload a picture (JPEG, PNG, WebP, BMP), checked like avatar photos."""
         serializer = BackgroundCreateSerializer(data=request.data)
@@ -292,15 +294,22 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return downloads.recording_response(request, self.get_object())
 
 
+MISSING = {"avatar": AVATAR_MISSING, "background_image": BACKGROUND_MISSING}  # fields whose "not there" is a 404
+
+
 def avatar_refusal(exc: DjangoValidationError):
-    """When the avatar is the only thing wrong: 404 for one that does not exist, 409 for one not ready."""
+    """When only things named are wrong: 404 for an avatar or background picture that does not exist (or is
+    not the caller's), 409 for an avatar alone that is not ready."""
     errors = exc.error_dict if hasattr(exc, "error_dict") else {}
-    if set(errors) != {"avatar"}:
+    if not errors or any(field not in MISSING for field in errors):
         return None
-    error = errors["avatar"][0]
-    message = error.messages[0]
-    refusal = AvatarNotFound if error.code == AVATAR_MISSING else AvatarNotReady
-    return refusal({"detail": message, "avatar": [message]})
+    messages = {field: [errors[field][0].messages[0]] for field in errors}
+    detail = " ".join(m[0] for m in messages.values())
+    if all(errors[field][0].code == MISSING[field] for field in errors):
+        return (AvatarNotFound if "avatar" in errors else BackgroundNotFound)({"detail": detail, **messages})
+    if set(errors) == {"avatar"}:  # there, but still being prepared or failed
+        return AvatarNotReady({"detail": detail, **messages})
+    return None
 
 
 def create_from(request):
