@@ -72,7 +72,10 @@ def test_backgrounds_are_checked_and_private(api, other_api, avatar):
     mine = created.json()
     assert (mine["width"], mine["height"]) == (64, 48)
     assert api.get(mine["url"]).status_code == 200
-    for hostile in (b"<html><script>alert(1)</script></html>", b"GIF89a" + b"\0" * 40, png()[:60]):
+    bomb = io.BytesIO()
+    Image.new("1", (8000, 6000)).save(bomb, "PNG")  # 48 megapixels in a few kilobytes: over MAX_IMAGE_PIXELS
+    for hostile in (b"<html><script>alert(1)</script></html>", b"GIF89a" + b"\0" * 40, png()[:60], bomb.getvalue(),
+                    b""):
         refused = upload(api, hostile, "evil.png")
         assert refused.status_code == 400 and refused.json()["file"], refused.content
     assert Background.objects.count() == 1
@@ -122,3 +125,18 @@ def test_the_worker_frames_the_video_and_notes_the_enlargement(api, avatar):
     jobs.process_generation()
     assert GenerationRequest.objects.get(pk=original.json()["id"]).video.width == 352
     assert api.get(f"/api/v1/generations/{original.json()['id']}/").json()["notes"] == []
+
+
+def test_a_picture_deleted_before_the_job_gives_the_blurred_photo_and_a_note(api, user, avatar):
+    picture = upload(api, png()).json()
+    response = post(api, frame="1:1", background_image=picture["id"])
+    assert response.status_code == 202
+    api.delete(f"/api/v1/backgrounds/{picture['id']}/")
+    request = GenerationRequest.objects.get(pk=response.json()["id"])
+    assert request.background == "image" and request.background_image is None
+    notes = []
+    fmt = jobs.request_format(request, notes)
+    assert (fmt.frame, fmt.background, fmt.image) == ("1:1", "blur", None)
+    assert notes == [{"code": "background_gone", "params": {}}]
+    request.notes = notes
+    assert "deleted" in request.note_messages()[0]
