@@ -68,7 +68,8 @@ def reuse_generation(owner, data: GenerationInput, source: GenerationRequest,
         poster = relative + ".jpg"
     now = timezone.now()
     request = GenerationRequest.objects.create(
-        owner=owner, **{**data.model_fields(), "voice": source.voice, "engine": source.engine}, status=Status.DONE,
+        owner=owner, **{**data.model_fields(), "voice": source.voice, "engine": source.engine}, notes=source.notes,
+        status=Status.DONE,
         stage=Stage.DONE, progress=100, reused_from=source, started_at=now, finished_at=now,
         **{f"{name}_seconds": 0.0 for name in TIMING_FIELDS}, **(keyed or {}),
     )

@@ -121,7 +121,13 @@ def test_the_worker_frames_the_video_and_notes_the_enlargement(api, avatar):
     body = api.get(f"/api/v1/generations/{request.pk}/").json()
     assert body["video"]["width"] == 1280 and any("416" in note for note in body["notes"]), body["notes"]
 
+    again = post(api, frame="16:9", resolution=720, background_image=picture["id"], motion="none").json()
+    assert again["reused"] and again["video"]["width"] == 1280 and again["notes"] == body["notes"]
+    other = post(api, frame="16:9", resolution=720, background="#000000", motion="none").json()
+    assert not other["reused"]  # another background is another video
+
     original = post(api, text="Пока!")  # the avatar's own size, as before framing existed
+    GenerationRequest.objects.filter(pk=other["id"]).delete()
     jobs.process_generation()
     assert GenerationRequest.objects.get(pk=original.json()["id"]).video.width == 352
     assert api.get(f"/api/v1/generations/{original.json()['id']}/").json()["notes"] == []
