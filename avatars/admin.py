@@ -37,7 +37,7 @@ class PrivateFileInput(AdminFileWidget):
 class AvatarForm(forms.ModelForm):
     class Meta:
         model = Avatar
-        fields = ["name", "source", "owner", "is_active", "is_default", "motion"]
+        fields = ["name", "source", "owner", "is_active", "is_default", "motion", "frame", "resolution", "background"]
         widgets = {"source": PrivateFileInput}
         help_texts = {"source": "A photo (JPEG, PNG, WebP, BMP) or a video of up to a minute (MP4, MOV, WebM, MKV). "
                                 "The face is found (tracked, for a video) by the worker after saving."}
@@ -46,6 +46,25 @@ class AvatarForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["source"].widget.url = self.instance.source_url()
+        for name in ("frame", "resolution", "background"):  # left out: the model's default
+            self.fields[name].required = False
+
+    def clean_frame(self):
+        return self.cleaned_data.get("frame") or Avatar._meta.get_field("frame").default
+
+    def clean_resolution(self):
+        return self.cleaned_data.get("resolution") or Avatar._meta.get_field("resolution").default
+
+    def clean_background(self):
+        """blur or a colour #rrggbb: a picture of one user's cannot be a shared avatar's default."""
+        import re
+
+        from generation.pipeline.types import BACKGROUND_BLUR, BACKGROUND_COLOUR_PATTERN
+
+        value = (self.cleaned_data.get("background") or BACKGROUND_BLUR).strip().lower()
+        if value != BACKGROUND_BLUR and not re.match(BACKGROUND_COLOUR_PATTERN, value):
+            raise forms.ValidationError("Use blur (the photo's own surroundings, blurred) or a colour as #rrggbb.")
+        return value
 
     def clean_source(self):
         source = self.cleaned_data.get("source")
@@ -65,6 +84,7 @@ class AvatarAdmin(admin.ModelAdmin):
                        "frame_count", "prepared_at", "error_detail", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["name", "source", "owner", "is_active", "is_default", "motion"]}),
+        ("Video format (when a request does not choose)", {"fields": ["frame", "resolution", "background"]}),
         ("Preparation", {"fields": ["kind", "status_line", "notes_list", "preview_image", "width", "height",
                                     "duration", "frame_count", "prepared_at", "error_detail"]}),
         ("Times", {"fields": ["created_at", "updated_at"]}),

@@ -5,7 +5,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from generation.pipeline.types import DEFAULT_MOTION, MOTION_LEVELS
+from generation.pipeline.types import BACKGROUND_BLUR, DEFAULT_MOTION, DEFAULT_RESOLUTION, FRAME_ORIGINAL, MOTION_LEVELS
+from generation.models import Frame, Resolution
 from generation.uploads import avatar_upload_to
 
 
@@ -62,6 +63,12 @@ class Avatar(models.Model):
     is_default = models.BooleanField(default=False, help_text="Preselected on the generate page.")
     motion = models.CharField(max_length=6, choices=Motion.choices, default=DEFAULT_MOTION,
                               help_text="head motion of a photo avatar when a request does not choose")
+    # the format a request gets when it does not choose (generation.models.Frame / Resolution)
+    frame = models.CharField(max_length=8, choices=Frame.choices, default=FRAME_ORIGINAL,
+                             help_text="the output frame of a request that does not choose")
+    resolution = models.PositiveSmallIntegerField(choices=Resolution.choices, default=DEFAULT_RESOLUTION,
+                                                  help_text="the short side of a framed video")
+    background = models.CharField(max_length=7, default=BACKGROUND_BLUR, help_text="blur (the photo's surroundings, blurred) or a colour #rrggbb")
 
     status = models.CharField(max_length=10, choices=AvatarStatus.choices, default=AvatarStatus.PREPARING,
                               db_index=True)

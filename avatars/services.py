@@ -37,15 +37,16 @@ class TooManyPreparing(Exception):
 UNCLAIMED = {"claimed_at": None, "heartbeat_at": None, "attempts": 0, "worker": ""}
 
 
-def check_photo(data: bytes) -> tuple[str, int, int]:
-    """(extension, width, height) of an acceptable photo (size checked from the header before decoding)."""
+def check_photo(data: bytes, not_a_picture: str | None = None) -> tuple[str, int, int]:
+    """(extension, width, height) of an acceptable photo (size checked from the header before decoding);
+    `not_a_picture` is what a file that is no image at all is told (default: the avatar upload's sentence)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(io.BytesIO(data)) as probe:
             fmt, (width, height) = probe.format, probe.size
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
-        raise ValidationError(_("The file is neither a photo (%(photos)s) nor a video (%(videos)s).")
+        raise ValidationError(not_a_picture or _("The file is neither a photo (%(photos)s) nor a video (%(videos)s).")
                               % {"photos": PHOTO_FORMATS, "videos": "MP4, MOV, WebM, MKV"})
     if fmt not in PHOTO_FORMATS_BY_PILLOW:
         raise ValidationError(_("%(format)s images are not accepted; use JPEG, PNG, WebP or BMP.") % {"format": fmt})

@@ -2,13 +2,14 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from generation import services
-from generation.models import GenerationRequest, Video, WebhookAttempt, WebhookDelivery
+from generation.models import Background, GenerationRequest, Video, WebhookAttempt, WebhookDelivery
 from generation.validation import validate_input
 
-ADD_FIELDS = ["owner", "avatar", "text", "language", "voice", "engine", "motion", "subtitles", "callback_url"]
+ADD_FIELDS = ["owner", "avatar", "text", "language", "voice", "engine", "motion", "subtitles", "frame", "resolution",
+              "background", "callback_url"]
 
 
 def stored_name(field) -> str:
@@ -48,6 +49,12 @@ class AddRequestForm(forms.ModelForm):
         model = GenerationRequest
         fields = ADD_FIELDS
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("frame", "resolution", "background"):  # left out: the avatar's own setting
+            self.fields[name].required = False
+            self.fields[name].initial = None
+
     def clean(self):
         data = super().clean()
         owner = data.get("owner")
@@ -59,6 +66,8 @@ class AddRequestForm(forms.ModelForm):
                                             avatar=avatar.pk if avatar else None, voice=data.get("voice", ""),
                                             engine=data.get("engine", ""), motion=data.get("motion", ""),
                                             subtitles=data.get("subtitles", ""),
+                                            frame=data.get("frame", ""), resolution=data.get("resolution"),
+                                            background=data.get("background", ""),
                                             callback_url=data.get("callback_url", ""))
         except ValidationError as exc:
             raise ValidationError({field if field in self.fields else None: messages
@@ -81,9 +90,11 @@ class GenerationRequestAdmin(admin.ModelAdmin):
     readonly_fields = ["status", "stage", "progress", "error_code", "error_detail", "task_id", "worker", "attempts",
                        "heartbeat_at", "recording", "audio_format", "audio_sha256", "tts_seconds", "audio_seconds",
                        "face_seconds", "lipsync_seconds", "encode_seconds", "total_seconds", "queue_seconds",
-                       "created_at", "started_at", "finished_at", "video_link", "idempotency_key", "body_sha256"]
+                       "created_at", "started_at", "finished_at", "video_link", "idempotency_key", "body_sha256",
+                       "background_image", "notes_list"]
     fieldsets = [
         (None, {"fields": ["owner", "avatar", "text", "language", "voice", "engine", "subtitles"]}),
+        ("Video format", {"fields": ["frame", "resolution", "background", "background_image", "notes_list"]}),
         ("State", {"fields": ["status", "stage", "progress", "error_code", "error_detail", "task_id", "worker",
                               "attempts", "heartbeat_at", "video_link"]}),
         ("Webhook and idempotency", {"fields": ["callback_url", "idempotency_key", "body_sha256"]}),
@@ -111,6 +122,10 @@ class GenerationRequestAdmin(admin.ModelAdmin):
         created = services.create_generation(form.cleaned_data["owner"], form.validated)
         obj.pk, obj._state.adding = created.pk, False
         obj.refresh_from_db()
+
+    @admin.display(description="Notes")
+    def notes_list(self, obj):
+        return format_html_join("", "<p>{}</p>", ((m,) for m in obj.note_messages())) or "—"
 
     @admin.display(description="Recording")
     def recording(self, obj):
@@ -175,3 +190,29 @@ class WebhookAttemptAdmin(ReadOnlyAdmin):
     search_fields = ["url", "error", "request__owner__username"]
     list_select_related = ["request"]
     date_hierarchy = "sent_at"
+
+
+@admin.register(Background)
+class BackgroundAdmin(admin.ModelAdmin):
+    """Users' background pictures: shown by size and owner (the files are private; deleting removes the file)."""
+
+    list_display = ["id", "owner", "width", "height", "created_at"]
+    list_select_related = ["owner"]
+    readonly_fields = ["owner", "file_name", "width", "height", "created_at"]
+    fields = readonly_fields
+
+    @admin.display(description="File")
+    def file_name(self, obj):
+        return stored_name(obj.file)
+
+    def has_add_permission(self, request):
+        return False  # a user's own upload, checked on its way in
+
+    def delete_model(self, request, obj):
+        from generation import backgrounds
+
+        backgrounds.delete_background(obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)

@@ -69,3 +69,20 @@ def classify(exc: BaseException) -> tuple[str, str]:
         return DISK_FULL, str(exc)
     log.exception("Generation failed unexpectedly")
     return INTERNAL, f"{type(exc).__name__}: {exc}"
+
+
+# What the worker noticed about a finished video (GenerationRequest.notes: {"code", "params"}).
+NOTES = {
+    "upscaled": _("The photo is %(height)s px tall; it was enlarged %(scale)s× to fill %(resolution)sp, so the video "
+                  "shows no more detail than the photo has."),
+    "background_gone": _("The chosen background picture was deleted before the video was made; the blurred photo "
+                         "was used instead."),
+}
+
+
+def note_message(note) -> str:
+    """One note as a sentence in the active language; an unknown or malformed one is left out."""
+    try:
+        return str(NOTES[note["code"]]) % note.get("params", {})
+    except (KeyError, TypeError, ValueError):
+        return ""

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from avatars.models import Motion
-from generation.models import Language, Subtitles
+from generation.models import Frame, Language, Resolution, Subtitles
 from generation.validation import validate_input
 
 
@@ -21,6 +21,13 @@ class GenerateForm(forms.Form):
                                choices=[("", _("As the avatar is set"))] + Motion.choices)
     subtitles = forms.ChoiceField(label=_("Subtitles"), required=False, choices=Subtitles.choices,
                                   initial=Subtitles.NONE)
+    frame = forms.ChoiceField(label=_("Frame"), required=False,
+                              choices=[("", _("As the avatar is set"))] + Frame.choices)
+    resolution = forms.TypedChoiceField(label=_("Resolution"), required=False, coerce=int, empty_value=None,
+                                        choices=[("", _("As the avatar is set"))] + Resolution.choices)
+    # "", blur, colour (then background_colour), image:<id> of one of the user's pictures, or #rrggbb
+    background = forms.CharField(label=_("Background"), required=False)
+    background_colour = forms.CharField(required=False)
     audio = forms.FileField(label=_("Or your own recording"), required=False,
                             widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}))
 
@@ -28,6 +35,16 @@ class GenerateForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["text"].widget.attrs["maxlength"] = settings.MAX_TEXT_LENGTH
+
+    @staticmethod
+    def background_choice(data) -> dict:
+        """The page's one background control as validate_input's background and background_image."""
+        chosen = data.get("background") or ""
+        if chosen == "colour":
+            return {"background": data.get("background_colour") or ""}
+        if chosen.startswith("image:"):
+            return {"background": "image", "background_image": chosen.split(":", 1)[1]}
+        return {"background": chosen}
 
     def clean(self):
         data = super().clean()
@@ -37,6 +54,7 @@ class GenerateForm(forms.Form):
                 avatar=data.get("avatar"), voice=data.get("voice", ""), motion=data.get("motion", ""),
                 subtitles=data.get("subtitles", ""),
                 audio=data.get("audio") or None,
+                frame=data.get("frame", ""), resolution=data.get("resolution"), **self.background_choice(data),
             )
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():

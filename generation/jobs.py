@@ -148,11 +148,34 @@ def avatar_inputs(avatar, motion: str = "") -> dict:
             "motion": motion or avatar.motion}
 
 
+def request_format(request: GenerationRequest, notes: list):
+    """The pipeline's framing.Format for the request; a deleted background picture falls back to blur (noted)."""
+    from generation.pipeline import framing
+    from generation.pipeline.images import load_image
+    from generation.pipeline.types import PipelineError
+
+    if request.frame == framing.ORIGINAL:
+        return None
+    background, picture = request.background, None
+    if background == framing.IMAGE:
+        chosen = request.background_image
+        try:
+            if chosen is None:
+                raise FileNotFoundError("the background picture was deleted")
+            picture = load_image(storage.local_copy(chosen.file, f"{chosen.pk}-{chosen.created_at.isoformat()}"))
+        except (FileNotFoundError, PipelineError) as exc:
+            log.warning("Request #%s: background picture unusable (%s); blurring the photo", request.pk, exc)
+            notes.append({"code": "background_gone", "params": {}})
+            background = framing.BLUR
+    return framing.Format(request.frame, request.resolution, background, picture)
+
+
 def render(request: GenerationRequest, out_path: Path):
-    """Run this worker's pipeline for `request` into `out_path`."""
+    """Run this worker's pipeline for `request` into `out_path`; its notes (framing's and ours) are on the result."""
     from generation import worker
 
-    return worker.get_pipeline().run(
+    notes: list = []
+    result = worker.get_pipeline().run(
         request.text,
         request.language,
         out_path,
@@ -163,7 +186,10 @@ def render(request: GenerationRequest, out_path: Path):
         speech=uploaded_speech(request) if request.audio else None,
         progress=progress_writer(request),
         subtitles=request.subtitles,
+        framing=request_format(request, notes),
     )
+    result.notes = notes + list(getattr(result, "notes", None) or [])
+    return result
 
 
 def make_poster(video_path: Path) -> Path:
@@ -192,6 +218,7 @@ def record_done(request: GenerationRequest, result, relative: Path, poster: str,
         updated = this_run(request).update(
             status=Status.DONE, stage=Stage.DONE, progress=100, finished_at=timezone.now(),
             voice=result.voice or request.voice, engine=result.engine, queue_seconds=queue_seconds,
+            notes=list(getattr(result, "notes", None) or []),
             **{f"{name}_seconds": getattr(result.timings, name) for name in PIPELINE_TIMINGS},
         )
         if updated:

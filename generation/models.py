@@ -3,8 +3,10 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from generation.pipeline.types import LANGUAGES, PIPELINE_TIMINGS, SUBTITLE_MODES
-from generation.uploads import audio_upload_to
+from generation.pipeline.types import BACKGROUND_BLUR as BLUR
+from generation.pipeline.types import DEFAULT_RESOLUTION, FRAMES, LANGUAGES, PIPELINE_TIMINGS, RESOLUTIONS, SUBTITLE_MODES
+from generation.pipeline.types import FRAME_ORIGINAL as ORIGINAL
+from generation.uploads import audio_upload_to, background_upload_to
 
 # Seconds spent per pipeline stage (what the worker measures), then the whole run and the wait before it.
 TIMING_FIELDS = PIPELINE_TIMINGS + ("queue",)
@@ -30,6 +32,41 @@ class Subtitles(models.TextChoices):
 
 
 assert tuple(Subtitles.values) == SUBTITLE_MODES, "Subtitles choices and pipeline.types.SUBTITLE_MODES disagree"
+
+
+class Frame(models.TextChoices):
+    ORIGINAL = ORIGINAL, _("The avatar's own size")
+    LANDSCAPE = "16:9", _("Landscape 16:9")
+    PORTRAIT = "9:16", _("Portrait 9:16")
+    SQUARE = "1:1", _("Square 1:1")
+
+
+assert tuple(Frame.values) == FRAMES, "Frame choices and pipeline.framing.FRAMES disagree"
+
+
+class Resolution(models.IntegerChoices):
+    HD = 720, "720p"
+    FULL_HD = 1080, "1080p"
+
+
+assert tuple(Resolution.values) == RESOLUTIONS, "Resolution choices and pipeline.framing.RESOLUTIONS disagree"
+BACKGROUND_MAX_LENGTH = 7  # "blur", "image" or "#rrggbb"
+
+
+class Background(models.Model):
+    """A picture a user uploaded to put behind their avatar; private to them."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="backgrounds")
+    file = models.FileField(upload_to=background_upload_to)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"background #{self.pk} ({self.width}×{self.height})"
 
 
 class Status(models.TextChoices):
@@ -74,6 +111,14 @@ class GenerationRequest(models.Model):
     motion = models.CharField(max_length=6, blank=True, help_text="none | subtle | lively (photo avatars)")
     subtitles = models.CharField(max_length=4, choices=Subtitles.choices, default=Subtitles.NONE,
                                  help_text="burn: the captions are also drawn into the video's frames")
+    frame = models.CharField(max_length=8, choices=Frame.choices, default=Frame.ORIGINAL)
+    resolution = models.PositiveSmallIntegerField(choices=Resolution.choices, default=DEFAULT_RESOLUTION,
+                                                  help_text="the short side; ignored for the original frame")
+    background = models.CharField(max_length=BACKGROUND_MAX_LENGTH, default=BLUR,
+                                  help_text="blur | #rrggbb | image (background_image)")
+    background_image = models.ForeignKey(Background, null=True, blank=True, on_delete=models.SET_NULL,
+                                         related_name="+", help_text="the owner's picture, for background=image")
+    notes = models.JSONField(default=list, blank=True, help_text="what the worker noticed, e.g. an enlarged photo")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)
@@ -132,6 +177,12 @@ class GenerationRequest(models.Model):
         from generation.errors import user_message
 
         return user_message(self.error_code) if self.error_code else ""
+
+    def note_messages(self) -> list[str]:
+        """What the worker noticed, as sentences in the active language."""
+        from generation.errors import note_message
+
+        return [m for m in (note_message(note) for note in self.notes or []) if m]
 
     @property
     def is_expired(self) -> bool:

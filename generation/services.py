@@ -49,7 +49,8 @@ def find_reusable(owner, data: GenerationInput) -> GenerationRequest | None:
         GenerationRequest.objects.owned_by(owner)
         .filter(status=Status.DONE, avatar=data.avatar, text=data.text, language=data.language,
                 voice=voice, engine=data.engine or default_engine(), motion=data.motion, subtitles=data.subtitles,
-                video__isnull=False,
+                frame=data.frame, resolution=data.resolution, background=data.background,
+                background_image=data.background_image, video__isnull=False,
                 created_at__gt=data.avatar.updated_at)
         .select_related("video").order_by("-created_at").first()
     )
@@ -67,7 +68,8 @@ def reuse_generation(owner, data: GenerationInput, source: GenerationRequest,
         poster = relative + ".jpg"
     now = timezone.now()
     request = GenerationRequest.objects.create(
-        owner=owner, **{**data.model_fields(), "voice": source.voice, "engine": source.engine}, status=Status.DONE,
+        owner=owner, **{**data.model_fields(), "voice": source.voice, "engine": source.engine}, notes=source.notes,
+        status=Status.DONE,
         stage=Stage.DONE, progress=100, reused_from=source, started_at=now, finished_at=now,
         **{f"{name}_seconds": 0.0 for name in TIMING_FIELDS}, **(keyed or {}),
     )

@@ -9,6 +9,7 @@ from pathlib import PurePosixPath
 from django.utils import timezone
 
 AUDIO_EXTENSIONS = {".wav", ".mp3", ".ogg", ".flac", ".m4a", ".webm", ".aac"}
+BACKGROUND_EXTENSIONS = {".jpg", ".png", ".webp", ".bmp"}
 AVATAR_EXTENSIONS = {".jpg", ".png", ".webp", ".bmp", ".mp4", ".mov", ".webm", ".mkv"}
 UNKNOWN_EXTENSION = ".bin"
 
@@ -27,3 +28,8 @@ def audio_upload_to(instance, filename: str) -> str:
 def avatar_upload_to(instance, filename: str) -> str:
     """An avatar's photo or video: avatars/<uuid>.<detected format>."""
     return generated_name("avatars", filename, AVATAR_EXTENSIONS)
+
+
+def background_upload_to(instance, filename: str) -> str:
+    """A user's background picture: uploads/backgrounds/<uuid>.<detected format>."""
+    return generated_name("uploads/backgrounds", filename, BACKGROUND_EXTENSIONS)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -11,10 +12,14 @@ from django.utils.translation import gettext as _
 from avatars.models import Avatar, AvatarStatus, Motion
 from generation import voices
 from generation.errors import user_message
-from generation.models import CALLBACK_URL_MAX_LENGTH, LANGUAGES, Subtitles
+from generation.models import CALLBACK_URL_MAX_LENGTH, LANGUAGES, Background, Frame, Resolution, Subtitles
+from generation.pipeline.types import (BACKGROUND_BLUR, BACKGROUND_COLOUR_PATTERN, BACKGROUND_IMAGE, DEFAULT_RESOLUTION,
+                                       FRAME_ORIGINAL)
 
+MAX_ID = 2 ** 63  # primary keys are 64-bit signed at most
 AVATAR_MISSING = "avatar_missing"  # ValidationError codes of the avatar field
 AVATAR_NOT_READY = "avatar_not_ready"
+BACKGROUND_MISSING = "background_missing"  # ... and of background_image
 
 
 @dataclass
@@ -32,12 +37,17 @@ class GenerationInput:
     audio_format: str = ""  # the demuxer validation detected: the worker forces it when decoding
     audio_sha256: str = ""  # of the validated bytes: the worker decodes exactly these
     callback_url: str = ""  # checked to lead to a public address (webhooks.validate_callback_url)
+    frame: str = FRAME_ORIGINAL  # resolved like motion; original: resolution and background are the defaults
+    resolution: int = DEFAULT_RESOLUTION
+    background: str = BACKGROUND_BLUR  # blur | #rrggbb | image
+    background_image: Background | None = None  # the owner's own, for "image"
 
     def model_fields(self) -> dict:
         """Keyword arguments for GenerationRequest."""
         fields = {"text": self.text, "language": self.language, "avatar": self.avatar, "voice": self.voice,
                   "engine": self.engine, "motion": self.motion, "subtitles": self.subtitles,
-                  "callback_url": self.callback_url}
+                  "callback_url": self.callback_url, "frame": self.frame, "resolution": self.resolution,
+                  "background": self.background, "background_image": self.background_image}
         if self.audio is not None:
             fields.update(audio=self.audio, audio_format=self.audio_format, audio_sha256=self.audio_sha256)
         return fields
@@ -137,8 +147,55 @@ def callback_errors(url) -> str | None:
     return None
 
 
+def format_errors(user, avatar: Avatar | None, frame, resolution, background, background_image):
+    """The request's (frame, resolution, background, Background or None) resolved against the avatar's defaults,
+    and {field: message} for what is wrong."""
+    errors = {}
+    frame = frame or (avatar.frame if avatar else FRAME_ORIGINAL)
+    if frame not in Frame.values:
+        errors["frame"] = _("Unknown frame «%(frame)s»; choose one of: %(allowed)s.") % {
+            "frame": frame, "allowed": ", ".join(Frame.values)}
+    if resolution in (None, ""):
+        resolution = avatar.resolution if avatar else DEFAULT_RESOLUTION
+    try:
+        resolution = int(resolution)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    if resolution not in Resolution.values:
+        errors["resolution"] = _("Unknown resolution «%(resolution)s»; choose one of: %(allowed)s.") % {
+            "resolution": resolution, "allowed": ", ".join(map(str, Resolution.values))}
+    picture = None
+    if background_image not in (None, ""):
+        picture = Background.objects.filter(owner=user, pk=_as_id(background_image)).first()
+        if picture is None:  # another user's picture is as unknown as one that never was (404, like an avatar)
+            errors["background_image"] = ValidationError(
+                _("Unknown background «%(background)s».") % {"background": background_image}, code=BACKGROUND_MISSING)
+        background = BACKGROUND_IMAGE  # a picture named is the background, whatever `background` says
+    background = background or (avatar.background if avatar else BACKGROUND_BLUR)
+    if background == BACKGROUND_IMAGE and picture is None and "background_image" not in errors:
+        errors["background_image"] = _("Choose one of your background pictures for an image background.")
+    elif not (background in (BACKGROUND_BLUR, BACKGROUND_IMAGE) or re.match(BACKGROUND_COLOUR_PATTERN, background)):
+        errors["background"] = _("Unknown background «%(background)s»; use blur, a colour as #rrggbb, or one of "
+                                 "your background pictures.") % {"background": background}
+    if frame == FRAME_ORIGINAL and not errors:  # the avatar's own size: nothing else applies
+        resolution, background, picture = DEFAULT_RESOLUTION, BACKGROUND_BLUR, None
+    return (frame, resolution, background.lower() if isinstance(background, str) else background, picture), errors
+
+
+def _as_id(value):
+    """A primary key from an int or its digits; anything else matches nothing."""
+    if isinstance(value, bool):
+        return -1
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return -1
+    return number if 0 < number < MAX_ID else -1  # beyond a 64-bit key the database itself would refuse it
+
+
 def validate_input(*, user, text, language, avatar=None, voice="", engine="", motion="", subtitles="",
-                   audio=None, callback_url="") -> GenerationInput:
+                   audio=None, callback_url="", frame="", resolution=None, background="",
+                   background_image=None) -> GenerationInput:
     """Check a generation's input; raises ValidationError({field: message}) naming what is wrong."""
     errors = {}
     text = text.strip() if isinstance(text, str) else ""
@@ -181,11 +238,15 @@ def validate_input(*, user, text, language, avatar=None, voice="", engine="", mo
     message = callback_errors(callback_url or "")
     if message:
         errors["callback_url"] = message
+    chosen, format_problems = format_errors(user, avatar_obj, frame, resolution, background, background_image)
+    errors.update(format_problems)
     if errors:
         raise ValidationError(errors)
+    frame, resolution, background, picture = chosen
     return GenerationInput(text=text, language=language, avatar=avatar_obj, voice=voice, engine=engine,
                            motion=motion or avatar_obj.motion, subtitles=subtitles, audio=audio,
-                           audio_format=audio_format, audio_sha256=audio_sha256, callback_url=callback_url or "")
+                           audio_format=audio_format, audio_sha256=audio_sha256, callback_url=callback_url or "",
+                           frame=frame, resolution=resolution, background=background, background_image=picture)
 
 
 def available_engines() -> list[str]:

@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from avatarsite.errors import STORAGE_RETRY_AFTER_SECONDS, storage_unavailable_message
-from generation import downloads, selectors, services, sharing, storage, voices, webhooks
+from generation import backgrounds, downloads, selectors, services, sharing, storage, voices, webhooks
 from generation.forms import GenerateForm
 from generation.models import Language, Stage, Status
 from generation.throttles import page_throttled
@@ -31,6 +31,8 @@ def js_strings() -> dict:
         "failed": _("The video could not be made."),
         "offline": _("The server cannot be reached. Please try again."),
         "server_error": _("Something went wrong on the server. Please try again later."),
+        "choose_picture": _("Choose a picture to upload."),
+        "my_picture": _("My picture #%(n)s"),
     }
 
 
@@ -73,6 +75,7 @@ def generate(request):
         "voices": {lang.value: [{"id": v.id, "name": v.name} for v in voices.voices(lang.value)] for lang in Language},
         "max_text_length": settings.MAX_TEXT_LENGTH,
         "recent": selectors.user_generations(request.user)[:5],
+        "backgrounds": list(backgrounds.owned(request.user)),
         "throttled": _("Too many videos requested; try again in %(seconds)s s.") % {"seconds": wait} if wait else "",
     }
     status = 429 if wait is not None or quota_wait is not None else 503 if storage_down else 400 if form.errors else 200

@@ -21,6 +21,13 @@ class AvatarNotFound(exceptions.APIException):
     default_code = "avatar_not_found"
 
 
+class BackgroundNotFound(exceptions.APIException):
+    """The body names a background picture that does not exist or is another user's."""
+
+    status_code = 404
+    default_code = "background_not_found"
+
+
 class AvatarNotReady(exceptions.APIException):
     """The avatar exists but is still being prepared, or failed; or no avatar is ready at all."""
 

@@ -11,11 +11,12 @@ import copy
 
 from django.conf import settings
 
-from generation.models import CALLBACK_URL_MAX_LENGTH, IDEMPOTENCY_KEY_MAX_LENGTH, LANGUAGES
+from generation.models import CALLBACK_URL_MAX_LENGTH, IDEMPOTENCY_KEY_MAX_LENGTH, LANGUAGES, RESOLUTIONS
 
 NO_NUL = r"^[^\x00]*$"  # DRF refuses NUL characters in any text field
 NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"  # ... and text that is empty once trimmed
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]+$"
+BACKGROUND_REQUEST_PATTERN = r"^(|blur|#[0-9a-fA-F]{6})$"
 
 ERROR = {
     "type": "object",
@@ -56,12 +57,12 @@ EXTRA = {
     ("/api/v1/generations/", "get"): {"400": "An unknown status, language or avatar filter", "404": "No such page"},
     ("/api/v1/avatars/{id}/", "patch"): {"403": "A shared avatar"},
     ("/api/v1/generations/", "post"): {
-        "404": "The avatar named does not exist or is not active",
+        "404": "The avatar named does not exist or is not active, or the background picture is not yours",
         "409": "The avatar is still being prepared or failed; or none is ready",
         "422": "The Idempotency-Key was used with another body within 24 h",
         "429": "Too many videos requested, or too many in progress"},
     ("/api/generate", "post"): {
-        "404": "The avatar named does not exist or is not active",
+        "404": "The avatar named does not exist or is not active, or the background picture is not yours",
         "409": "The avatar is still being prepared or failed; or none is ready",
         "422": "The video could not be made (error, error_code) or the Idempotency-Key was used with another body",
         "429": "Too many videos requested, in progress, or waited for",
@@ -118,8 +119,16 @@ def generation_variant(base: dict, language: str, upload: bool, nullable_avatar:
                        "description": "a photo avatar's head motion; empty: the avatar's own setting"}
     props["avatar"] = {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2 ** 63 - 1,
                        "description": "an avatar id from GET /api/v1/avatars/; absent: the default avatar"}
+    props["resolution"] = {"type": "integer", "enum": list(RESOLUTIONS),
+                           "description": "the short side of a framed video; absent: the avatar's own setting"}
+    props["background_image"] = {"type": "integer", "format": "int64", "minimum": 1, "maximum": 2 ** 63 - 1,
+                                 "description": "one of your /api/v1/backgrounds/ pictures (then the background)"}
+    # "image" names the picture in answers; a request names the picture itself (background_image)
+    props["background"] = {"type": "string", "pattern": BACKGROUND_REQUEST_PATTERN, "default": "",
+                           "description": "blur, a colour #rrggbb, or empty: the avatar's own setting"}
     if nullable_avatar:
-        props["avatar"]["nullable"] = True
+        for name in ("avatar", "resolution", "background_image"):
+            props[name]["nullable"] = True
     props["callback_url"] = {"type": "string", "format": "uri", "maxLength": CALLBACK_URL_MAX_LENGTH,
                              "pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://",
                              "description": "http(s) URL to a public address, POSTed to (signed) when the request "

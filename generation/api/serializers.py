@@ -6,7 +6,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from avatars.models import Avatar, Motion
-from generation.models import CALLBACK_URL_MAX_LENGTH, TIMING_FIELDS, GenerationRequest, Language, Status, Subtitles
+from generation.models import (BACKGROUND_MAX_LENGTH, CALLBACK_URL_MAX_LENGTH, TIMING_FIELDS, Background, Frame,
+                               GenerationRequest, Language, Status, Subtitles)
 from generation.validation import language_error
 
 
@@ -150,12 +151,15 @@ class GenerationSerializer(serializers.ModelSerializer):
     queue_position = serializers.SerializerMethodField(
         help_text="while queued: how many queued or running requests (all users) were created before this one; "
                   "else null")
+    notes = serializers.SerializerMethodField(help_text="what the worker noticed (e.g. an enlarged photo), as "
+                                                        "sentences")
 
     class Meta:
         model = GenerationRequest
         fields = [
             "id", "status", "stage", "stage_label", "progress", "error", "error_code", "text", "language", "avatar",
-            "avatar_name", "voice", "engine", "motion", "subtitles", "callback_url", "has_audio", "reused", "queue_position", "timings",
+            "avatar_name", "voice", "engine", "motion", "subtitles", "frame", "resolution", "background",
+            "background_image", "callback_url", "has_audio", "reused", "queue_position", "timings", "notes",
             "video", "expired", "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields
@@ -163,6 +167,9 @@ class GenerationSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_avatar_name(self, obj):
         return obj.avatar.name if obj.avatar_id else None
+
+    def get_notes(self, obj) -> list[str]:
+        return obj.note_messages()
 
     def get_has_audio(self, obj) -> bool:
         return bool(obj.audio)
@@ -224,12 +231,41 @@ class GenerationCreateSerializer(serializers.Serializer):
                                         help_text="captions always come as WebVTT/SRT; burn: also drawn into the video")
     audio = serializers.FileField(required=False, allow_null=True, default=None,
                                   help_text="your own recording (multipart), spoken instead of the text")
+    frame = serializers.ChoiceField(choices=Frame.choices, required=False, allow_blank=True, default="",
+                                    help_text="original: the avatar's own size; else the avatar stands centred on a "
+                                              "frame of this shape; empty: the avatar's own setting")
+    resolution = StrictIntegerField(required=False, allow_null=True, default=None,
+                                    help_text="720 or 1080, the short side (ignored for original); empty: the "
+                                              "avatar's own setting")
+    background = StrictCharField(required=False, allow_blank=True, default="", max_length=BACKGROUND_MAX_LENGTH,
+                                 help_text="blur (the photo's surroundings), a colour #rrggbb, or image (with "
+                                           "background_image); empty: the avatar's own setting")
+    background_image = StrictIntegerField(required=False, allow_null=True, default=None,
+                                          help_text="the id of one of your /api/v1/backgrounds/ pictures")
     callback_url = StrictCharField(
         max_length=CALLBACK_URL_MAX_LENGTH, required=False, allow_blank=True, default="",
         validators=[RegexValidator(ABSOLUTE_URI, "Enter a valid URL."),
                     RegexValidator(r"^[Hh][Tt][Tt][Pp][Ss]?://", "Only http and https URLs are allowed.")],
         help_text="POSTed to, signed, when the request finishes (done, failed or cancelled); must lead to a "
                   "public address")
+
+
+class BackgroundSerializer(serializers.ModelSerializer):
+    """One of your background pictures."""
+
+    url = serializers.SerializerMethodField(help_text="the picture (yours only)")
+
+    class Meta:
+        model = Background
+        fields = ["id", "width", "height", "url", "created_at"]
+        read_only_fields = fields
+
+    def get_url(self, obj) -> str:
+        return absolute(self, reverse("api-background-file", args=[obj.pk]))
+
+
+class BackgroundCreateSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="a picture (JPEG, PNG, WebP, BMP), checked like avatar photos")
 
 
 class TokenRequestSerializer(serializers.Serializer):

@@ -18,13 +18,15 @@ from rest_framework.settings import api_settings
 from avatars import services as avatar_services
 from avatars.models import Avatar
 from avatars.views import TooManyAvatars, add_own_avatar, preview_response, source_response
-from generation import downloads, idempotency, quotas, selectors, services, tokens, voices, webhooks
-from generation.api.exceptions import (AvatarNotFound, AvatarNotReady, IdempotencyKeyMismatch, TooManyAvatarsError,
-                                       TooManyPreparingError)
+from generation import backgrounds, downloads, idempotency, quotas, selectors, services, tokens, voices, webhooks
+from generation.api.exceptions import (AvatarNotFound, AvatarNotReady, BackgroundNotFound, IdempotencyKeyMismatch,
+                                       TooManyAvatarsError, TooManyPreparingError)
 from generation.api.serializers import (
     AvatarCreateSerializer,
     AvatarRenameSerializer,
     AvatarSerializer,
+    BackgroundCreateSerializer,
+    BackgroundSerializer,
     GenerationFilterSerializer,
     GenerationCreateSerializer,
     GenerationSerializer,
@@ -35,7 +37,7 @@ from generation.api.serializers import (
 )
 from generation.models import LANGUAGES, Status
 from generation.throttles import AvatarUploadThrottle, GenerationThrottle, LoginThrottle
-from generation.validation import AVATAR_MISSING, language_error, validate_input
+from generation.validation import AVATAR_MISSING, BACKGROUND_MISSING, language_error, validate_input
 
 
 class AnyAcceptNegotiation(DefaultContentNegotiation):
@@ -166,6 +168,58 @@ class AvatarViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return source_response(request, self.get_object())
 
 
+class BackgroundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Your background pictures (nobody else's): upload, list, fetch, delete; use one with background_image."""
+
+    serializer_class = BackgroundSerializer
+    pagination_class = None
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return backgrounds.owned(self.request.user)
+
+    def get_object(self):
+        return get_object_or_404(backgrounds.owned(self.request.user), pk=self.kwargs["pk"])
+
+    def get_throttles(self):
+        return [AvatarUploadThrottle()] if self.action == "create" else []
+
+    @extend_schema(request={"multipart/form-data": BackgroundCreateSerializer},
+                   responses={201: BackgroundSerializer,
+                              400: OpenApiResponse(description="Not a picture we accept, or too many kept"),
+                              429: OpenApiResponse(description="Too many uploads (AVATAR_UPLOAD_RATE; see "
+                                                               "Retry-After)")})
+    def create(self, request):
+        """Upload a picture (JPEG, PNG, WebP, BMP), checked like avatar photos."""
+        serializer = BackgroundCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            picture = backgrounds.add_background(request.user, serializer.validated_data["file"])
+        except DjangoValidationError as exc:
+            raise ValidationError({"file": exc.messages})
+        except backgrounds.TooManyBackgrounds as exc:
+            raise ValidationError({"file": [str(exc)]})
+        body = BackgroundSerializer(picture, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED,
+                        headers={"Location": request.build_absolute_uri(reverse("api-background-detail",
+                                                                                args=[picture.pk]))})
+
+    @extend_schema(responses={204: None, 404: OpenApiResponse(description="Not yours")})
+    def destroy(self, request, pk=None):
+        """Delete the picture; videos already made keep it in their frames."""
+        backgrounds.delete_background(self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The picture"),
+                              404: OpenApiResponse(description="Not yours")})
+    @action(detail=True, methods=["get"], url_path="file")
+    def file(self, request, pk=None):
+        """The picture as uploaded (yours only)."""
+        picture = self.get_object()
+        mime = downloads.sniff_image_type(picture.file)
+        return downloads.file_response(request, picture.file, content_type=mime, filename=f"background-{picture.pk}")
+
+
 class VoiceList(generics.GenericAPIView):
     """Voices per language from every configured TTS backend (`?language=ru|kk|en`, or all)."""
 
@@ -273,15 +327,22 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return downloads.recording_response(request, self.get_object())
 
 
+MISSING = {"avatar": AVATAR_MISSING, "background_image": BACKGROUND_MISSING}  # fields whose "not there" is a 404
+
+
 def avatar_refusal(exc: DjangoValidationError):
-    """When the avatar is the only thing wrong: 404 for one that does not exist, 409 for one not ready."""
+    """When only things named are wrong: 404 for an avatar or background picture that does not exist (or is
+    not the caller's), 409 for an avatar alone that is not ready."""
     errors = exc.error_dict if hasattr(exc, "error_dict") else {}
-    if set(errors) != {"avatar"}:
+    if not errors or any(field not in MISSING for field in errors):
         return None
-    error = errors["avatar"][0]
-    message = error.messages[0]
-    refusal = AvatarNotFound if error.code == AVATAR_MISSING else AvatarNotReady
-    return refusal({"detail": message, "avatar": [message]})
+    messages = {field: [errors[field][0].messages[0]] for field in errors}
+    detail = " ".join(m[0] for m in messages.values())
+    if all(errors[field][0].code == MISSING[field] for field in errors):
+        return (AvatarNotFound if "avatar" in errors else BackgroundNotFound)({"detail": detail, **messages})
+    if set(errors) == {"avatar"}:  # there, but still being prepared or failed
+        return AvatarNotReady({"detail": detail, **messages})
+    return None
 
 
 def create_from(request):

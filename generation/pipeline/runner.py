@@ -13,6 +13,7 @@ import numpy as np
 
 from . import audio as audio_stage
 from . import burnin, captions
+from . import framing as framing_stage
 from . import video as video_stage
 from .tts.text import synthesize_text
 from .types import (AVATAR_UNREADABLE, ENGINE_UNAVAILABLE, FACE_NOT_FOUND, FPS, PIPELINE_FAILED, Face, PipelineError,
@@ -49,6 +50,7 @@ class Result:
     voice: str
     audio_duration: float
     captions: list = field(default_factory=list)  # captions.Cue: the text timed against the speech
+    notes: list = field(default_factory=list)  # {"code", "params"} the request keeps, e.g. framing's "upscaled"
 
 
 def _noop(stage: str, percent: int) -> None:
@@ -176,6 +178,7 @@ class Pipeline:
         progress: ProgressCallback = _noop,
         subtitles: str = "none",
         motion: str | None = None,
+        framing: framing_stage.Format | None = None,
     ) -> Result:
         """Make one MP4; `speech` (a types.Speech) skips TTS, e.g. for uploaded audio.
 
@@ -187,14 +190,16 @@ class Pipeline:
         `motion` (motion.MOTION_LEVELS; None = still) moves a photo avatar's head with the speech,
         deterministically for `seed`; a clip moves as it was filmed and ignores it.
         Captions are always made from `text` (none for a recording without text); `subtitles`
-        "burn" also draws them into the frames.
+        "burn" also draws them into the frames. `framing` (framing.Format; None or "original": the
+        avatar's own size) places the rendered frames on a 16:9, 9:16 or 1:1 frame with a background,
+        before subtitles are burned in, so they follow the output frame.
         """
         with self._lock:  # one job at a time per process: espeak and the engines are not re-entrant
             return self._run(text, language, Path(out_path), image, image_path, face, clip, avatar_key,
-                             voice, engine, speech, seed, fps, progress, subtitles, motion)
+                             voice, engine, speech, seed, fps, progress, subtitles, motion, framing)
 
     def _run(self, text, language, out_path, image, image_path, face, clip, avatar_key, voice, engine,
-             speech, seed, fps, progress, subtitles="none", motion=None) -> Result:
+             speech, seed, fps, progress, subtitles="none", motion=None, framing=None) -> Result:
         timings = Timings()
         started = time.perf_counter()
         engine_name, lipsync = self.engine(engine)
@@ -227,6 +232,9 @@ class Pipeline:
             face = face.fitted(image.shape[1], image.shape[0])
             state = self.prepared(engine_name, lipsync, image, face, avatar_key)
         moving = None if clip is not None else moving_photo(image, face, audio, motion, seed, fps)
+        composer, notes = None, []
+        if framing is not None and not framing.is_original:
+            composer, notes = framing_stage.prepare(framing, *_framing_source(image, face, clip))
         timings.face = time.perf_counter() - t
 
         try:
@@ -235,7 +243,8 @@ class Pipeline:
             frames = _TimedFrames(iter(lipsync.render(state, audio, fps=fps, seed=seed, motion=moving)), total_frames, progress)
             t = time.perf_counter()
             out_path.parent.mkdir(parents=True, exist_ok=True)
-            shown = burnin.SubtitleFilter(frames, cues, fps) if subtitles == "burn" else frames
+            framed = framing_stage.FramedFrames(frames, composer) if composer is not None else frames
+            shown = burnin.SubtitleFilter(framed, cues, fps) if subtitles == "burn" else framed
             info = video_stage.encode_mp4(shown, audio.samples, out_path, fps=fps)
         finally:
             if avatar_key is None:  # not cached: nobody else will close it
@@ -244,10 +253,12 @@ class Pipeline:
         timings.lipsync = frames.seconds
         timings.encode = time.perf_counter() - t - frames.seconds
         timings.total = time.perf_counter() - started
-        if shown is not frames:
+        if shown is not framed:
             timings.extra["subtitles"] = shown.seconds
+        if framed is not frames:
+            timings.extra["framing"] = framed.seconds
         return Result(video=info, timings=timings, engine=engine_name, voice=voice_used,
-                      audio_duration=audio.duration, captions=cues)
+                      audio_duration=audio.duration, captions=cues, notes=notes)
 
     def _photo(self, image, image_path) -> np.ndarray:
         """The avatar photo: given, or read from `image_path`."""
@@ -258,6 +269,22 @@ class Pipeline:
         from .images import load_image
 
         return load_image(image_path)
+
+
+def _framing_source(image, face, clip) -> tuple[Face, np.ndarray]:
+    """The face and picture framing plans from: the photo's, or a clip's first frame with its median face."""
+    if clip is None:
+        return face, image
+    from .clip import ClipReader
+
+    reader = ClipReader(*clip)
+    try:
+        picture = reader.frame(0)
+        box = tuple(int(v) for v in np.median(reader.boxes, axis=0).round())
+        points = np.median(reader.landmarks, axis=0).astype(np.float32)
+        return Face(box=box, landmarks=points, image_size=(reader.width, reader.height)), picture
+    finally:
+        reader.close()
 
 
 def moving_photo(image: np.ndarray, face: Face, audio, motion: str | None, seed: int, fps: int):

@@ -11,6 +11,14 @@ LANGUAGES = ("ru", "kk", "en")  # what users may ask for, in the order pages and
 MOTION_LEVELS = ("none", "subtle", "lively")  # a photo avatar's head motion (motion.py), stillest first
 DEFAULT_MOTION = "subtle"
 SUBTITLE_MODES = ("none", "burn")  # captions always come as WebVTT/SRT files; "burn" also draws them into the frames
+# the output frame (framing.py): the avatar's own size, or a presenter's place on a frame of this shape
+FRAME_ORIGINAL = "original"
+FRAMES = (FRAME_ORIGINAL, "16:9", "9:16", "1:1")
+RESOLUTIONS = (720, 1080)  # the short side of a framed video
+DEFAULT_RESOLUTION = 720
+BACKGROUND_BLUR = "blur"  # the photo's own surroundings, extended and blurred
+BACKGROUND_IMAGE = "image"  # a picture the user uploaded
+BACKGROUND_COLOUR_PATTERN = r"^#[0-9a-fA-F]{6}\Z"  # or one colour, #rrggbb
 
 
 # What went wrong, as a stable code: the web side maps each to a translated message for users, the

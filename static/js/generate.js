@@ -27,6 +27,48 @@
     return Object.values(body).flat().join(" ");
   }
 
+  // the format's background control: blur, a colour, one of the user's pictures, or a new one uploaded first
+  const bgSelect = $("id_background");
+  function showBackground() {
+    const v = bgSelect.value;
+    $("background-colour-row").hidden = v !== "colour";
+    $("background-file-row").hidden = v !== "upload";
+    $("delete-background").hidden = !v.startsWith("image:");
+  }
+  bgSelect.addEventListener("change", showBackground);
+  showBackground();
+  async function uploadBackground() {
+    const file = $("id_background_file").files[0];
+    if (!file) throw new Error(T.choose_picture);
+    const body = new FormData();
+    body.append("file", file);
+    const r = await fetch("/api/v1/backgrounds/", { method: "POST", credentials: "same-origin", body,
+                                                     headers: { "X-CSRFToken": csrf(), Accept: "application/json" } });
+    const g = await r.json();
+    if (r.status !== 201) throw new Error(fieldErrors(g));
+    const option = new Option(fmt(T.my_picture, g.id) + ` (${g.width}×${g.height})`, `image:${g.id}`, true, true);
+    bgSelect.add(option, bgSelect.options[bgSelect.options.length - 1]);
+    showBackground();
+    return g.id;
+  }
+  $("delete-background").addEventListener("click", async () => {
+    const id = bgSelect.value.split(":")[1];
+    const r = await fetch(`/api/v1/backgrounds/${id}/`, { method: "DELETE", credentials: "same-origin",
+                                                          headers: { "X-CSRFToken": csrf() } });
+    if (r.status === 204 || r.status === 404) { bgSelect.selectedOptions[0].remove(); bgSelect.value = "blur"; }
+    showBackground();
+  });
+  async function formatFields() {
+    const fields = { frame: $("id_frame").value };
+    if ($("id_resolution").value) fields.resolution = Number($("id_resolution").value);
+    let v = bgSelect.value;
+    if (v === "upload") v = `image:${await uploadBackground()}`;
+    if (v === "colour") fields.background = $("id_background_colour").value;
+    else if (v.startsWith("image:")) fields.background_image = Number(v.split(":")[1]);
+    else fields.background = v;
+    return fields;
+  }
+
   let timer = null, clock = null, started = 0;
   function busy(on) { $("submit").disabled = on; $("submit").setAttribute("aria-busy", on ? "true" : "false"); }
   function tick() { $("elapsed").textContent = seconds((Date.now() - started) / 1000, 1); }
@@ -67,6 +109,8 @@
                              default: g.subtitles !== "burn" });
       video.append(track);
     }
+    const notes = $("notes"); notes.innerHTML = "";
+    for (const note of g.notes || []) { const li = document.createElement("li"); li.textContent = note; notes.append(li); }
     const dl = $("timings"); dl.innerHTML = "";
     for (const [key, label] of T.timings) {
       const v = g.timings[key];
@@ -84,11 +128,18 @@
     stop();
     $("text-error").textContent = ""; text.removeAttribute("aria-invalid");
     $("job-error").hidden = true; $("player").hidden = true;
-    $("audio-error").textContent = "";
+    $("audio-error").textContent = ""; $("background-error").textContent = "";
+    let format;
+    try {
+      format = await formatFields();
+    } catch (e) {
+      $("background-error").textContent = e.message; $("format").open = true;
+      return;
+    }
     const avatar = form.querySelector("input[name=avatar]:checked");
     const audioFile = $("id_audio").files[0];
     const fields = { text: text.value, language: language(), voice: voiceSelect.value, subtitles: $("id_subtitles").value,
-                   motion: $("id_motion").value };
+                   motion: $("id_motion").value, ...format };
     if (avatar) fields.avatar = Number(avatar.value);  // JSON wants a number; FormData sends its text
     let body, headers = { "X-CSRFToken": csrf(), Accept: "application/json" };
     if (audioFile) {  // multipart only when there is a recording to send
@@ -113,6 +164,9 @@
       busy(false);
       $("result").hidden = true;
       if (g.audio) $("audio-error").textContent = [].concat(g.audio).join(" ");
+      else if (g.frame || g.resolution || g.background || g.background_image) {
+        $("background-error").textContent = fieldErrors(g); $("format").open = true;
+      }
       else {
         $("text-error").textContent = fieldErrors(g);
         if (g.text) { text.setAttribute("aria-invalid", "true"); text.focus(); }
