@@ -85,15 +85,20 @@ def progress_writer(avatar: Avatar, beat: Heartbeat | None = None):
 
 def prepare_photo(avatar: Avatar, data: bytes, progress=None) -> None:
     """Find the largest face of the photo and store it with a preview."""
-    from generation.pipeline.faces import default_analyzer
+    from generation.pipeline.faces import as_rgb_uint8, default_analyzer, horizontal_place
     from generation.pipeline.images import load_image
     from generation.pipeline.types import FACE_NOT_FOUND, PipelineError
 
-    image = load_image(data)
-    face = default_analyzer().analyze(image)
+    image = as_rgb_uint8(load_image(data))
+    analyzer = default_analyzer()
+    boxes = analyzer.detect(image) if min(image.shape[:2]) >= 2 else []
+    face = analyzer.largest_face(image, boxes)
     if face is None:
         raise PipelineError(f"no face on avatar #{avatar.pk}'s photo", FACE_NOT_FOUND)
     avatar.set_face(face)
+    if len(boxes) > 1:  # the user should know which one will speak
+        avatar.notes = [{"code": "photo_faces", "count": len(boxes),
+                         "place": horizontal_place(face.box, image.shape[1])}]
     avatar.preview.save(f"{avatar.pk}-preview.png", ContentFile(preview_png(image, face)), save=False)
 
 

@@ -149,4 +149,5 @@ def delete_avatar(avatar: Avatar) -> None:
 
 
 def own_count(user) -> int:
-    return Avatar.objects.filter(owner=user).count()
+    # a failed one holds no prepared face and can be deleted at any time: it does not take a place
+    return Avatar.objects.filter(owner=user).exclude(status=AvatarStatus.FAILED).count()

@@ -46,6 +46,8 @@ def absolute(serializer, url: str) -> str:
 class AvatarSerializer(serializers.ModelSerializer):
     """An avatar: a shared one (staff's) or the caller's own, and how its preparation went."""
 
+    name = serializers.CharField(source="display_name", read_only=True,
+                                 help_text="a shared built-in avatar's in the caller's language; yours as you named it")
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     error = serializers.CharField(read_only=True, help_text="why preparation failed, for people; empty otherwise")
     notes = serializers.SerializerMethodField(help_text="what preparation left out or noticed, as sentences")
@@ -121,6 +123,8 @@ class GenerationSerializer(serializers.ModelSerializer):
     stage_label = serializers.CharField(source="get_stage_display", read_only=True)
     has_audio = serializers.SerializerMethodField(help_text="true when made from an uploaded recording")
     reused = serializers.SerializerMethodField(help_text="true when an identical earlier video was reused")
+    notes = serializers.SerializerMethodField(help_text="what to know about how it was made, as sentences (e.g. "
+                                                        "subtitles=burn with a recording and no text: nothing drawn)")
     expired = serializers.SerializerMethodField(
         help_text="true once retention (RESULT_RETENTION_DAYS) removed the video: `video` is then null and the "
                   "video URL answers 410")
@@ -132,10 +136,13 @@ class GenerationSerializer(serializers.ModelSerializer):
         model = GenerationRequest
         fields = [
             "id", "status", "stage", "stage_label", "progress", "error", "error_code", "text", "language", "avatar",
-            "voice", "engine", "motion", "subtitles", "callback_url", "has_audio", "reused", "queue_position", "timings",
-            "video", "expired", "created_at", "started_at", "finished_at",
+            "voice", "engine", "motion", "subtitles", "callback_url", "has_audio", "reused", "notes", "queue_position",
+            "timings", "video", "expired", "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields
+
+    def get_notes(self, obj) -> list[str]:
+        return obj.note_messages()
 
     def get_has_audio(self, obj) -> bool:
         return bool(obj.audio)
