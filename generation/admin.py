@@ -19,7 +19,7 @@ def seconds_text(value) -> str:
     """Seconds rounded for people ("2.27 s", "2,27 с"), or a dash."""
     if value is None:
         return "—"
-    return gettext("%(n)s s") % {"n": number_format(value, TIMING_DIGITS)}
+    return gettext("%(n)s s") % {"n": number_format(round(value, TIMING_DIGITS), TIMING_DIGITS)}  # number_format cuts, not rounds
 
 
 def timing_display(key: str):

@@ -3,6 +3,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from avatars.models import Motion  # avatars.models does not import this module: no cycle
 from generation.pipeline.types import LANGUAGES, PIPELINE_TIMINGS, SUBTITLE_MODES
 from generation.uploads import audio_upload_to
 
@@ -84,7 +85,7 @@ class GenerationRequest(models.Model):
     language = models.CharField(verbose_name=_("language"), max_length=2, choices=Language.choices)
     voice = models.CharField(verbose_name=_("voice"), max_length=100, blank=True)
     engine = models.CharField(verbose_name=_("lip-sync engine"), max_length=20, blank=True)
-    motion = models.CharField(verbose_name=_("head motion"), max_length=6, blank=True, help_text=_("none | subtle | lively (photo avatars)"))
+    motion = models.CharField(verbose_name=_("head motion"), max_length=6, blank=True, choices=Motion.choices, help_text=_("none | subtle | lively (photo avatars)"))
     subtitles = models.CharField(verbose_name=_("subtitles"), max_length=4, choices=Subtitles.choices, default=Subtitles.NONE,
                                  help_text=_("burn: the captions are also drawn into the video's frames"))
     status = models.CharField(verbose_name=_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
