@@ -217,7 +217,9 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         """Cancel a queued or running request."""
         generation = self.get_object()
         if not services.cancel_generation(generation):
-            return Response({"detail": f"The request is already {generation.status}."}, status=status.HTTP_409_CONFLICT)
+            return Response({"detail": _("The request has finished already (%(status)s): there is nothing to cancel.")
+                                       % {"status": generation.get_status_display()},
+                             "status": generation.status}, status=status.HTTP_409_CONFLICT)
         return Response(GenerationSerializer(generation, context={"request": request}).data)
 
     @extend_schema(responses={(200, "video/mp4"): OpenApiResponse(description="The MP4 (with a bucket: 302 to a "

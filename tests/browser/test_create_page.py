@@ -95,5 +95,13 @@ def test_the_create_page_follows_cancels_and_shows_the_result(browser, live_serv
     first, second = (actions.nth(i).bounding_box() for i in (0, 1))
     assert second["x"] >= first["x"] + first["width"] + 8 or second["y"] >= first["y"] + first["height"] + 4
     snap(page, "create-result-390")
+
+    # Its page names the voice and the engine for people, the actions apart.
+    with page.expect_navigation():
+        page.click("#detail-link")
+    expect(page.locator("#detail")).to_contain_text("Русский, мужской · встроенная синхронизация губ")
+    snap(page, "detail-390")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    snap(page, "detail-1280")
     assert errors == [], errors
     context.close()
