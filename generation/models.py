@@ -85,9 +85,9 @@ class GenerationRequest(models.Model):
     language = models.CharField(verbose_name=_("language"), max_length=2, choices=Language.choices)
     voice = models.CharField(verbose_name=_("voice"), max_length=100, blank=True)
     engine = models.CharField(verbose_name=_("lip-sync engine"), max_length=20, blank=True)
-    motion = models.CharField(verbose_name=_("head motion"), max_length=6, blank=True, choices=Motion.choices, help_text=_("none | subtle | lively (photo avatars)"))
+    motion = models.CharField(verbose_name=_("head motion"), max_length=6, blank=True, choices=Motion.choices, help_text=_("a photo avatar's; empty: the avatar's own setting"))
     subtitles = models.CharField(verbose_name=_("subtitles"), max_length=4, choices=Subtitles.choices, default=Subtitles.NONE,
-                                 help_text=_("burn: the captions are also drawn into the video's frames"))
+                                 help_text=_("burned in: the captions are also drawn into the video's frames"))
     status = models.CharField(verbose_name=_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     stage = models.CharField(verbose_name=_("stage"), max_length=10, choices=Stage.choices, default=Stage.QUEUED)
     progress = models.PositiveSmallIntegerField(verbose_name=_("progress"), default=0)

@@ -99,3 +99,11 @@ def test_the_admin_speaks_russian(client, user, avatar_row, django_user_model):
     for label in ("Синтез речи", "Анализ лица", "Кодирование видео", "Владелец", "Движение головы"):
         assert label in change, label
     assert "Tts seconds" not in change and "2,27" in change
+
+
+@pytest.mark.parametrize("interface", ["ru", "kk", "en"])
+def test_the_token_page_explains_the_signature_itself(client, user, interface):
+    client.force_login(user)
+    client.cookies["django_language"] = interface
+    page = client.get("/account/token/").content.decode()
+    assert "README" not in page and "X-Avatar-Timestamp" in page and "sha256=" in page
