@@ -94,6 +94,8 @@ class Avatar(models.Model):
     frame_count = models.PositiveIntegerField(verbose_name=_("frame count"), null=True, blank=True, editable=False)
     preview = models.FileField(verbose_name=_("preview"), upload_to="avatars/prepared/", blank=True, editable=False,
                                help_text=_("first frame with the face box and landmarks"))
+    thumbnail = models.FileField(verbose_name=_("thumbnail"), upload_to="avatars/prepared/", blank=True,
+                                 editable=False, help_text=_("the first frame as it is (JPEG), for the avatar pickers"))
     clip_data = models.FileField(verbose_name=_("clip data"), upload_to="avatars/prepared/", blank=True, editable=False,
                                  help_text=_("per-frame landmarks and boxes (.npz)"))
     clip_frames = models.FileField(verbose_name=_("clip frames"), upload_to="avatars/prepared/", blank=True, editable=False,
@@ -140,8 +142,11 @@ class Avatar(models.Model):
         return reverse("avatar-preview", args=[self.pk])
 
     def thumbnail_url(self) -> str:
-        """The preview once prepared; before that a photo shows itself (a video has nothing to show yet)."""
-        if self.preview:
+        """The clean first frame once prepared (no face box: that is the preview's, for the admin); before that,
+        or for an avatar prepared before thumbnails existed, a photo shows itself and a video its preview."""
+        if self.thumbnail:
+            return reverse("avatar-thumbnail", args=[self.pk])
+        if self.preview and self.kind == Kind.VIDEO:
             return self.preview_url()
         return self.source_url() if self.kind == Kind.PHOTO and self.source else ""
 
@@ -179,7 +184,7 @@ class Avatar(models.Model):
 
     def prepared_files(self) -> list:
         """Files preparation made, to remove when the source changes or the avatar goes."""
-        return [f for f in (self.preview, self.clip_data, self.clip_frames) if f]
+        return [f for f in (self.preview, self.thumbnail, self.clip_data, self.clip_frames) if f]
 
     def save(self, *args, **kwargs):
         with transaction.atomic():

@@ -121,7 +121,7 @@ def restart_preparation(avatar: Avatar, kind: str) -> None:
         file.storage.delete(file.name)
     Avatar.objects.filter(pk=avatar.pk).update(
         kind=kind, status=AvatarStatus.PREPARING, progress=0, error_code="", error_params={}, error_detail="",
-        notes=[], face_box=None, face_landmarks=None, preview="", clip_data="", clip_frames="", duration=None,
+        notes=[], face_box=None, face_landmarks=None, preview="", thumbnail="", clip_data="", clip_frames="", duration=None,
         frame_count=None, prepared_at=None, **UNCLAIMED)
     transaction.on_commit(lambda: queue_preparation(avatar))
 
