@@ -76,3 +76,10 @@ def test_an_unknown_avatar_answers_the_documented_404(api, avatar, schema, path)
     response = api.post(path, {"text": "Привет", "language": "ru", "avatar": 987654}, format="json")
     assert response.status_code == 404, response.content
     assert "avatar" in response.json() and response.json()["detail"]
+
+
+def test_a_missing_final_slash_is_still_redirected(api):
+    response = api.get("/api/v1/generations?page=1")
+    assert response.status_code == 301 and response["Location"] == "/api/v1/generations/?page=1"
+    assert api.get("/api/v1/nothing").status_code == 404
+    assert api.post("/api/v1/generations", {}, format="json").status_code == 404  # a redirect would drop the body

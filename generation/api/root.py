@@ -1,6 +1,6 @@
 """The API's own front door: a root listing the resources, and a JSON 404 for every unmatched path under /api/."""
-from django.http import JsonResponse
-from django.urls import reverse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -34,5 +34,19 @@ def api_root(request):
 
 @csrf_exempt  # nothing here changes anything: a POST to a wrong path is a 404 like any other
 def api_not_found(request, rest=""):
-    """Any other path under /api/ (malformed ids included): the API's JSON 404, whatever DEBUG or Accept say."""
+    """Any other path under /api/ (malformed ids included): the API's JSON 404, whatever DEBUG or Accept say.
+
+    A GET that only lacks its final slash is sent on, as Django's APPEND_SLASH did before this route caught it.
+    """
+    if request.method in ("GET", "HEAD") and not request.path.endswith("/") and _is_route(request.path + "/"):
+        query = request.META.get("QUERY_STRING", "")
+        return HttpResponsePermanentRedirect(request.path + "/" + (f"?{query}" if query else ""))
     return JsonResponse({"detail": not_found_message()}, status=404)
+
+
+def _is_route(path: str) -> bool:
+    """True when `path` is served by a real API view (not this catch-all)."""
+    try:
+        return resolve(path).func is not api_not_found
+    except Resolver404:
+        return False
