@@ -5,6 +5,8 @@ from django.contrib import admin
 from django.contrib.admin.widgets import AdminFileWidget
 from django.db import transaction
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from avatars import services
 from avatars.models import Avatar
@@ -39,8 +41,8 @@ class AvatarForm(forms.ModelForm):
         model = Avatar
         fields = ["name", "source", "owner", "is_active", "is_default", "motion", "frame", "resolution", "background"]
         widgets = {"source": PrivateFileInput}
-        help_texts = {"source": "A photo (JPEG, PNG, WebP, BMP) or a video of up to a minute (MP4, MOV, WebM, MKV). "
-                                "The face is found (tracked, for a video) by the worker after saving."}
+        help_texts = {"source": _("A photo (JPEG, PNG, WebP, BMP) or a video of up to a minute (MP4, MOV, WebM, "
+                                  "MKV). The face is found (tracked, for a video) by the worker after saving.")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -84,10 +86,10 @@ class AvatarAdmin(admin.ModelAdmin):
                        "frame_count", "prepared_at", "error_detail", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["name", "source", "owner", "is_active", "is_default", "motion"]}),
-        ("Video format (when a request does not choose)", {"fields": ["frame", "resolution", "background"]}),
-        ("Preparation", {"fields": ["kind", "status_line", "notes_list", "preview_image", "width", "height",
+        (_("Video format (when a request does not choose)"), {"fields": ["frame", "resolution", "background"]}),
+        (_("Preparation"), {"fields": ["kind", "status_line", "notes_list", "preview_image", "width", "height",
                                     "duration", "frame_count", "prepared_at", "error_detail"]}),
-        ("Times", {"fields": ["created_at", "updated_at"]}),
+        (_("Times"), {"fields": ["created_at", "updated_at"]}),
     ]
 
     def save_model(self, request, obj, form, change):
@@ -112,28 +114,29 @@ class AvatarAdmin(admin.ModelAdmin):
             try:
                 services.delete_avatar(avatar)
             except services.AvatarInUse as exc:
-                self.message_user(request, f"«{avatar}» was kept: {exc}", level="warning")
+                self.message_user(request, gettext("«%(avatar)s» was kept: %(reason)s") % {"avatar": avatar, "reason": exc},
+                                  level="warning")
 
-    @admin.display(description="Preview")
+    @admin.display(description=_("Preview"))
     def thumbnail(self, obj):
         url = obj.thumbnail_url()
         return format_html('<img src="{}" alt="" style="height:48px;border-radius:6px">', url) if url else "—"
 
-    @admin.display(description="Status")
+    @admin.display(description=_("Status"))
     def status_line(self, obj):
         if obj.status == "preparing":
-            return f"preparing… {obj.progress}%"
+            return gettext("Preparing… %(progress)s%%") % {"progress": obj.progress}
         if obj.status == "failed":
-            return f"failed: {obj.error}"
-        return "ready"
+            return gettext("Failed: %(reason)s") % {"reason": obj.error}
+        return obj.get_status_display()
 
-    @admin.display(description="Notes")
+    @admin.display(description=_("Notes"))
     def notes_list(self, obj):
         return format_html_join("", "<p>{}</p>", ((m,) for m in obj.note_messages() if m)) or "—"
 
-    @admin.display(description="Detected face")
+    @admin.display(description=_("Detected face"))
     def preview_image(self, obj):
         if not obj.preview:
-            return "The worker finds the face after saving; this page then shows it."
-        return format_html('<img src="{}" alt="first frame with the face box and 68 landmarks" '
-                           'style="max-width:480px">', obj.preview_url())
+            return gettext("The worker finds the face after saving; this page then shows it.")
+        return format_html('<img src="{}" alt="{}" style="max-width:480px">', obj.preview_url(),
+                           gettext("first frame with the face box and 68 landmarks"))

@@ -32,7 +32,9 @@ STRETCH_REASONS = {
     "cut": _("No usable stretch of at least %(minimum)s s: the shot changes at %(at)s s (the longest single shot "
              "is %(longest)s s)."),
 }
+PLACES = {"left": _("on the left"), "middle": _("in the middle"), "right": _("on the right")}
 NOTES = {
+    "photo_faces": _("There are %(count)s faces on this photo: the largest one, %(place)s, speaks."),
     "dropped_no_face": _("%(start)s–%(end)s s left out: no face there."),
     "dropped_second_face": _("%(start)s–%(end)s s left out: a second, larger face."),
     "dropped_cut": _("%(start)s–%(end)s s left out: another shot."),
@@ -79,6 +81,7 @@ def note_message(note: dict) -> str:
         return ""
     try:
         return str(template) % {**_numbers({"start": float(note.get("start", 0)), "end": float(note.get("end", 0))}),
-                                "share": round(100 * float(note.get("share") or 0))}
+                                "share": round(100 * float(note.get("share") or 0)),
+                                "count": int(note.get("count") or 0), "place": str(PLACES.get(note.get("place"), ""))}
     except (TypeError, ValueError):
         return str(template)

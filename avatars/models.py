@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from generation.pipeline.types import BACKGROUND_BLUR, DEFAULT_MOTION, DEFAULT_RESOLUTION, FRAME_ORIGINAL, MOTION_LEVELS
-from generation.models import Frame, Resolution
+from generation.formats import Frame, Resolution
 from generation.uploads import avatar_upload_to
 
 
@@ -32,6 +32,11 @@ class AvatarStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+# The built-in demo avatar is stored under its Russian name (databases made before this kept it); it is shown
+# in the interface language. Avatars people name themselves are shown as typed.
+BUILT_IN_NAMES = {"Астронавт": _("Astronaut")}
+
+
 class AvatarQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
@@ -54,59 +59,71 @@ class AvatarQuerySet(models.QuerySet):
 class Avatar(models.Model):
     """A photo or a short video that speaks; its face analysis is prepared once, in the worker."""
 
-    name = models.CharField(max_length=100)
-    kind = models.CharField(max_length=5, choices=Kind.choices, default=Kind.PHOTO)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
-                              related_name="avatars", help_text="empty: shared with every user (managed by staff)")
-    source = models.FileField(upload_to=avatar_upload_to, help_text="the photo or video as uploaded")
-    is_active = models.BooleanField(default=True)
-    is_default = models.BooleanField(default=False, help_text="Preselected on the generate page.")
-    motion = models.CharField(max_length=6, choices=Motion.choices, default=DEFAULT_MOTION,
-                              help_text="head motion of a photo avatar when a request does not choose")
+    name = models.CharField(verbose_name=_("name"), max_length=100)
+    kind = models.CharField(verbose_name=_("kind"), max_length=5, choices=Kind.choices, default=Kind.PHOTO)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True, on_delete=models.CASCADE,
+                              related_name="avatars", help_text=_("empty: shared with every user (managed by staff)"))
+    source = models.FileField(verbose_name=_("source file"), upload_to=avatar_upload_to, help_text=_("the photo or video as uploaded"))
+    is_active = models.BooleanField(verbose_name=_("active"), default=True)
+    is_default = models.BooleanField(verbose_name=_("default"), default=False, help_text=_("Preselected on the generate page."))
+    motion = models.CharField(verbose_name=_("head motion"), max_length=6, choices=Motion.choices, default=DEFAULT_MOTION,
+                              help_text=_("head motion of a photo avatar when a request does not choose"))
     # the format a request gets when it does not choose (generation.models.Frame / Resolution)
-    frame = models.CharField(max_length=8, choices=Frame.choices, default=FRAME_ORIGINAL,
-                             help_text="the output frame of a request that does not choose")
-    resolution = models.PositiveSmallIntegerField(choices=Resolution.choices, default=DEFAULT_RESOLUTION,
-                                                  help_text="the short side of a framed video")
-    background = models.CharField(max_length=7, default=BACKGROUND_BLUR, help_text="blur (the photo's surroundings, blurred) or a colour #rrggbb")
+    frame = models.CharField(verbose_name=_("frame"), max_length=8, choices=Frame.choices, default=FRAME_ORIGINAL,
+                             help_text=_("the output frame of a request that does not choose"))
+    resolution = models.PositiveSmallIntegerField(verbose_name=_("resolution"), choices=Resolution.choices,
+                                                  default=DEFAULT_RESOLUTION,
+                                                  help_text=_("the short side of a framed video"))
+    background = models.CharField(verbose_name=_("background"), max_length=7, default=BACKGROUND_BLUR,
+                                  help_text=_("blur (the photo's surroundings, blurred) or a colour #rrggbb"))
 
-    status = models.CharField(max_length=10, choices=AvatarStatus.choices, default=AvatarStatus.PREPARING,
+    status = models.CharField(verbose_name=_("status"), max_length=10, choices=AvatarStatus.choices, default=AvatarStatus.PREPARING,
                               db_index=True)
-    progress = models.PositiveSmallIntegerField(default=0)
-    error_code = models.CharField(max_length=40, blank=True)
-    error_params = models.JSONField(default=dict, blank=True)
-    error_detail = models.TextField(blank=True, help_text="for staff and logs only")
-    notes = models.JSONField(default=list, blank=True, help_text="what preparation dropped or noticed")
-    task_id = models.CharField(max_length=64, blank=True)
+    progress = models.PositiveSmallIntegerField(verbose_name=_("progress"), default=0)
+    error_code = models.CharField(verbose_name=_("error code"), max_length=40, blank=True)
+    error_params = models.JSONField(verbose_name=_("error parameters"), default=dict, blank=True)
+    error_detail = models.TextField(verbose_name=_("error details"), blank=True, help_text=_("for staff and logs only"))
+    notes = models.JSONField(verbose_name=_("notes"), default=list, blank=True, help_text=_("what preparation dropped or noticed"))
+    task_id = models.CharField(verbose_name=_("task ID"), max_length=64, blank=True)
     # A preparation is claimed by one worker at a time (compare-and-set on claimed_at), and taken over
     # like a generation when its heartbeat stops (generation.recovery).
-    claimed_at = models.DateTimeField(null=True, blank=True, editable=False,
-                                      help_text="when a worker took it; empty while it waits")
-    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False,
-                                        help_text="last sign of life of the worker preparing it")
-    attempts = models.PositiveSmallIntegerField(default=0, editable=False, help_text="times a worker started it")
-    worker = models.CharField(max_length=120, blank=True, editable=False, help_text="host:pid that prepared it")
+    claimed_at = models.DateTimeField(verbose_name=_("claimed at"), null=True, blank=True, editable=False,
+                                      help_text=_("when a worker took it; empty while it waits"))
+    heartbeat_at = models.DateTimeField(verbose_name=_("last heartbeat"), null=True, blank=True, editable=False,
+                                        help_text=_("last sign of life of the worker preparing it"))
+    attempts = models.PositiveSmallIntegerField(verbose_name=_("attempts"), default=0, editable=False, help_text=_("times a worker started it"))
+    worker = models.CharField(verbose_name=_("worker"), max_length=120, blank=True, editable=False, help_text=_("host:pid that prepared it"))
 
     # What preparation found: photo -> one face in the JSON fields; video -> per-frame arrays in files
-    face_box = models.JSONField(null=True, blank=True, editable=False)
-    face_landmarks = models.JSONField(null=True, blank=True, editable=False)
-    width = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    height = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    duration = models.FloatField(null=True, blank=True, editable=False, help_text="seconds of usable video")
-    frame_count = models.PositiveIntegerField(null=True, blank=True, editable=False)
-    preview = models.FileField(upload_to="avatars/prepared/", blank=True, editable=False,
-                               help_text="first frame with the face box and landmarks")
-    clip_data = models.FileField(upload_to="avatars/prepared/", blank=True, editable=False,
-                                 help_text="per-frame landmarks and boxes (.npz)")
-    clip_frames = models.FileField(upload_to="avatars/prepared/", blank=True, editable=False,
-                                   help_text="the prepared frames (JPEGs, random access)")
-    prepared_at = models.DateTimeField(null=True, blank=True, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    face_box = models.JSONField(verbose_name=_("face box"), null=True, blank=True, editable=False)
+    face_landmarks = models.JSONField(verbose_name=_("face landmarks"), null=True, blank=True, editable=False)
+    width = models.PositiveIntegerField(verbose_name=_("width"), null=True, blank=True, editable=False)
+    height = models.PositiveIntegerField(verbose_name=_("height"), null=True, blank=True, editable=False)
+    duration = models.FloatField(verbose_name=_("duration"), null=True, blank=True, editable=False, help_text=_("seconds of usable video"))
+    frame_count = models.PositiveIntegerField(verbose_name=_("frame count"), null=True, blank=True, editable=False)
+    preview = models.FileField(verbose_name=_("preview"), upload_to="avatars/prepared/", blank=True, editable=False,
+                               help_text=_("first frame with the face box and landmarks"))
+    thumbnail = models.FileField(verbose_name=_("thumbnail"), upload_to="avatars/prepared/", blank=True,
+                                 editable=False, help_text=_("the first frame as it is (JPEG), for the avatar pickers"))
+    clip_data = models.FileField(verbose_name=_("clip data"), upload_to="avatars/prepared/", blank=True, editable=False,
+                                 help_text=_("per-frame landmarks and boxes (.npz)"))
+    clip_frames = models.FileField(verbose_name=_("clip frames"), upload_to="avatars/prepared/", blank=True, editable=False,
+                                   help_text=_("the prepared frames (JPEGs, random access)"))
+    prepared_at = models.DateTimeField(verbose_name=_("prepared at"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(verbose_name=_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
 
     objects = AvatarQuerySet.as_manager()
 
+    @property
+    def display_name(self) -> str:
+        """The name people read: a built-in shared avatar's in the interface language, any other as stored."""
+        built_in = BUILT_IN_NAMES.get(self.name) if self.owner_id is None else None
+        return str(built_in) if built_in is not None else self.name
+
     class Meta:
+        verbose_name = _("avatar")
+        verbose_name_plural = _("avatars")
         ordering = ["-is_default", "name", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -134,8 +151,11 @@ class Avatar(models.Model):
         return reverse("avatar-preview", args=[self.pk])
 
     def thumbnail_url(self) -> str:
-        """The preview once prepared; before that a photo shows itself (a video has nothing to show yet)."""
-        if self.preview:
+        """The clean first frame once prepared (no face box: that is the preview's, for the admin); before that,
+        or for an avatar prepared before thumbnails existed, a photo shows itself and a video its preview."""
+        if self.thumbnail:
+            return reverse("avatar-thumbnail", args=[self.pk])
+        if self.preview and self.kind == Kind.VIDEO:
             return self.preview_url()
         return self.source_url() if self.kind == Kind.PHOTO and self.source else ""
 
@@ -173,7 +193,7 @@ class Avatar(models.Model):
 
     def prepared_files(self) -> list:
         """Files preparation made, to remove when the source changes or the avatar goes."""
-        return [f for f in (self.preview, self.clip_data, self.clip_frames) if f]
+        return [f for f in (self.preview, self.thumbnail, self.clip_data, self.clip_frames) if f]
 
     def save(self, *args, **kwargs):
         with transaction.atomic():

@@ -25,8 +25,10 @@ PREVIEW_MAX_SIDE = 480  # the admin and the avatar lists show it small
 PROGRESS_STEP = 5
 # what preparation writes; nothing else of the row, which staff may be editing meanwhile
 PREPARED_FIELDS = ["status", "progress", "prepared_at", "error_code", "error_params", "error_detail", "face_box",
-                   "face_landmarks", "width", "height", "duration", "frame_count", "notes", "preview", "clip_data",
-                   "clip_frames", "updated_at"]
+                   "face_landmarks", "width", "height", "duration", "frame_count", "notes", "preview", "thumbnail",
+                   "clip_data", "clip_frames", "updated_at"]
+THUMBNAIL_MAX_SIDE = 360  # the pickers show 120×140: enough for a 3x screen
+THUMBNAIL_QUALITY = 85
 
 
 def _read_source(avatar: Avatar) -> bytes:
@@ -46,6 +48,16 @@ def preview_png(image, face) -> bytes:
         shown = cv2.resize(shown, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     ok, png = cv2.imencode(".png", cv2.cvtColor(shown, cv2.COLOR_RGB2BGR))
     return png.tobytes()
+
+
+def thumbnail_jpeg(image) -> bytes:
+    """The picture as it is (no face box, no landmarks), scaled down, as JPEG: what the avatar pickers show."""
+    import cv2
+
+    scale = THUMBNAIL_MAX_SIDE / max(image.shape[:2])
+    shown = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else image
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(shown, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, THUMBNAIL_QUALITY])
+    return jpeg.tobytes()
 
 
 def claim(avatar_id: int) -> Avatar | None:
@@ -85,16 +97,22 @@ def progress_writer(avatar: Avatar, beat: Heartbeat | None = None):
 
 def prepare_photo(avatar: Avatar, data: bytes, progress=None) -> None:
     """Find the largest face of the photo and store it with a preview."""
-    from generation.pipeline.faces import default_analyzer
+    from generation.pipeline.faces import as_rgb_uint8, default_analyzer, horizontal_place
     from generation.pipeline.images import load_image
     from generation.pipeline.types import FACE_NOT_FOUND, PipelineError
 
-    image = load_image(data)
-    face = default_analyzer().analyze(image)
+    image = as_rgb_uint8(load_image(data))
+    analyzer = default_analyzer()
+    boxes = analyzer.detect(image) if min(image.shape[:2]) >= 2 else []
+    face = analyzer.largest_face(image, boxes)
     if face is None:
         raise PipelineError(f"no face on avatar #{avatar.pk}'s photo", FACE_NOT_FOUND)
     avatar.set_face(face)
+    if len(boxes) > 1:  # the user should know which one will speak
+        avatar.notes = [{"code": "photo_faces", "count": len(boxes),
+                         "place": horizontal_place(face.box, image.shape[1])}]
     avatar.preview.save(f"{avatar.pk}-preview.png", ContentFile(preview_png(image, face)), save=False)
+    avatar.thumbnail.save(f"{avatar.pk}-thumbnail.jpg", ContentFile(thumbnail_jpeg(image)), save=False)
 
 
 def prepare_video(avatar: Avatar, data: bytes, progress=None) -> None:
@@ -107,11 +125,13 @@ def prepare_video(avatar: Avatar, data: bytes, progress=None) -> None:
         clip = prepare_clip(data, check.demuxer, Path(tmp), default_analyzer(), progress=progress)
         reader = ClipReader(clip.data_path, clip.frames_path)
         preview = preview_png(reader.frame(0), reader.face(0))
+        thumbnail = thumbnail_jpeg(reader.frame(0))
         with open(clip.data_path, "rb") as fh:
             avatar.clip_data.save(f"{avatar.pk}-clip.npz", File(fh), save=False)
         with open(clip.frames_path, "rb") as fh:
             avatar.clip_frames.save(f"{avatar.pk}-clip.frames", File(fh), save=False)
     avatar.preview.save(f"{avatar.pk}-preview.png", ContentFile(preview), save=False)
+    avatar.thumbnail.save(f"{avatar.pk}-thumbnail.jpg", ContentFile(thumbnail), save=False)
     avatar.width, avatar.height = clip.width, clip.height
     avatar.duration, avatar.frame_count = clip.duration, clip.frame_count
     avatar.notes = [{"code": n.code, "start": round(n.start, 2), "end": round(n.end, 2),
@@ -163,7 +183,7 @@ def run_claimed(avatar: Avatar) -> str:
         log.warning("Avatar #%s failed to prepare (%s): %s", avatar_id, code, detail)
         remove_files(avatar, made())
         this_run(avatar).update(status=AvatarStatus.FAILED, error_code=code, error_params=params,
-                                error_detail=detail[:4000], preview="", clip_data="", clip_frames="",
+                                error_detail=detail[:4000], preview="", thumbnail="", clip_data="", clip_frames="",
                                 updated_at=timezone.now())
         return f"avatar #{avatar_id}: failed ({code})"
     avatar.mark_prepared()

@@ -122,7 +122,7 @@ def restart_preparation(avatar: Avatar, kind: str) -> None:
         file.storage.delete(file.name)
     Avatar.objects.filter(pk=avatar.pk).update(
         kind=kind, status=AvatarStatus.PREPARING, progress=0, error_code="", error_params={}, error_detail="",
-        notes=[], face_box=None, face_landmarks=None, preview="", clip_data="", clip_frames="", duration=None,
+        notes=[], face_box=None, face_landmarks=None, preview="", thumbnail="", clip_data="", clip_frames="", duration=None,
         frame_count=None, prepared_at=None, **UNCLAIMED)
     transaction.on_commit(lambda: queue_preparation(avatar))
 
@@ -150,7 +150,8 @@ def delete_avatar(avatar: Avatar) -> None:
 
 
 def own_count(user) -> int:
-    return Avatar.objects.filter(owner=user).count()
+    # a failed one holds no prepared face and can be deleted at any time: it does not take a place
+    return Avatar.objects.filter(owner=user).exclude(status=AvatarStatus.FAILED).count()
 
 
 NAME_MAX_LENGTH = 100

@@ -8,4 +8,5 @@ urlpatterns = [
     path("avatars/<int:pk>/rename/", views.rename, name="avatar-rename"),
     path("avatars/<int:pk>/source", views.source, name="avatar-source"),
     path("avatars/<int:pk>/preview", views.preview, name="avatar-preview"),
+    path("avatars/<int:pk>/thumbnail.jpg", views.thumbnail, name="avatar-thumbnail"),
 ]

@@ -115,6 +115,17 @@ def preview(request, pk):
     return preview_response(request, selectors.visible_avatar(request.user, pk))
 
 
+@login_required
+@require_GET
+def thumbnail(request, pk):
+    """The first frame as it is (JPEG), for the avatar pickers, once preparation made it."""
+    avatar = selectors.visible_avatar(request.user, pk)
+    if not avatar.thumbnail:
+        raise Http404("No thumbnail yet.")
+    return downloads.file_response(request, avatar.thumbnail, content_type="image/jpeg",
+                                   filename=f"avatar-{avatar.pk}.jpg")
+
+
 def source_response(request, avatar):
     """The avatar's uploaded file as an attachment (the page and the API serve it alike)."""
     pk = avatar.pk

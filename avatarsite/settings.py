@@ -331,7 +331,10 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Talking Avatar API",
-    "DESCRIPTION": "Text → speech → lip-synced MP4 of a photo avatar.",
+    "DESCRIPTION": ("Text (or your own recording) → speech → a lip-synced MP4 of a photo or video avatar. A photo "
+                    "avatar's head moves as a request's `motion` asks; a video avatar speaks over its own clip. "
+                    "Authenticate with `Authorization: Token <key>` (POST /api/v1/auth/token/). Errors are JSON "
+                    "with a `detail` in the caller's language (Accept-Language: ru, kk or en)."),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],  # the contract is public, data is not

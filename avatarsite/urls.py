@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+admin.site.site_header = admin.site.site_title = _("Talking Avatar administration")
 
 # No route serves MEDIA_ROOT: every stored file is handed out by a view that checks who asks.
 urlpatterns = [

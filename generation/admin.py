@@ -2,14 +2,37 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils.formats import number_format
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from generation import services
-from generation.models import Background, GenerationRequest, Video, WebhookAttempt, WebhookDelivery
+from generation.models import TIMING_LABELS, TIMING_ORDER, Background, GenerationRequest, Video, WebhookAttempt, WebhookDelivery
 from generation.validation import validate_input
 
 ADD_FIELDS = ["owner", "avatar", "text", "language", "voice", "engine", "motion", "subtitles", "frame", "resolution",
               "background", "callback_url"]
+TIMING_DIGITS = 2  # 2.27 s: what a person compares; the raw float stays in the database and the API
+
+
+def seconds_text(value) -> str:
+    """Seconds rounded for people ("2.27 s", "2,27 с"), or a dash."""
+    if value is None:
+        return "—"
+    return gettext("%(n)s s") % {"n": number_format(round(value, TIMING_DIGITS), TIMING_DIGITS)}  # number_format cuts, not rounds
+
+
+def timing_display(key: str):
+    """An admin column/field showing one stage's seconds, rounded, under the stage's human name."""
+    @admin.display(description=TIMING_LABELS[key], ordering=f"{key}_seconds")
+    def show(self, obj):
+        return seconds_text(getattr(obj, f"{key}_seconds"))
+    show.__name__ = f"{key}_time"
+    return show
+
+
+TIMING_COLUMNS = [f"{key}_time" for key in TIMING_ORDER]
 
 
 def stored_name(field) -> str:
@@ -23,7 +46,7 @@ class VideoInline(admin.StackedInline):
     can_delete = False
     fields = readonly_fields = ["file_name", "duration", "fps", "width", "height", "size", "created_at"]
 
-    @admin.display(description="File")
+    @admin.display(description=_("File"))
     def file_name(self, obj):
         return stored_name(obj.file)
 
@@ -81,28 +104,35 @@ class AddRequestForm(forms.ModelForm):
 @admin.register(GenerationRequest)
 class GenerationRequestAdmin(admin.ModelAdmin):
     list_display = ["id", "owner", "avatar", "language", "status", "stage", "progress", "short_text",
-                    "total_seconds", "worker", "created_at"]
+                    "total_time", "worker", "created_at"]
     list_filter = ["status", "language", "engine", "avatar", "created_at"]
     search_fields = ["text", "owner__username", "error_code", "error_detail", "worker"]
     date_hierarchy = "created_at"
     list_select_related = ["owner", "avatar"]
     inlines = [VideoInline, WebhookAttemptInline]
     readonly_fields = ["status", "stage", "progress", "error_code", "error_detail", "task_id", "worker", "attempts",
-                       "heartbeat_at", "recording", "audio_format", "audio_sha256", "tts_seconds", "audio_seconds",
-                       "face_seconds", "lipsync_seconds", "encode_seconds", "total_seconds", "queue_seconds",
-                       "created_at", "started_at", "finished_at", "video_link", "idempotency_key", "body_sha256",
+                       "heartbeat_at", "recording", "audio_format", "audio_sha256", *TIMING_COLUMNS, "created_at",
+                       "started_at", "finished_at", "video_link", "idempotency_key", "body_sha256",
                        "background_image", "notes_list"]
     fieldsets = [
-        (None, {"fields": ["owner", "avatar", "text", "language", "voice", "engine", "subtitles"]}),
-        ("Video format", {"fields": ["frame", "resolution", "background", "background_image", "notes_list"]}),
-        ("State", {"fields": ["status", "stage", "progress", "error_code", "error_detail", "task_id", "worker",
+        (None, {"fields": ["owner", "avatar", "text", "language", "voice", "engine", "motion", "subtitles"]}),
+        (_("Video format"), {"fields": ["frame", "resolution", "background", "background_image", "notes_list"]}),
+        (_("State"), {"fields": ["status", "stage", "progress", "error_code", "error_detail", "task_id", "worker",
                               "attempts", "heartbeat_at", "video_link"]}),
-        ("Webhook and idempotency", {"fields": ["callback_url", "idempotency_key", "body_sha256"]}),
-        ("Uploaded recording", {"fields": ["recording", "audio_format", "audio_sha256"]}),
-        ("Stage timings (seconds)", {"fields": ["queue_seconds", "tts_seconds", "audio_seconds", "face_seconds",
-                                                "lipsync_seconds", "encode_seconds", "total_seconds"]}),
-        ("Times", {"fields": ["created_at", "started_at", "finished_at"]}),
+        (_("Webhook and idempotency"), {"fields": ["callback_url", "idempotency_key", "body_sha256"]}),
+        (_("Uploaded recording"), {"fields": ["recording", "audio_format", "audio_sha256"]}),
+        (_("Stage timings"), {"fields": TIMING_COLUMNS}),
+        (_("Times"), {"fields": ["created_at", "started_at", "finished_at"]}),
     ]
+
+    queue_time, tts_time, audio_time = timing_display("queue"), timing_display("tts"), timing_display("audio")
+    face_time, lipsync_time = timing_display("face"), timing_display("lipsync")
+    encode_time, total_time = timing_display("encode"), timing_display("total")
+
+    def get_readonly_fields(self, request, obj=None):
+        """Once made, a request's input is history: changing its text or voice would change nothing."""
+        fixed = super().get_readonly_fields(request, obj)
+        return fixed if obj is None else [*ADD_FIELDS, *fixed]
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -123,19 +153,19 @@ class GenerationRequestAdmin(admin.ModelAdmin):
         obj.pk, obj._state.adding = created.pk, False
         obj.refresh_from_db()
 
-    @admin.display(description="Notes")
+    @admin.display(description=_("Notes"))
     def notes_list(self, obj):
         return format_html_join("", "<p>{}</p>", ((m,) for m in obj.note_messages())) or "—"
 
-    @admin.display(description="Recording")
+    @admin.display(description=_("Recording"))
     def recording(self, obj):
         return stored_name(obj.audio)
 
-    @admin.display(description="Text")
+    @admin.display(description=_("Text"))
     def short_text(self, obj):
         return obj.text[:60]
 
-    @admin.display(description="Video")
+    @admin.display(description=_("Video"))
     def video_link(self, obj):
         video = obj.video_or_none
         if video is None:
@@ -152,11 +182,11 @@ class VideoAdmin(admin.ModelAdmin):
     fields = readonly_fields = ["request", "file_name", "poster_name", "duration", "fps", "width", "height", "size",
                                 "captions_vtt", "created_at"]
 
-    @admin.display(description="File")
+    @admin.display(description=_("File"))
     def file_name(self, obj):
         return stored_name(obj.file)
 
-    @admin.display(description="Poster")
+    @admin.display(description=_("Poster"))
     def poster_name(self, obj):
         return stored_name(obj.poster)
 

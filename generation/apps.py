@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class GenerationConfig(AppConfig):
     name = "generation"
-    verbose_name = "Generation"
+    verbose_name = _("Videos")
 
     def ready(self):
         from django.contrib.auth import get_user_model

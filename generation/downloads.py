@@ -160,14 +160,27 @@ def recording_response(request, generation):
 CAPTION_FORMATS = {"vtt": ("text/vtt; charset=utf-8", "captions_vtt"), "srt": ("application/x-subrip", "captions_srt")}
 
 
+class NoCaptions(Http404):
+    """A video with no captions to give: its message is the reason, and the API passes it on."""
+
+
+def no_captions_reason(video) -> str:
+    """Why a finished video has no captions, for people."""
+    from django.utils.translation import gettext as _
+
+    if video.captions_vtt:  # a WebVTT without cues: nothing was said in words
+        return _("This video has no captions: it was made from a recording sent without its text.")
+    return _("This video has no captions: it was made before captions existed.")
+
+
 def captions_response(generation, video, fmt: str, *, download: bool, stem: str = ""):
-    """A finished video's captions as WebVTT or SRT (UTF-8); 404 for videos made before captions existed.
+    """A finished video's captions as WebVTT or SRT (UTF-8); 404 with the reason when it has none.
 
     `stem` names the file instead of the request's id (a shared video's captions).
     """
     content_type, field = CAPTION_FORMATS[fmt]
     if not video.has_captions:
-        raise Http404("This video has no captions.")
+        raise NoCaptions(no_captions_reason(video))
     response = HttpResponse(getattr(video, field).encode("utf-8"))
     return _harden(response, content_type, f"{stem or f'avatar-{generation.pk}'}.{generation.language}.{fmt}",
                    inline=fmt == "vtt" and not download)

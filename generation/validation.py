@@ -100,6 +100,16 @@ def text_errors(text, required: bool) -> str | None:
     return None
 
 
+def nothing_to_say_error(text: str, language: str) -> str | None:
+    """Why `text` gives the voice nothing to say (only punctuation, symbols or spaces), or None."""
+    from generation.pipeline.tts.text import has_words
+
+    if has_words(text, language):
+        return None
+    return _("There is nothing to say in this text: it has only punctuation, symbols or spaces. Write at least "
+             "one word or number.")
+
+
 def speech_length_error(text: str, language: str) -> str | None:
     """Why `text` would make too long a speech in `language` (its estimate is over MAX_SPEECH_SECONDS), or None."""
     from generation.pipeline.tts.estimate import estimate_seconds
@@ -211,7 +221,7 @@ def validate_input(*, user, text, language, avatar=None, voice="", engine="", mo
     if language not in LANGUAGES:
         errors["language"] = language_error(language)
     elif "text" not in errors and audio is None:
-        message = speech_length_error(text, language)
+        message = nothing_to_say_error(text, language) or speech_length_error(text, language)
         if message:
             errors["text"] = message
     avatar_obj, message = avatar_errors(avatar, user)

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from avatarsite.errors import STORAGE_RETRY_AFTER_SECONDS, storage_unavailable_message
 from generation import backgrounds, downloads, selectors, services, sharing, storage, voices, webhooks
 from generation.forms import GenerateForm
-from generation.models import Language, Stage, Status
+from generation.models import TIMING_LABELS, TIMING_ORDER, Language, Stage, Status
 from generation.throttles import page_throttled
 
 FLAGS = {"ru": "🇷🇺", "kk": "🇰🇿", "en": "🇬🇧"}
@@ -22,11 +22,12 @@ def js_strings() -> dict:
     """The words generate.js shows, in the request's language (a json_script catalogue, no extra request)."""
     return {
         "stages": {choice.value: str(choice.label) for choice in Stage},
-        "timings": [["total", _("Total")], ["tts", _("Speech (TTS)")], ["lipsync", _("Lip sync")],
-                    ["encode", _("Encoding")], ["audio", _("Audio")], ["face", _("Face")], ["queue", _("Queue")]],
+        "timings": [[key, str(TIMING_LABELS[key])] for key in TIMING_ORDER],  # in pipeline order
         "seconds": _("%(n)s s"),
         "decimal": formats.get_format("DECIMAL_SEPARATOR"),  # as the server writes numbers, whatever ICU the browser has
         "queue_position": _("You are number %(n)s in the queue"),
+        "statuses": {choice.value: str(choice.label) for choice in Status},
+        "languages": {choice.value: str(choice.label) for choice in Language},
         "subtitles": _("Subtitles"),
         "failed": _("The video could not be made."),
         "offline": _("The server cannot be reached. Please try again."),

@@ -22,9 +22,11 @@ NAME_PARTS = {
     "male": pgettext_lazy("voice", "male"),
     "female": pgettext_lazy("voice", "female"),
     "low": pgettext_lazy("voice", "low"),
-    "United States": pgettext_lazy("voice", "United States"),
-    "United Kingdom": pgettext_lazy("voice", "United Kingdom"),
+    "United States": pgettext_lazy("voice", "US"),
+    "United Kingdom": pgettext_lazy("voice", "UK"),
 }
+# Piper's model tiers ("Joe (English, United States, medium)"): a file size, nothing a listener hears as a name
+MODEL_TIERS = {"x_low", "low", "medium", "high"}
 REMOTE_NAME = re.compile(r"^Remote service \((?P<voice>.+)\)$")
 PIPER_NAME = re.compile(r"^(?P<who>[^()]+) \((?P<parts>[^()]+)\)$")  # "Joe (English, United States, medium)"
 
@@ -43,8 +45,9 @@ def display_name(name: str) -> str:
     if remote:
         return _("Remote service (%(voice)s)") % {"voice": remote["voice"]}
     piper = PIPER_NAME.match(name)
-    if piper:  # a person's name, then language, country and the model's quality (left as the model says)
-        return f"{piper['who']} ({translate_parts(piper['parts'])})"
+    if piper:  # a person's name, then language and country: "Joe (English, US)"
+        parts = ", ".join(part for part in piper["parts"].split(", ") if part not in MODEL_TIERS)
+        return f"{piper['who']} ({translate_parts(parts)})"
     return translate_parts(name)
 
 
@@ -60,6 +63,11 @@ def voices(language: str) -> list:
     except Exception:
         return []
     return [dataclasses.replace(voice, name=display_name(voice.name)) for voice in found]
+
+
+def display_name_of(voice_id: str, language: str) -> str:
+    """The name of voice `voice_id` of `language` in the active language; the id itself if it is gone."""
+    return next((voice.name for voice in voices(language) if voice.id == voice_id), voice_id)
 
 
 def voice_ids(language: str) -> list[str]:

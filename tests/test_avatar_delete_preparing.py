@@ -68,7 +68,7 @@ def test_deleted_as_it_finishes_the_files_it_stored_are_removed(api, clip, media
     finish = Avatar.mark_prepared
 
     def deleted_first(avatar):  # the owner's delete lands between storing the files and recording them
-        assert {f.name.rsplit(".", 1)[-1] for f in avatar.prepared_files()} == {"png", "npz", "frames"}
+        assert {f.name.rsplit(".", 1)[-1] for f in avatar.prepared_files()} == {"png", "jpg", "npz", "frames"}
         services.delete_avatar(Avatar.objects.get(pk=avatar.pk))
         finish(avatar)
 

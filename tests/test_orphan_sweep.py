@@ -95,4 +95,4 @@ def test_in_the_bucket(moto, settings, user, tmp_path):
     later = timezone.now() + timedelta(hours=3)
     report = sweep_orphans(now=later)
     assert set(report.removed) == {"avatars/prepared/9-clip.frames", "videos/2026/12/gen-9-x.mp4"}
-    assert moto.keys(BUCKET) == {avatar.source.name, avatar.preview.name, "elsewhere/keep.bin"}
+    assert moto.keys(BUCKET) == {avatar.source.name, avatar.preview.name, avatar.thumbnail.name, "elsewhere/keep.bin"}

@@ -130,7 +130,7 @@ def test_the_page_adds_lists_and_deletes_own_avatars(client, user, other_user, d
     page = client.get("/avatars/").content.decode()
     assert "Page avatar" in page and 'data-status="preparing"' in page
     prepare_avatar(mine.pk)
-    assert f'src="/avatars/{mine.pk}/preview"' in client.get("/avatars/").content.decode()
+    assert f'src="/avatars/{mine.pk}/thumbnail.jpg"' in client.get("/avatars/").content.decode()
     assert f'value="{mine.pk}"' in client.get("/").content.decode()  # offered on the generate page
 
     client.force_login(other_user)

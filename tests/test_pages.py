@@ -28,7 +28,7 @@ def test_login_page_and_login(client, user):
 
 def test_generate_page_has_the_form(logged_in, avatar):
     html = logged_in.get("/").content.decode()
-    for piece in ["Озвучить и создать видео", 'value="ru"', 'value="kk"', 'value="en"', "id_voice", f"/avatars/{avatar.pk}/preview"]:
+    for piece in ["Озвучить и создать видео", 'value="ru"', 'value="kk"', 'value="en"', "id_voice", f"/avatars/{avatar.pk}/thumbnail.jpg"]:
         assert piece in html
 
 

@@ -78,6 +78,7 @@ def malformed_body_message() -> str:
 def exception_handler(exc, context):
     from generation.services import QuotaExceeded, TooManyActive, TooManyWaiting
 
+    from generation.downloads import NoCaptions
     from generation.selectors import ResultExpired
 
     if isinstance(exc, ResultExpired):
@@ -88,6 +89,8 @@ def exception_handler(exc, context):
         exc = TooManyActiveError(str(exc))
     elif isinstance(exc, TooManyWaiting):
         exc = TooManyWaitingError(wait=min(SYNC_RETRY_AFTER_SECONDS, settings.SYNC_GENERATE_TIMEOUT), detail=str(exc))
+    elif isinstance(exc, NoCaptions):  # the one 404 with a reason: the video is the caller's, it has no words
+        exc = exceptions.NotFound(str(exc))
     elif isinstance(exc, Http404):  # get_object_or_404 names the model: "No GenerationRequest matches …"
         exc = exceptions.NotFound(not_found_message())
     elif isinstance(exc, exceptions.ParseError):

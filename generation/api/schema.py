@@ -15,6 +15,7 @@ from generation.models import CALLBACK_URL_MAX_LENGTH, IDEMPOTENCY_KEY_MAX_LENGT
 
 NO_NUL = r"^[^\x00]*$"  # DRF refuses NUL characters in any text field
 NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"  # ... and text that is empty once trimmed
+SPEAKABLE = r"^[^\x00]*\w[^\x00]*$"  # text to speak has a letter or digit (Unicode \w, as the server checks)
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]+$"
 BACKGROUND_REQUEST_PATTERN = r"^(|blur|#[0-9a-fA-F]{6})$"
 
@@ -48,6 +49,8 @@ DESCRIPTIONS = {
 # What each operation may answer beyond the generic errors (auth, body, path ids), and why.
 EXTRA = {
     ("/api/v1/voices/", "get"): {"400": "Unknown language"},
+    ("/api/v1/generations/{id}/video", "get"): {"400": "`download` is not a boolean"},
+    ("/api/v1/generations/{id}/captions.vtt", "get"): {"400": "`download` is not a boolean"},
     ("/api/v1/auth/token/", "post"): {"401": "Wrong username or password",
                                       "429": "Too many failed logins or token requests"},
     ("/api/v1/avatars/", "post"): {"409": "You have the most avatars allowed already"},
@@ -135,14 +138,15 @@ def generation_variant(base: dict, language: str, upload: bool, nullable_avatar:
                                             "finishes: done, failed or cancelled"}
     text = {"type": "string", "maxLength": settings.MAX_TEXT_LENGTH,
             "description": f"what the avatar says (trimmed; at most {settings.MAX_TEXT_LENGTH} characters, and at "
-                           f"most about {settings.MAX_SPEECH_SECONDS} s of speech: each digit is read as a word)"}
+                           f"most about {settings.MAX_SPEECH_SECONDS} s of speech: each digit is read as a word; at "
+                           "least one letter or digit: \"!!! ???\" has nothing to say)"}
     if upload:
         props["text"] = {**text, "pattern": NO_NUL}
         props["audio"] = {"type": "string", "format": "binary",
                           "description": "your own recording (WAV, MP3, OGG, …), spoken instead of the text"}
         schema["required"] = ["language", "audio"]
     else:
-        props["text"] = {**text, "minLength": 1, "pattern": NOT_BLANK}
+        props["text"] = {**text, "minLength": 1, "pattern": SPEAKABLE}
         props.pop("audio", None)
         schema["required"] = ["language", "text"]
     return schema
@@ -199,6 +203,76 @@ def parameters(result: dict) -> None:
                     parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": 2 ** 63 - 1}
 
 
+# The first path segment after /api/v1/ names the resource an operation belongs to.
+TAGS = {"avatars": "avatars", "voices": "voices", "generations": "generations", "me": "account",
+        "auth": "tokens", "": "api"}
+TAG_DESCRIPTIONS = {
+    "generations": "Videos: queue one from text or a recording, follow it, download the MP4 and its captions",
+    "avatars": "Photo and video avatars: the shared ones and your own",
+    "voices": "The voices of each language",
+    "account": "Who you are, your daily quota and your webhook signing secret",
+    "tokens": "API tokens for programs",
+    "api": "The API root",
+}
+
+
+# Short names for people (Swagger's one line per operation); the description keeps the docstring.
+SUMMARIES = {
+    ("/api/generate", "post"): "Make a video and wait for the MP4",
+    ("/api/v1/", "get"): "API root",
+    ("/api/v1/auth/token/", "post"): "Get an API token",
+    ("/api/v1/avatars/", "get"): "List avatars",
+    ("/api/v1/avatars/", "post"): "Add a photo or video avatar",
+    ("/api/v1/avatars/{id}/", "get"): "Get an avatar",
+    ("/api/v1/avatars/{id}/", "delete"): "Delete your avatar",
+    ("/api/v1/avatars/{id}/preview", "get"): "An avatar's preparation preview",
+    ("/api/v1/avatars/{id}/source", "get"): "An avatar's uploaded file",
+    ("/api/v1/generations/", "get"): "List your videos",
+    ("/api/v1/generations/", "post"): "Queue a video",
+    ("/api/v1/generations/{id}/", "get"): "Get a video request",
+    ("/api/v1/generations/{id}/", "delete"): "Delete a video",
+    ("/api/v1/generations/{id}/cancel/", "post"): "Cancel a video in progress",
+    ("/api/v1/generations/{id}/captions.srt", "get"): "Captions as SubRip",
+    ("/api/v1/generations/{id}/captions.vtt", "get"): "Captions as WebVTT",
+    ("/api/v1/generations/{id}/recording", "get"): "The uploaded recording",
+    ("/api/v1/generations/{id}/video", "get"): "Download the MP4",
+    ("/api/v1/me/", "get"): "Your account",
+    ("/api/v1/me/webhook-secret/", "post"): "Rotate the webhook secret",
+    ("/api/v1/voices/", "get"): "List voices",
+}
+# For operations whose view has no docstring of its own (the viewsets' list and retrieve).
+LONG_DESCRIPTIONS = {
+    ("/api/v1/generations/", "get"): "Your video requests, newest first, paginated (`?page=`): status, stage, "
+                                     "timings and, once done, the video's URL and captions.",
+    ("/api/v1/generations/{id}/", "get"): "One of your video requests: poll it until `status` is done, failed or "
+                                          "cancelled; `video` then has the MP4's URL and captions.",
+    ("/api/v1/avatars/", "get"): "The shared avatars that are ready, and your own photo and video avatars in any "
+                                 "status (preparing, ready, failed).",
+    ("/api/v1/avatars/{id}/", "get"): "One avatar you may use: a shared one, or your own photo or video avatar "
+                                      "with its preparation status and notes.",
+}
+
+
+def tag_for(path: str) -> str:
+    """The resource tag of an operation's path (POST /api/generate belongs with the generations)."""
+    if path == "/api/generate":
+        return "generations"
+    segment = path.removeprefix("/api/v1/").split("/", 1)[0]
+    return TAGS.get(segment, segment)
+
+
+def summaries(path: str, method: str, operation: dict) -> None:
+    """Every operation gets its resource tag and a summary (the first sentence of its description)."""
+    operation["tags"] = [tag_for(path)]
+    if (path, method) in LONG_DESCRIPTIONS:
+        operation["description"] = LONG_DESCRIPTIONS[(path, method)]
+    description = (operation.get("description") or "").strip()
+    operation["summary"] = SUMMARIES.get((path, method)) or operation.get("summary") or \
+        description.split("\n", 1)[0].split(". ", 1)[0].rstrip(".")
+    if not description:
+        operation["description"] = operation["summary"] + "."
+
+
 def postprocess(result, generator, request, public):
     """drf-spectacular POSTPROCESSING_HOOKS entry: errors, request bodies, constraints."""
     result["components"]["schemas"].update(Error=ERROR, ValidationError=VALIDATION_ERROR)
@@ -208,4 +282,6 @@ def postprocess(result, generator, request, public):
     for path, operations in result["paths"].items():
         for method, operation in operations.items():
             add_errors(path, method, operation)
+            summaries(path, method, operation)
+    result["tags"] = [{"name": name, "description": text} for name, text in TAG_DESCRIPTIONS.items()]
     return result

@@ -47,6 +47,8 @@ def absolute(serializer, url: str) -> str:
 class AvatarSerializer(serializers.ModelSerializer):
     """An avatar: a shared one (staff's) or the caller's own, and how its preparation went."""
 
+    name = serializers.CharField(source="display_name", read_only=True,
+                                 help_text="a shared built-in avatar's in the caller's language; yours as you named it")
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     error = serializers.CharField(read_only=True, help_text="why preparation failed, for people; empty otherwise")
     notes = serializers.SerializerMethodField(help_text="what preparation left out or noticed, as sentences")
@@ -145,6 +147,8 @@ class GenerationSerializer(serializers.ModelSerializer):
     stage_label = serializers.CharField(source="get_stage_display", read_only=True)
     has_audio = serializers.SerializerMethodField(help_text="true when made from an uploaded recording")
     reused = serializers.SerializerMethodField(help_text="true when an identical earlier video was reused")
+    notes = serializers.SerializerMethodField(help_text="what to know about how it was made, as sentences (e.g. "
+                                                        "subtitles=burn with a recording and no text: nothing drawn)")
     expired = serializers.SerializerMethodField(
         help_text="true once retention (RESULT_RETENTION_DAYS) removed the video: `video` is then null and the "
                   "video URL answers 410")

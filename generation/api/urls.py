@@ -1,7 +1,7 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from generation.api import share, views
+from generation.api import root, share, views
 
 generation_list = views.GenerationViewSet.as_view({"get": "list", "post": "create"})
 generation_detail = views.GenerationViewSet.as_view({"get": "retrieve", "delete": "destroy"})
@@ -12,6 +12,7 @@ captions_vtt = views.GenerationViewSet.as_view({"get": "captions_vtt"}, content_
 captions_srt = views.GenerationViewSet.as_view({"get": "captions_srt"}, content_negotiation_class=views.AnyAcceptNegotiation)
 
 urlpatterns = [
+    path("v1/", root.api_root, name="api-root"),
     path("v1/auth/token/", views.obtain_token, name="api-token"),
     path("v1/avatars/", views.AvatarViewSet.as_view({"get": "list", "post": "create"}), name="api-avatars"),
     path("v1/avatars/<int:pk>/", views.AvatarViewSet.as_view({"get": "retrieve", "patch": "partial_update",
@@ -38,4 +39,5 @@ urlpatterns = [
     # the split view serves its start-up script from a URL of its own: no inline script for the CSP to refuse
     path("v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("generate", views.generate_sync, name="api-generate"),
+    re_path(r"^(?P<rest>.*)$", root.api_not_found),  # last: JSON, never Django's HTML 404 page
 ]

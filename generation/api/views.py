@@ -54,12 +54,27 @@ NOT_FOUND = OpenApiResponse(inline_serializer("NotFoundError", {"detail": serial
                             description="Not yours, not there, not finished, or made before captions existed")
 
 
+DOWNLOAD_VALUES = {"1": True, "true": True, "True": True, "0": False, "false": False, "False": False}
+DOWNLOAD_PARAMETER = OpenApiParameter("download", OpenApiTypes.BOOL,
+                                      description="true (or 1): as an attachment; false (or 0, or absent): inline")
+
+
+def download_flag(request) -> bool:
+    """The `download` query parameter as a boolean; anything but true/false/1/0 is a 400 naming it."""
+    value = request.query_params.get("download")
+    if value is None:
+        return False
+    if value not in DOWNLOAD_VALUES:
+        raise ValidationError({"download": [_("«%(value)s» is not a boolean: use true or false (or 1 or 0).")
+                                            % {"value": value[:50]}]})
+    return DOWNLOAD_VALUES[value]
+
+
 def captions_schema(fmt: str, content_type: str):
     """The OpenAPI of one captions endpoint: the text on 200, a JSON `detail` on 404."""
     return extend_schema(
         operation_id=f"v1_generations_captions_{fmt}_retrieve",
-        parameters=[OpenApiParameter("download", OpenApiTypes.BOOL, description="1: as an attachment")]
-        if fmt == "vtt" else [],
+        parameters=[DOWNLOAD_PARAMETER] if fmt == "vtt" else [],
         responses={(200, content_type): OpenApiResponse(OpenApiTypes.STR, description=f"The captions ({fmt})"),
                    404: NOT_FOUND},
     )
@@ -289,19 +304,22 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         """Cancel a queued or running request."""
         generation = self.get_object()
         if not services.cancel_generation(generation):
-            return Response({"detail": f"The request is already {generation.status}."}, status=status.HTTP_409_CONFLICT)
+            return Response({"detail": _("The request has finished already (%(status)s): there is nothing to cancel.")
+                                       % {"status": generation.get_status_display()},
+                             "status": generation.status}, status=status.HTTP_409_CONFLICT)
         return Response(GenerationSerializer(generation, context={"request": request}).data)
 
     @extend_schema(responses={(200, "video/mp4"): OpenApiResponse(description="The MP4 (with a bucket: 302 to a "
                                                                             "short-lived signed URL)"),
                               404: None, 410: OpenApiResponse(description="Removed by retention"),
-                              503: OpenApiResponse(description="The file storage cannot be reached")})
+                              503: OpenApiResponse(description="The file storage cannot be reached")},
+                   parameters=[DOWNLOAD_PARAMETER])
     @action(detail=True, methods=["get"], url_path="video")
     def video(self, request, pk=None):
         """The MP4 (owner only; HTTP Range supported)."""
+        inline = not download_flag(request)
         generation = self.get_object()
         video = selectors.finished_video(generation)
-        inline = request.query_params.get("download") not in ("1", "true")
         return downloads.file_response(request, video.file, content_type="video/mp4",
                                        filename=f"avatar-{generation.pk}.mp4", inline=inline)
 
@@ -309,9 +327,10 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     @action(detail=True, methods=["get"], url_path="captions.vtt")
     def captions_vtt(self, request, pk=None):
         """The captions as WebVTT (owner only): the user's words timed against the speech."""
+        download = download_flag(request)
         generation = self.get_object()
         return downloads.captions_response(generation, selectors.finished_video(generation), "vtt",
-                                           download=request.query_params.get("download") in ("1", "true"))
+                                           download=download)
 
     @captions_schema("srt", "application/x-subrip")
     @action(detail=True, methods=["get"], url_path="captions.srt")

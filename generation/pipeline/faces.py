@@ -114,9 +114,13 @@ class FaceAnalyzer:
         h, w = image.shape[:2]
         if h < 2 or w < 2:
             return None
-        boxes = self.detect(image)
+        return self.largest_face(image, self.detect(image))
+
+    def largest_face(self, image: np.ndarray, boxes: list[tuple[float, float, float, float]]) -> Face | None:
+        """The Face of the largest of `boxes` (found by `detect` on this RGB uint8 image), or None."""
         if not boxes:
             return None
+        h, w = image.shape[:2]
         best = max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
         points = self.landmarks(image, best)
         return Face(box=clamp_box(*best, w, h), landmarks=points, image_size=(w, h))
@@ -124,6 +128,12 @@ class FaceAnalyzer:
 
 _default: FaceAnalyzer | None = None
 _default_lock = threading.Lock()
+
+
+def horizontal_place(box, width: int) -> str:
+    """Where a face box sits across the picture: "left", "middle" or "right" (by thirds of the width)."""
+    centre = (box[0] + box[2]) / 2 / max(1, width)
+    return "left" if centre < 1 / 3 else "right" if centre > 2 / 3 else "middle"
 
 
 def default_analyzer() -> FaceAnalyzer:

@@ -19,7 +19,34 @@
   function updateCount() { count.textContent = text.value.length; }
   form.querySelectorAll("input[name=language]").forEach((r) => r.addEventListener("change", fillVoices));
   text.addEventListener("input", updateCount);
-  fillVoices(); updateCount();
+
+  // A control that cannot matter is disabled, with the reason under it.
+  const motionSelect = $("id_motion"), audioInput = $("id_audio");
+  function relevance() {
+    const avatar = form.querySelector("input[name=avatar]:checked");
+    const video = Boolean(avatar && avatar.dataset.kind === "video");
+    motionSelect.disabled = video; $("motion-reason").hidden = !video;
+    const recording = Boolean(audioInput.files && audioInput.files.length);
+    voiceSelect.disabled = recording; $("voice-reason").hidden = !recording;
+  }
+  form.querySelectorAll("input[name=avatar]").forEach((r) => r.addEventListener("change", relevance));
+  audioInput.addEventListener("change", relevance);
+  fillVoices(); updateCount(); relevance();
+
+  // «Recent» follows the videos made on this page.
+  function recentItem(g) {
+    let li = $("recent-list").querySelector(`li[data-id="${g.id}"]`);
+    if (!li) {
+      li = document.createElement("li"); li.dataset.id = g.id;
+      const a = document.createElement("a"); a.href = `/generations/${g.id}/`; a.textContent = `#${g.id}`;
+      const status = document.createElement("span"); status.className = "status";
+      li.append(a, ` · ${T.languages[g.language] || g.language} · `, status);
+      if (g.text) li.append(` · ${g.text.length > 60 ? g.text.slice(0, 59) + "…" : g.text}`);
+      $("recent-list").prepend(li);
+      $("recent").hidden = false;
+    }
+    li.querySelector(".status").textContent = T.statuses[g.status] || g.status;
+  }
 
   function csrf() { return form.querySelector("input[name=csrfmiddlewaretoken]").value; }
   function fieldErrors(body) {
@@ -69,8 +96,11 @@
     return fields;
   }
 
-  let timer = null, clock = null, started = 0;
-  function busy(on) { $("submit").disabled = on; $("submit").setAttribute("aria-busy", on ? "true" : "false"); }
+  let timer = null, clock = null, started = 0, current = null;
+  function busy(on) {
+    $("submit").disabled = on; $("submit").setAttribute("aria-busy", on ? "true" : "false");
+    $("cancel-row").hidden = !on;
+  }
   function tick() { $("elapsed").textContent = seconds((Date.now() - started) / 1000, 1); }
   function stop() { clearTimeout(timer); clearInterval(clock); busy(false); }
   function showError(message) {
@@ -87,6 +117,8 @@
       timer = setTimeout(() => poll(url), POLL_MS * 4);
       return;
     }
+    if (current !== g.id) return;  // a job this page stopped following
+    recentItem(g);
     $("stage").textContent = T.stages[g.stage] || g.stage_label;
     $("progress").value = g.progress;
     $("queue").textContent = g.queue_position == null ? "" : fmt(T.queue_position, g.queue_position + 1);
@@ -113,6 +145,7 @@
     for (const note of g.notes || []) { const li = document.createElement("li"); li.textContent = note; notes.append(li); }
     const dl = $("timings"); dl.innerHTML = "";
     for (const [key, label] of T.timings) {
+      if (key === "tts" && g.has_audio) continue;  // a recording is never synthesised
       const v = g.timings[key];
       const div = document.createElement("div");
       const dt = document.createElement("dt"); dt.textContent = label;
@@ -120,8 +153,22 @@
       div.append(dt, dd); dl.append(div);
     }
     $("player").hidden = false;
-    video.play().catch(() => {});  // browsers may refuse sound without a gesture: the controls are there
+    // no sound out of sight: the player comes into view and waits for the user's play
+    $("result").scrollIntoView({ behavior: "smooth", block: "start" });
+    video.focus({ preventScroll: true });
   }
+
+  $("cancel").addEventListener("click", async () => {
+    if (current == null) return;
+    const id = current;
+    let r;
+    try {
+      r = await fetch(`/api/v1/generations/${id}/cancel/`, { method: "POST", credentials: "same-origin",
+                      headers: { "X-CSRFToken": csrf(), Accept: "application/json" } });
+    } catch (e) { return showError(T.offline); }
+    if (r.ok) { const g = await r.json(); recentItem(g); current = null; return showError(T.statuses.cancelled); }
+    if (r.status !== 409) showError(T.server_error);  // 409: it finished meanwhile; the poll shows how
+  });
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -174,7 +221,9 @@
       return;
     }
     started = Date.now();
+    current = g.id; recentItem(g);
     $("result").hidden = false;
+    $("result").scrollIntoView({ behavior: "smooth", block: "nearest" });
     $("stage").textContent = T.stages.queued; $("progress").value = 0; $("queue").textContent = "";
     tick(); clock = setInterval(tick, 100);
     poll(r.headers.get("Location") || `/api/v1/generations/${g.id}/`);

@@ -194,6 +194,11 @@ def normalize_text(text: str, language: str) -> str:
     return text
 
 
+def has_words(text: str, language: str) -> bool:
+    """True when `text`, normalised, has anything to say (a letter or digit): "!!! ???" has not."""
+    return bool(_SPEAKABLE.search(normalize_text(text, language)))
+
+
 # --- splitting -----------------------------------------------------------------------------------
 
 def _split_long(sentence: str, limit: int) -> list[str]:
