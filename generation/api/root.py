@@ -14,6 +14,7 @@ from generation.api.exceptions import not_found_message
 RESOURCES = {
     "avatars": "api-avatars",
     "voices": "api-voices",
+    "backgrounds": "api-backgrounds",
     "generations": "api-generation-list",
     "me": "api-me",
     "token": "api-token",

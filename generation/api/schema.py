@@ -11,7 +11,8 @@ import copy
 
 from django.conf import settings
 
-from generation.models import CALLBACK_URL_MAX_LENGTH, IDEMPOTENCY_KEY_MAX_LENGTH, LANGUAGES, RESOLUTIONS
+from generation.models import CALLBACK_URL_MAX_LENGTH, IDEMPOTENCY_KEY_MAX_LENGTH, LANGUAGES
+from generation.pipeline.types import RESOLUTIONS
 
 NO_NUL = r"^[^\x00]*$"  # DRF refuses NUL characters in any text field
 NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"  # ... and text that is empty once trimmed
@@ -205,13 +206,14 @@ def parameters(result: dict) -> None:
 
 # The first path segment after /api/v1/ names the resource an operation belongs to.
 TAGS = {"avatars": "avatars", "voices": "voices", "generations": "generations", "me": "account",
-        "auth": "tokens", "": "api"}
+        "auth": "tokens", "backgrounds": "backgrounds", "": "api"}
 TAG_DESCRIPTIONS = {
     "generations": "Videos: queue one from text or a recording, follow it, download the MP4 and its captions",
     "avatars": "Photo and video avatars: the shared ones and your own",
     "voices": "The voices of each language",
     "account": "Who you are, your daily quota and your webhook signing secret",
     "tokens": "API tokens for programs",
+    "backgrounds": "Your own pictures to put behind an avatar (background_image of a request)",
     "api": "The API root",
 }
 
@@ -239,6 +241,11 @@ SUMMARIES = {
     ("/api/v1/me/", "get"): "Your account",
     ("/api/v1/me/webhook-secret/", "post"): "Rotate the webhook secret",
     ("/api/v1/voices/", "get"): "List voices",
+    ("/api/v1/backgrounds/", "get"): "List your background pictures",
+    ("/api/v1/backgrounds/", "post"): "Upload a background picture",
+    ("/api/v1/backgrounds/{id}/", "get"): "Get a background picture",
+    ("/api/v1/backgrounds/{id}/", "delete"): "Delete a background picture",
+    ("/api/v1/backgrounds/{id}/file", "get"): "A background picture's file",
 }
 # For operations whose view has no docstring of its own (the viewsets' list and retrieve).
 LONG_DESCRIPTIONS = {
