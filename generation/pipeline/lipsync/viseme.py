@@ -177,7 +177,7 @@ class VisemeEngine(LipSyncEngine):
         render_.warp_roi(frame, frame, mesh, dst)
         crop, lips = bank_.mouth_crop(bank, plan, i)
         outer = dst[state.outer_idx]
-        bank_.paste(frame, crop, bank_.placement(bank, k, lips, outer, mw), lips, outer, mw)
+        bank_.paste(frame, crop, bank_.placement(bank, k, lips, outer, mw), lips, outer, mw, seed=i)
         return frame
 
     def track(self, audio: Audio, fps: int = FPS, seed: int = 0) -> MouthTrack:
