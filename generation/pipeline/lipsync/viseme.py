@@ -174,10 +174,13 @@ class VisemeEngine(LipSyncEngine):
         if mw < MIN_MOUTH_WIDTH:
             return frame
         dst = mesh.displaced(np.array([bank_.jaw_weight(bank, plan, i), weights[1], weights[2]]))
+        x0, y0, x1, y1 = mesh.roi
+        filmed = frame[y0:y1, x0:x1].copy()  # the grain as filmed: the warp's interpolation smooths it
         render_.warp_roi(frame, frame, mesh, dst)
         crop, lips = bank_.mouth_crop(bank, plan, i)
         outer = dst[state.outer_idx]
-        bank_.paste(frame, crop, bank_.placement(bank, k, lips, outer, mw), lips, outer, mw, seed=i)
+        bank_.paste(frame, crop, bank_.placement(bank, k, lips, outer, mw), lips, outer, mw, seed=i,
+                    filmed=(filmed, (x0, y0)))
         return frame
 
     def track(self, audio: Audio, fps: int = FPS, seed: int = 0) -> MouthTrack:

@@ -136,6 +136,20 @@ def grain(image: np.ndarray, where: np.ndarray) -> np.ndarray:
     return (image - cv2.GaussianBlur(image, (0, 0), GRAIN_SIGMA))[where].std(axis=0)
 
 
+def unwarped(region: np.ndarray, at: tuple[int, int], filmed: tuple | None) -> np.ndarray:
+    """`region` (of the frame, at `at`) with the pixels `filmed` holds put back as they were filmed."""
+    if filmed is None:
+        return region
+    pixels, (fx, fy) = filmed
+    out = region.copy()
+    x0, y0 = max(at[0], fx), max(at[1], fy)
+    x1 = min(at[0] + region.shape[1], fx + pixels.shape[1])
+    y1 = min(at[1] + region.shape[0], fy + pixels.shape[0])
+    if x1 > x0 and y1 > y0:
+        out[y0 - at[1]:y1 - at[1], x0 - at[0]:x1 - at[0]] = pixels[y0 - fy:y1 - fy, x0 - fx:x1 - fx]
+    return out
+
+
 def add_grain(patch: np.ndarray, region: np.ndarray, ring: np.ndarray, seed: int) -> None:
     """Add (in place) the fine grain the frame shows round the mouth and the patch lacks, as fresh noise."""
     missing = np.sqrt(np.maximum(grain(region, ring) ** 2 - grain(patch, ring) ** 2, 0)) * GRAIN_GAIN
@@ -147,9 +161,10 @@ def add_grain(patch: np.ndarray, region: np.ndarray, ring: np.ndarray, seed: int
 
 
 def paste(frame: np.ndarray, crop: np.ndarray, to_frame: np.ndarray, crop_lips: np.ndarray,
-          target_outer: np.ndarray, mw: float, seed: int = 0) -> None:
+          target_outer: np.ndarray, mw: float, seed: int = 0, filmed: tuple | None = None) -> None:
     """Blend the crop into `frame` (in place) over both mouths, in the frame's own light and grain
-    (`seed`: the grain's noise, one per output frame)."""
+    (`seed`: the grain's noise, one per output frame; `filmed`: (pixels, (x, y)) of the frame before
+    it was warped, whose grain and detail are the ones to match)."""
     h, w = frame.shape[:2]
     placed = crop_lips @ to_frame[:, :2].T + to_frame[:, 2]
     both = np.vstack([placed, target_outer])
@@ -171,14 +186,16 @@ def paste(frame: np.ndarray, crop: np.ndarray, to_frame: np.ndarray, crop_lips: 
     ring = (filled(shape, grown_hull(both_local, (MASK_GROW + RING + 3 * MASK_FEATHER) * mw)) > 127) & (alpha < 0.02)
     region = frame[y0:y1, x0:x1]
     if ring.sum() > 20:
-        patch = sharpened(patch, region, ring)
+        as_filmed = unwarped(region, (x0, y0), filmed)  # detail and grain are matched to the frame as filmed
+        patch = sharpened(patch, as_filmed, ring)
         have, want = patch[ring], region[ring].astype(np.float32)
         gain = np.clip(want.std(axis=0) / np.maximum(have.std(axis=0), 1.0), *GAIN_RANGE)
         patch = (patch - have.mean(axis=0)) * gain + want.mean(axis=0)
-        add_grain(patch, region, ring, seed)
+        add_grain(patch, as_filmed, ring, seed)
     # region + alpha * (patch - region) + 0.5, rounded, in the patch's own buffer (no full-size temporaries)
     np.subtract(patch, region, out=patch)
     patch *= alpha[..., None]
     patch += region
     patch += 0.5
     region[:] = np.clip(patch, 0, 255, out=patch)
+
