@@ -11,6 +11,7 @@ is shown as it is (blending several softens the lips).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -40,10 +41,11 @@ SHARPEN_SIGMA = 1.0
 SHARPEN_MAX = 1.2
 # Sensor grain: resampled twice and stored as JPEG, a crop loses the clip's noise, and a smooth
 # mouth in a grainy frame shows (hand-held 720p, noise 2.5 levels: mouth sharpness 0.56x the clip's).
-# The grain missing in the ring (what a 1 px Gaussian does not keep) is added back as fresh noise.
-GRAIN_SIGMA = 1.0
+# The luma grain missing in the ring (its 3x3 Laplacian's spread) is added back as fresh noise, cut
+# from one fixed noise tile at a place each output frame's seed picks (no noise drawn per frame).
 GRAIN_MIN = 0.5  # grey levels of missing grain worth adding
-GRAIN_GAIN = 1 / 0.874  # white noise keeps 0.874 of its std through x - GaussianBlur(x, 1 px)
+GRAIN_GAIN = 1 / np.sqrt(20.0)  # white noise of std 1 has a 3x3 Laplacian of std sqrt(20)
+NOISE_TILE = 512  # px; a patch larger than this repeats its noise
 OPEN_PER_WEIGHT = 0.374  # inner gap / width per unit of the mesh's open weight (OPEN_GAIN x INNER_GAP_PER_OPEN)
 
 
@@ -130,10 +132,16 @@ def sharpened(patch: np.ndarray, region: np.ndarray, ring: np.ndarray) -> np.nda
     return patch + amount * (patch - cv2.GaussianBlur(patch, (0, 0), SHARPEN_SIGMA))
 
 
-def grain(image: np.ndarray, where: np.ndarray) -> np.ndarray:
-    """Per-channel std of the image's finest detail (x - its 1 px Gaussian blur) at `where`."""
-    image = image.astype(np.float32, copy=False)
-    return (image - cv2.GaussianBlur(image, (0, 0), GRAIN_SIGMA))[where].std(axis=0)
+def grain(image: np.ndarray, where: np.ndarray) -> float:
+    """Std of the image's luma grain at `where` (its 3x3 Laplacian's spread, in grey levels)."""
+    grey = cv2.cvtColor(image.astype(np.float32, copy=False), cv2.COLOR_RGB2GRAY)
+    return float(cv2.Laplacian(grey, cv2.CV_32F)[where].std()) * GRAIN_GAIN
+
+
+@functools.lru_cache(maxsize=1)
+def noise_tile() -> np.ndarray:
+    """(NOISE_TILE, NOISE_TILE) standard normal noise, the same on every run."""
+    return np.random.default_rng(0).standard_normal((NOISE_TILE, NOISE_TILE), dtype=np.float32)
 
 
 def unwarped(region: np.ndarray, at: tuple[int, int], filmed: tuple | None) -> np.ndarray:
@@ -151,13 +159,17 @@ def unwarped(region: np.ndarray, at: tuple[int, int], filmed: tuple | None) -> n
 
 
 def add_grain(patch: np.ndarray, region: np.ndarray, ring: np.ndarray, seed: int) -> None:
-    """Add (in place) the fine grain the frame shows round the mouth and the patch lacks, as fresh noise."""
-    missing = np.sqrt(np.maximum(grain(region, ring) ** 2 - grain(patch, ring) ** 2, 0)) * GRAIN_GAIN
-    if float(missing.max()) < GRAIN_MIN:
+    """Add (in place) the fine luma grain the frame shows round the mouth and the patch lacks."""
+    missing = float(np.sqrt(max(grain(region, ring) ** 2 - grain(patch, ring) ** 2, 0.0)))
+    if missing < GRAIN_MIN:
         return
-    noise = np.random.default_rng(seed).standard_normal(patch.shape, dtype=np.float32)
-    noise *= missing.astype(np.float32)
-    patch += noise
+    h, w = patch.shape[:2]
+    tile = noise_tile()
+    reps = (-(-h // NOISE_TILE), -(-w // NOISE_TILE))
+    if reps != (1, 1):
+        tile = np.tile(tile, reps)
+    dy, dx = np.random.default_rng(seed).integers(0, (tile.shape[0] - h + 1, tile.shape[1] - w + 1))
+    patch += (tile[dy:dy + h, dx:dx + w] * missing)[..., None]
 
 
 def paste(frame: np.ndarray, crop: np.ndarray, to_frame: np.ndarray, crop_lips: np.ndarray,
