@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/video_avatar_realism.py [--keep DIR] [--out /tmp/vid
 The clip (tests/mouth_clips.real_talking): a real portrait (tests/data/faces/obama.jpg) talking
 English through the photo engine with its own head motion, filmed by a simulated hand-held camera
 (slow drift, shake, zoom and roll, sensor noise) at 1280x720, H.264. It is prepared as a video
-avatar (timed: target <= 10 s for 10 s), then speaks each language (espeak) with the viseme
+avatar (timed: target <= 10 s for 10 s; its loop is checked for blinks played backwards), then speaks each language (espeak) with the viseme
 engine and its mouth bank. Per output frame (dlib): mouth/speech correlation and best lag
 (target >= 0.55 within +-40 ms), bilabials closed (>= 90 %), frames with two mouths (0), mouth
 sharpness over the clip's own (0.7-1.3x; also against its frames as open, since a closed mouth has
@@ -117,6 +117,7 @@ def main() -> None:
     args = parser.parse_args()
     from bench.mouth_bank import SPEECH, measure
     from bench.video_avatar import cpu_line
+    from generation.pipeline import loop
     from generation.pipeline.audio import prepare
     from generation.pipeline.clip import ClipReader, inspect_video, prepare_clip
     from generation.pipeline.faces import FaceAnalyzer
@@ -146,6 +147,12 @@ def main() -> None:
         print(f"prepared {reader.frame_count / 25:.1f} s at {reader.width}x{reader.height} in {prep:.1f} s "
               f"(target <= {TARGETS['prep_s']:g} s); bank {cov.code if cov else '-'} ({cov.share:.0%} open) of "
               f"{len(bank) if bank else 0} mouths; notes {[n.code for n in prepared.notes]}", flush=True)
+        order = reader.order(3 * reader.frame_count)
+        blinks = loop.blinking(loop.eye_openness(reader.raw_landmarks), margin=1)
+        steps = np.diff(order)
+        backwards = int(((steps == -1) & (blinks[order[1:]] | blinks[order[:-1]])).sum())
+        print(f"loop {reader.transitions.tolist()}: {int(loop.blinking(loop.eye_openness(reader.raw_landmarks), 0).sum())}"
+              f" blink frames, steps backwards through a blink over 3 passes: {backwards} (target 0)", flush=True)
         mouth_sheet([reader.frame(k) for k in range(reader.frame_count)], reader.landmarks,
                     out / "realism_clip.png")
         state = engine.prepare_clip(reader)

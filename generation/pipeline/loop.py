@@ -104,8 +104,9 @@ def plan(landmarks: np.ndarray, raw_landmarks: np.ndarray, thumbs: np.ndarray) -
     In order: a jump back over at least LOOP_SHARES[0] of the clip, then over less; else turning
     back without a blink in between, over as much as possible; else a jump up to FALLBACK_SEAM_COST;
     else turning back between two blinks (at least LOOP_MIN_FRAMES apart, none between); only a
-    clip that blinks more often than that turns back over a blink (the least bad). Where a jump would show (over SEAM_COST), turning at two
-    calm moments does not: a head at rest for a moment reverses as naturally as it stops.
+    clip that blinks more often than that turns back over a blink (the least bad). Where a jump
+    would show (over SEAM_COST), turning at two calm moments does not: a head at rest for a moment
+    reverses as naturally as it stops.
     """
     n = len(landmarks)
     if n < LOOP_MIN_FRAMES + 2:

@@ -210,4 +210,3 @@ def paste(frame: np.ndarray, crop: np.ndarray, to_frame: np.ndarray, crop_lips: 
     patch += region
     patch += 0.5
     region[:] = np.clip(patch, 0, 255, out=patch)
-
