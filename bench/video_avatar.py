@@ -141,7 +141,7 @@ def compare(name: str, checkpoint: Path, clip: tuple[Path, Path], seconds: float
 
     face = FaceAnalyzer().analyze(image)
     photo, moving, still, video, before = [], [], [], [], []
-    rgb = clip_._IMREAD_RGB
+    rgb = getattr(clip_, "_IMREAD_RGB", None)  # None before decode_rgb existed
     for _ in range(REPEATS):
         photo.append(timed_render(engine, photo_state, audio))
         if name == "viseme":  # the photo path as users get it: the default head motion, every frame drawn
