@@ -128,3 +128,78 @@ def dark_blobs(frame: np.ndarray, lm: np.ndarray) -> int:
             if a != b and columns > 0 and y0[b] >= y0[a] + h[a] + 1:
                 return 2
     return min(len(big), 1)
+
+
+# ---- a real face filmed by a hand-held camera ----
+
+REAL_PHOTO = "obama.jpg"  # tests/data/faces: a real frontal portrait (its own toothy smile)
+REAL_SIZE = (1280, 720)
+REAL_FACE_SHARE = 1.05  # the portrait's height over the frame's: a face ~0.25 of the frame's width
+REAL_TEXT = ("Hello everyone, thank you for coming today. We have a lot of work in front of us, and I am "
+             "proud of what we built together. Maybe by the spring we can open the new bridge.")
+DRIFT_PX, JITTER_PX, DRIFT_ZOOM, DRIFT_ROLL = 14.0, 0.8, 0.02, 0.6  # the camera: slow drift, shake, zoom, roll
+NOISE_SIGMA = 2.5  # sensor noise, grey levels
+
+
+def real_photo() -> np.ndarray:
+    """The real portrait (RGB)."""
+    from pathlib import Path
+
+    bgr = cv2.imread(str(Path(__file__).parent / "data" / "faces" / REAL_PHOTO), cv2.IMREAD_COLOR)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+@functools.lru_cache(maxsize=None)
+def real_talking_heads(seconds: float = 10.0, seed: int = 1) -> tuple[np.ndarray, ...]:
+    """The portrait speaking REAL_TEXT through the photo engine with its own head motion ("subtle")."""
+    from generation.pipeline.audio import prepare
+    from generation.pipeline.lipsync.viseme import VisemeEngine
+    from generation.pipeline.runner import moving_photo
+    from generation.pipeline.tts.espeak import EspeakBackend
+    from generation.pipeline.types import SAMPLE_RATE, Audio
+
+    photo = real_photo()
+    face = media._analyzer().analyze(photo)
+    engine = VisemeEngine()
+    state = engine.prepare(photo, face)
+    spoken = prepare(EspeakBackend().synthesize(REAL_TEXT, "en"))
+    n = int(seconds * SAMPLE_RATE)  # speech, then a pause, as someone filmed talking
+    audio = Audio(np.concatenate([spoken.samples, np.zeros(max(0, n - len(spoken.samples)), np.float32)])[:n],
+                  phonemes=spoken.phonemes)
+    return tuple(engine.render(state, audio, media.FPS, motion=moving_photo(photo, face, audio, "subtle", seed,
+                                                                             media.FPS)))
+
+
+def filmed(heads, size=REAL_SIZE, seed: int = 4) -> np.ndarray:
+    """Each head frame as a hand-held camera films it: over a blurred backdrop of itself, drifting,
+    shaking a little, zooming and rolling slowly, with sensor noise; (n, h, w, 3)."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    ph, pw = heads[0].shape[:2]
+    scale = REAL_FACE_SHARE * h / ph
+    shake = np.cumsum(rng.normal(0, JITTER_PX, (len(heads), 2)), axis=0)
+    shake -= np.linspace(0, 1, len(heads))[:, None] * shake[-1]  # a random walk that comes back
+    f = rng.uniform(0.05, 0.2, 4)
+    feather = cv2.GaussianBlur(np.pad(np.ones((ph - 40, pw - 40), np.float32), 20), (0, 0), 8)[..., None]
+    edge = max(8, pw // 10)  # the room beside the sitter (curtains, window), out of focus: no second face
+    room = np.hstack([cv2.resize(heads[0][:, :edge], (w // 2, h)), cv2.resize(heads[0][:, -edge:], (w - w // 2, h))])
+    room = cv2.GaussianBlur(room, (0, 0), 12).astype(np.float32)
+    out = []
+    for k, head in enumerate(heads):
+        t = k / media.FPS
+        backdrop = room
+        zoom = scale * (1 + DRIFT_ZOOM * np.sin(2 * np.pi * f[2] * t))
+        m = cv2.getRotationMatrix2D((pw / 2, ph / 2), DRIFT_ROLL * np.sin(2 * np.pi * f[3] * t), zoom)
+        m[:, 2] += (w / 2 - pw / 2 + DRIFT_PX * np.sin(2 * np.pi * f[0] * t) + shake[k, 0],
+                    h * 0.55 - ph / 2 + 0.6 * DRIFT_PX * np.sin(2 * np.pi * f[1] * t) + shake[k, 1])
+        layer = cv2.warpAffine(head, m, size, flags=cv2.INTER_LINEAR).astype(np.float32)
+        alpha = cv2.warpAffine(feather, m, size, flags=cv2.INTER_LINEAR)[..., None]
+        frame = backdrop * (1 - alpha) + layer * alpha
+        frame += rng.normal(0, NOISE_SIGMA, frame.shape).astype(np.float32)
+        out.append(np.clip(frame + 0.5, 0, 255).astype(np.uint8))
+    return np.array(out)
+
+
+def real_talking(seconds: float = 10.0, size=REAL_SIZE) -> media.Clip:
+    """A real face talking naturally, filmed hand-held at 720p (H.264)."""
+    return encoded(filmed(real_talking_heads(seconds), size))

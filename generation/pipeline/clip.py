@@ -48,6 +48,7 @@ DATA_NAME = "clip.npz"
 FRAMES_NAME = "clip.frames"
 FORMAT_VERSION = 2  # 2: `transitions` (where the clip loops) and the mouth bank (bank_* arrays); 1: neither
 BANK_PREFIX = "bank_"  # the mouth bank's arrays in DATA_NAME
+_IMREAD_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)
 REASONS = {NO_FACE: "no_face", SECOND_FACE: "second_face", OK: "cut"}  # why a stretch ends at a frame
 
 
@@ -102,6 +103,15 @@ class FrameWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def decode_rgb(jpeg: np.ndarray) -> np.ndarray | None:
+    """A stored JPEG as RGB uint8 (None if it does not decode), converted by libjpeg itself: no BGR
+    array and second pass over the frame (OpenCV >= 4.10's IMREAD_COLOR_RGB; the same pixels)."""
+    if _IMREAD_RGB is not None:
+        return cv2.imdecode(jpeg, _IMREAD_RGB)
+    bgr = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
+    return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB, dst=bgr)
 
 
 def copy_frames(source: Path, offsets: np.ndarray, start: int, end: int, target: Path) -> np.ndarray:
@@ -189,11 +199,11 @@ def _store_reader(path: Path, offsets: np.ndarray) -> Iterator[Callable[[int], n
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as store:
         def frame(k: int) -> np.ndarray:
             data = np.frombuffer(store, np.uint8, int(offsets[k + 1] - offsets[k]), int(offsets[k]))
-            bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
+            rgb = decode_rgb(data)
             del data  # no view may outlive the map
-            if bgr is None:
+            if rgb is None:
                 raise PipelineError(f"Prepared frame {k} does not decode.", PIPELINE_FAILED)
-            return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            return rgb
 
         yield frame
 
@@ -387,10 +397,10 @@ class ClipReader:
         if not 0 <= i < self.frame_count:
             raise IndexError(f"frame {i} of {self.frame_count}")
         jpeg = np.frombuffer(self._store, np.uint8, int(self._offsets[i + 1] - self._offsets[i]), int(self._offsets[i]))
-        bgr = cv2.imdecode(jpeg, cv2.IMREAD_COLOR)
-        if bgr is None:
+        rgb = decode_rgb(jpeg)
+        if rgb is None:
             raise PipelineError(f"Prepared frame {i} does not decode.", PIPELINE_FAILED)
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        return rgb
 
     def frames(self, indices: Iterable[int], ahead: int = DECODE_AHEAD) -> Iterator[np.ndarray]:
         """frame(k) for each k in order, decoded up to `ahead` frames early in a thread.

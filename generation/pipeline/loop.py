@@ -102,9 +102,11 @@ def plan(landmarks: np.ndarray, raw_landmarks: np.ndarray, thumbs: np.ndarray) -
     """(transitions, cost) of a clip; see `play` for the rows; cost: how much the jump shows (median steps).
 
     In order: a jump back over at least LOOP_SHARES[0] of the clip, then over less; else turning
-    back without a blink in between, over as much as possible; else turning back over a blink (the
-    least bad: it shows once per pass). Where a jump would show (over SEAM_COST), turning at two
-    calm moments does not: a head at rest for a moment reverses as naturally as it stops.
+    back without a blink in between, over as much as possible; else a jump up to FALLBACK_SEAM_COST;
+    else turning back between two blinks (at least LOOP_MIN_FRAMES apart, none between); only a
+    clip that blinks more often than that turns back over a blink (the least bad). Where a jump
+    would show (over SEAM_COST), turning at two calm moments does not: a head at rest for a moment
+    reverses as naturally as it stops.
     """
     n = len(landmarks)
     if n < LOOP_MIN_FRAMES + 2:
@@ -125,6 +127,11 @@ def plan(landmarks: np.ndarray, raw_landmarks: np.ndarray, thumbs: np.ndarray) -
         found = best_jump(desc, openness, minimum, limit=FALLBACK_SEAM_COST)
         if found is not None:
             return found
+    # blinks closer together than the shortest share (a blink every 2.4 s in a 10 s clip): bounce
+    # between two of them rather than over one, which plays it backwards on every return
+    rows, blinks_inside = turns(desc, openness, LOOP_MIN_FRAMES)
+    if len(rows) and not blinks_inside:
+        return rows, 0.0
     return turns(desc, openness, minimums[0])[0], 0.0
 
 

@@ -140,3 +140,63 @@ def test_the_avatar_is_told_when_the_loop_shows():
     assert loop_note(np.array([[80, 10]]), 2.5, 25, 25) == ClipNote("loop_seam", 35 / 25, 106 / 25)
     assert loop_note(np.array([[5, 5], [70, 70]]), 0.0, 25, 25) == ClipNote("loop_turns", 30 / 25, 96 / 25)
     assert loop_note(np.zeros((0, 2), np.int32), 0.0, 0, 25) is None
+
+
+# ---- no blink plays backwards (issue 23: one of four 10 s clips bounced over its blinks) ----
+
+def reversed_blink_steps(order: np.ndarray, transitions: np.ndarray, openness: np.ndarray) -> list:
+    """The steps of `order` that show a blink the wrong way or break the loop's rules, as (t, what).
+
+    Every step is +1, or a planned jump i -> j, or (a clip that turns) -1 between its turn points;
+    a step backwards never is in or next to a blink, and no jump or turn lands in one (BLINK_MARGIN).
+    """
+    near = loop.blinking(openness)
+    touching = loop.blinking(openness, margin=1)
+    turning = len(transitions) and (transitions[:, 0] == transitions[:, 1]).all()
+    jumps = {(int(i), int(j)) for i, j in transitions} if not turning else set()
+    turn_points = {int(i) for i, _ in transitions} if turning else set()
+    bad = []
+    for t, (a, b) in enumerate(zip(order[:-1].tolist(), order[1:].tolist())):
+        if b == a + 1 and a not in turn_points:
+            continue
+        if abs(b - a) == 1 and turning:
+            if b < a and (touching[a] or touching[b]):
+                bad.append((t, f"backwards through a blink {a}->{b}"))
+            if a in turn_points and near[a]:
+                bad.append((t, f"turn in a blink at {a}"))
+        elif (a, b) not in jumps:
+            bad.append((t, f"unplanned step {a}->{b}"))
+        elif near[[a, b]].any():
+            bad.append((t, f"jump in a blink {a}->{b}"))
+    return bad
+
+
+def test_the_checker_catches_pingpong_over_a_blink():
+    landmarks, _ = face_path(period=400, blinks=(40, 75, 110))
+    order = loop.play(None, N, 3 * N)
+    assert any("backwards through a blink" in what for _, what in
+               reversed_blink_steps(order, np.array([[0, 0], [N - 1, N - 1]]), loop.eye_openness(landmarks)))
+
+
+def test_blinks_closer_than_the_shortest_loop_are_never_played_backwards():
+    # a drift that never comes back (no jump matches) and a blink every 35 frames: every stretch of
+    # a quarter of the clip holds one; the loop turns between two blinks instead of over one
+    landmarks, thumbs = face_path(period=400, blinks=(15, 50, 85, 120))
+    transitions, _ = loop.plan(landmarks, landmarks, thumbs)
+    order = loop.play(transitions, N, 5 * N)
+    openness = loop.eye_openness(landmarks)
+    assert reversed_blink_steps(order, transitions, openness) == []
+    assert (np.diff(order) == -1).any()  # it does turn (a drift has no matching jump)
+    lo, hi = sorted(transitions[:, 0])
+    assert hi - lo + 1 >= loop.LOOP_MIN_FRAMES
+
+
+@pytest.mark.parametrize("seed", [3])  # bench/loop.py --lengths: this 10 s clip bounced over 2 blinks
+def test_a_10s_clip_blinking_every_2_4s_loops_without_a_reversed_blink(tmp_path, seed):
+    clip = media.moving_face(10.0, size=(480, 270), seed=seed)
+    prepared = prepare_clip(clip.data, inspect_video(clip.data).demuxer, tmp_path, FaceAnalyzer())
+    with ClipReader(prepared.data_path, prepared.frames_path) as reader:
+        openness = loop.eye_openness(reader.raw_landmarks)
+        assert loop.blinking(openness, margin=0).sum() >= 8  # its four blinks are seen
+        order = reader.order(3 * reader.frame_count)
+        assert reversed_blink_steps(order, reader.transitions, openness) == []

@@ -143,7 +143,10 @@ def test_smooth_without_jitter(engine, speech):
     track = engine.track(speech, FPS)
     for curve in (track.open, track.spread, track.round):
         step = np.abs(np.diff(curve))
-        assert step.max() < 0.5  # a lip release after p/b may be fast, but nothing jumps
+        # a lip release after p/b may be fast, but nothing jumps; only a shut m/b/p frame (open 0:
+        # a closure shorter than a frame, as espeak's п, still shows) is reached and left in one step
+        shut = curve == 0.0
+        assert step[~(shut[1:] | shut[:-1])].max() < 0.5
         # no flicker: four successive steps alternating up/down (a one-frame p/b closure is fine)
         d = np.sign(np.where(np.abs(np.diff(curve)) > 0.03, np.diff(curve), 0))
         flicker = (d[:-3] * d[1:-2] < 0) & (d[1:-2] * d[2:-1] < 0) & (d[2:-1] * d[3:] < 0)

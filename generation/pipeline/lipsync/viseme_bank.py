@@ -11,6 +11,7 @@ is shown as it is (blending several softens the lips).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -38,6 +39,13 @@ GATE_OPEN = 0.05  # track openings under this (closures, pauses) keep their own 
 # SHARPEN_MAX of the detail, so the mouth is no blurrier than the face round it.
 SHARPEN_SIGMA = 1.0
 SHARPEN_MAX = 1.2
+# Sensor grain: resampled twice and stored as JPEG, a crop loses the clip's noise, and a smooth
+# mouth in a grainy frame shows (hand-held 720p, noise 2.5 levels: mouth sharpness 0.56x the clip's).
+# The luma grain missing in the ring (its 3x3 Laplacian's spread) is added back as fresh noise, cut
+# from one fixed noise tile at a place each output frame's seed picks (no noise drawn per frame).
+GRAIN_MIN = 0.5  # grey levels of missing grain worth adding
+GRAIN_GAIN = 1 / np.sqrt(20.0)  # white noise of std 1 has a 3x3 Laplacian of std sqrt(20)
+NOISE_TILE = 512  # px; a patch larger than this repeats its noise
 OPEN_PER_WEIGHT = 0.374  # inner gap / width per unit of the mesh's open weight (OPEN_GAIN x INNER_GAP_PER_OPEN)
 
 
@@ -124,9 +132,51 @@ def sharpened(patch: np.ndarray, region: np.ndarray, ring: np.ndarray) -> np.nda
     return patch + amount * (patch - cv2.GaussianBlur(patch, (0, 0), SHARPEN_SIGMA))
 
 
+def grain(image: np.ndarray, where: np.ndarray) -> float:
+    """Std of the image's luma grain at `where` (its 3x3 Laplacian's spread, in grey levels)."""
+    grey = cv2.cvtColor(image.astype(np.float32, copy=False), cv2.COLOR_RGB2GRAY)
+    return float(cv2.Laplacian(grey, cv2.CV_32F)[where].std()) * GRAIN_GAIN
+
+
+@functools.lru_cache(maxsize=1)
+def noise_tile() -> np.ndarray:
+    """(NOISE_TILE, NOISE_TILE) standard normal noise, the same on every run."""
+    return np.random.default_rng(0).standard_normal((NOISE_TILE, NOISE_TILE), dtype=np.float32)
+
+
+def unwarped(region: np.ndarray, at: tuple[int, int], filmed: tuple | None) -> np.ndarray:
+    """`region` (of the frame, at `at`) with the pixels `filmed` holds put back as they were filmed."""
+    if filmed is None:
+        return region
+    pixels, (fx, fy) = filmed
+    out = region.copy()
+    x0, y0 = max(at[0], fx), max(at[1], fy)
+    x1 = min(at[0] + region.shape[1], fx + pixels.shape[1])
+    y1 = min(at[1] + region.shape[0], fy + pixels.shape[0])
+    if x1 > x0 and y1 > y0:
+        out[y0 - at[1]:y1 - at[1], x0 - at[0]:x1 - at[0]] = pixels[y0 - fy:y1 - fy, x0 - fx:x1 - fx]
+    return out
+
+
+def add_grain(patch: np.ndarray, region: np.ndarray, ring: np.ndarray, seed: int) -> None:
+    """Add (in place) the fine luma grain the frame shows round the mouth and the patch lacks."""
+    missing = float(np.sqrt(max(grain(region, ring) ** 2 - grain(patch, ring) ** 2, 0.0)))
+    if missing < GRAIN_MIN:
+        return
+    h, w = patch.shape[:2]
+    tile = noise_tile()
+    reps = (-(-h // NOISE_TILE), -(-w // NOISE_TILE))
+    if reps != (1, 1):
+        tile = np.tile(tile, reps)
+    dy, dx = np.random.default_rng(seed).integers(0, (tile.shape[0] - h + 1, tile.shape[1] - w + 1))
+    patch += (tile[dy:dy + h, dx:dx + w] * missing)[..., None]
+
+
 def paste(frame: np.ndarray, crop: np.ndarray, to_frame: np.ndarray, crop_lips: np.ndarray,
-          target_outer: np.ndarray, mw: float) -> None:
-    """Blend the crop into `frame` (in place) over both mouths, in the frame's own light."""
+          target_outer: np.ndarray, mw: float, seed: int = 0, filmed: tuple | None = None) -> None:
+    """Blend the crop into `frame` (in place) over both mouths, in the frame's own light and grain
+    (`seed`: the grain's noise, one per output frame; `filmed`: (pixels, (x, y)) of the frame before
+    it was warped, whose grain and detail are the ones to match)."""
     h, w = frame.shape[:2]
     placed = crop_lips @ to_frame[:, :2].T + to_frame[:, 2]
     both = np.vstack([placed, target_outer])
@@ -148,10 +198,12 @@ def paste(frame: np.ndarray, crop: np.ndarray, to_frame: np.ndarray, crop_lips: 
     ring = (filled(shape, grown_hull(both_local, (MASK_GROW + RING + 3 * MASK_FEATHER) * mw)) > 127) & (alpha < 0.02)
     region = frame[y0:y1, x0:x1]
     if ring.sum() > 20:
-        patch = sharpened(patch, region, ring)
+        as_filmed = unwarped(region, (x0, y0), filmed)  # detail and grain are matched to the frame as filmed
+        patch = sharpened(patch, as_filmed, ring)
         have, want = patch[ring], region[ring].astype(np.float32)
         gain = np.clip(want.std(axis=0) / np.maximum(have.std(axis=0), 1.0), *GAIN_RANGE)
         patch = (patch - have.mean(axis=0)) * gain + want.mean(axis=0)
+        add_grain(patch, as_filmed, ring, seed)
     # region + alpha * (patch - region) + 0.5, rounded, in the patch's own buffer (no full-size temporaries)
     np.subtract(patch, region, out=patch)
     patch *= alpha[..., None]

@@ -64,8 +64,9 @@ def inverse_map(mesh: Mesh, dst: np.ndarray) -> np.ndarray:
     return src
 
 
-def warp_roi(image: np.ndarray, out: np.ndarray, mesh: Mesh, dst: np.ndarray) -> None:
+def warp_roi(image: np.ndarray, out: np.ndarray, mesh: Mesh, dst: np.ndarray,
+             interpolation: int = cv2.INTER_LINEAR) -> None:
     """Write the image warped by the displaced mesh into `out` inside the mesh ROI."""
     x0, y0, x1, y1 = mesh.roi
     m = inverse_map(mesh, dst)
-    out[y0:y1, x0:x1] = cv2.remap(image, m[..., 0], m[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    out[y0:y1, x0:x1] = cv2.remap(image, m[..., 0], m[..., 1], interpolation, borderMode=cv2.BORDER_REPLICATE)
