@@ -40,6 +40,7 @@ MIN_MOUTH_WIDTH = 6.0  # px: a narrower mouth has no room for lips, teeth and ca
 # open, as the one whose edges are as soft as the photo's round the eyes (mouth_photo.edge_sharpness)
 BLUR_CHOICES = (0.0, 0.004, 0.008, 0.012, 0.016, 0.022, 0.03, 0.045)
 CALIBRATION_WEIGHTS = (0.7, 0.2, 0.0)
+CALIBRATION_TIE = 0.01  # |log ratio| this close to the least counts as a tie
 CALIBRATION_RISE = 0.01  # |log ratio| rising by more than this ends the search (blurs too slight to tell tie)
 
 
@@ -128,8 +129,10 @@ class VisemeEngine(LipSyncEngine):
                 # measure turns back up (a closed-mouth photo's drawn teeth once read 1.01x at the
                 # heaviest blur and were chosen so): stop there
                 break
-            if err < best_err:
-                best, best_err = blur, err
+            best_err = min(best_err, err)
+            # within a tie of the least error, the heavier blur: a soft photo's drawing errs on its side
+            if err <= best_err + CALIBRATION_TIE:
+                best = blur
         state.interior.grain = grain
         return best
 
