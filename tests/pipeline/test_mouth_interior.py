@@ -250,3 +250,22 @@ def test_tongue_is_rounded_with_a_lighter_top():
     column = g[bottom - heights[0] + 2:bottom - 2, cx - 1:cx + 2].mean(axis=1)
     upper, lower = np.array_split(column, 2)
     assert upper.mean() > 1.1 * lower.mean()
+
+
+@pytest.mark.parametrize("name", ["biden", "biden_dark_skin"])
+def test_open_mouth_as_finely_textured_as_the_lips_and_chin(name):
+    """The drawn inside of a wide-open mouth carries the face's own grain: no noisier, no smoother than round it."""
+    from tests import faces as shared
+
+    image = np.ascontiguousarray(shared.get(name))
+    engine = VisemeEngine()
+    state = engine.prepare(image, FaceAnalyzer().analyze(image))
+    assert state.interior.own is None  # drawn teeth, not the photo's own
+    weights = np.array([0.95, 0.1, 0.0])
+    dst = state.mouth.displaced(weights)
+    outer = dst[[M.lip_vertex(i) for i in range(48, 60)]]
+    ratio = P.texture_ratio(engine.draw(state, weights), dst[state.inner_idx], outer, state.mouth_width, robust=True)
+    # the target is 0.7-1.3; the robust ratio moves in coarse steps (medians of integer Laplacians, a
+    # few grey levels: 0.64, 1.0, 1.44 ...), so one step either side is allowed (before the grain's
+    # calibration these read 4.8 and 5.1)
+    assert 0.6 <= ratio <= 1.5

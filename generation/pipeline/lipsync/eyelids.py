@@ -9,6 +9,13 @@ lid's own skin, texture and light), the photo's lash band is left out once the l
 a thin anti-aliased lash line is drawn at the edge instead. Every change fades out where the lids
 meet at the corners, so a turned face, with one eye narrow and tilted, gets no rim.
 
+The brow never moves: the lid skin is bounded above by the brow's lower edge (its landmarks less
+BROW_THICK), so on a brow close over deep-set eyes only the thin skin between lashes and brow
+slides. Such a lid, in the socket's shadow, is lightened towards the skin under the eye as it
+closes (a closed lid turns to the light), and where it is stretched far its streaky texture is
+replaced by the under-eye skin's own fine texture. The photo's dark lashes round the outer corner
+are painted over with the skin round them (shut, they would stay up as a tuft).
+
 `measure_lids` reads, once per avatar, the lash colour, the lash band's thickness and the room up
 to the brow; `draw_lids` takes the eye points where they are in the frame being drawn.
 """

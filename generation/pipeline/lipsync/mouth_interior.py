@@ -7,12 +7,17 @@ coordinates a head motion has moved them to. Sizes of teeth are in the avatar's 
 
 Layers, back to front: the cavity (lit just under the teeth, dark deep inside, darker towards the
 corners where the cheeks shade it), the tongue (rising from the floor of the mouth; higher for
-l/t/d/n/r), the lower teeth (when the jaw drops), the upper teeth (hanging from the upper lip, its
-gums hidden behind it). A tooth row is a run of teeth narrowing towards the corners as the arch
-turns away (each one darker), with a dark separation between neighbours, a convex shading across
-each tooth, rounded incisal corners, a pointed canine and a slightly translucent edge. Where the
+l/t/d/n/r; a rounded shape, lighter on its top, with the cavity just above it in its shadow), the
+lower teeth (when the jaw drops), the upper teeth (hung from a root line that follows the upper
+lip only part way: the rest is the skull's fixed arch, so towards the corners the lips close over
+them and the cavity there stays dark, the buccal corridor; gums hidden behind the lip). A tooth
+row is a run of teeth narrowing towards the corners as the arch turns away (each one darker), with
+interproximal separations darkest and widest at the biting edge and fading towards the gum, a
+convex shading and a soft sheen across each tooth, rounded incisal corners, a rounder darker
+canine and a translucent grey-blue edge. Where the
 photo shows its own teeth (mouth_photo.OwnTeeth), those replace the drawn rows, hung from the
-same lips. The result is blurred and grained to the photo's own sharpness and noise.
+same lips. The result is blurred and grained to the photo's own sharpness and noise (less grain
+in the dark, as a sensor's).
 """
 from __future__ import annotations
 
