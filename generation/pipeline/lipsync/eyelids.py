@@ -30,7 +30,8 @@ CREASE = 0.32  # eye widths above the upper lid: the skin that slides down (the 
 CREASE_MAX_TO_BROW = 0.65  # ... at most this share of the way to the brow
 BROW_THICK = 0.3  # eye widths: the brow's landmarks run along its upper edge; it reaches this far below them
 MIN_LID_SKIN = 0.05  # eye widths of lid skin kept between the lash band and the crease, at least
-LID_LIFT_TARGET = 0.72  # a lid skin in the socket's shadow is lightened towards this share of the skin under the eye ...
+LID_SHADOW = 0.5  # a lid skin darker than this share of the skin under the eye lies in the socket's shadow ...
+LID_LIFT_TARGET = 0.72  # ... and is lightened towards this share of that skin ...
 LID_LIFT_MAX = 0.25  # ... by at most this share of white (a closed lid turns to the light; its texture is kept)
 LIFT_RAMP = 0.12  # eye widths below the crease over which the lightening fades in ...
 LIFT_CORNER = 0.3  # ... and in from each corner (no edge against the photo's own shadow there)
@@ -157,13 +158,16 @@ def measure_eye(image: np.ndarray, p: np.ndarray, brow: np.ndarray) -> EyeFacts:
     grain = min(grain, UNDER_GRAIN_MAX * under_grain)
     under_rgb = np.median(cv2.remap(image, pts[:, 0:1].astype(np.float32), pts[:, 1:2].astype(np.float32), cv2.INTER_LINEAR,
                                     borderMode=cv2.BORDER_REPLICATE)[:, 0], axis=0).astype(np.float64)
-    # lightened as a whole (its hue kept): by at most LID_LIFT_MAX of white in its strongest channel
-    lift = np.maximum(LID_LIFT_TARGET * under_rgb - lid_rgb, 0.0)
+    # only a lid in deep shadow (darker than LID_SHADOW of the skin under the eye) is lightened, in its
+    # own hue, towards LID_LIFT_TARGET of that skin, by at most LID_LIFT_MAX of white in its strongest channel
+    ratio = float(np.mean(lid_rgb)) / max(float(np.mean(under_rgb)), 1.0)
+    gain = 0.0 if ratio >= LID_SHADOW else (LID_LIFT_TARGET / max(ratio, 1e-3) - 1) * min(1.0, (LID_SHADOW - ratio) / 0.1)
+    lift = lid_rgb * gain
     lift *= min(1.0, LID_LIFT_MAX * 255 / max(float(lift.max()), 1e-6))
-    gain = float(np.clip(grain / max(under_grain, 1e-3), 0.3, 1.0))
+    texture_gain = float(np.clip(grain / max(under_grain, 1e-3), 0.3, 1.0))
     return EyeFacts(dark.astype(np.float64), band, float(max(stop, band + MIN_LID_SKIN)), grain,
                     skin_rgb=lid_rgb.astype(np.float64), lift=lift.astype(np.float64), brow=float(below_brow),
-                    texture_gain=gain)
+                    texture_gain=texture_gain)
 
 
 def measure_lids(image: np.ndarray, lm: np.ndarray) -> LidsState:
