@@ -1,10 +1,9 @@
-"""Mouth interior and eyelid realism on photo avatars: today's drawing against the old one, same run.
+"""Mouth interior and eyelid realism on photo avatars (bench/realism.py runs it; REALISM_CODE gives the before).
 
     .venv/bin/python bench/realism_mouth.py [--sheets] [photo.jpg ...]
 
 Per photo (name, RGB), the viseme engine's frames at fixed weights, with dlib landmarks of the
-photo, and these figures, each for the old drawing (flat teeth band, whole-eye warp, the photo
-itself as the warp's source) and the new one:
+photo, and these figures (for a before/after, run it twice: REALISM_CODE=/other/checkout for the before):
 
 - separations: dark dips between teeth along a row just under the upper lip of a mid-word frame
   (a dip is >= SEP_DEPTH grey levels under both neighbouring maxima within 0.1 mouth widths);
@@ -17,7 +16,7 @@ itself as the warp's source) and the new one:
 
 `figures(photos)` returns the rows (bench/realism.py imports it); --sheets writes contact sheets
 (mouth crops at 3x: closed, mid-word, open, rounded with the tongue up; eye crops at 3x: open,
-mid-blink, closed; old drawing above new) under bench/out/realism_mouth/.
+mid-blink, closed) under bench/out/realism_mouth/.
 """
 from __future__ import annotations
 
@@ -43,17 +42,6 @@ BLINKS = (0.0, 0.5, 1.0)
 SEP_DEPTH = 6.0
 SEP_ROW = 0.03  # mouth widths under the upper inner lip
 SCALE = 3
-
-
-def old_draw(engine: VisemeEngine, state, weights, blink=0.0) -> np.ndarray:
-    """The drawing before this change: photo as the warp source, the flat teeth band, the whole-eye warp."""
-    frame = state.image.copy()
-    dst = state.mouth.displaced(weights)
-    R.warp_roi(state.image, frame, state.mouth, dst)
-    R.draw_mouth(frame, dst[state.inner_idx], state.mouth_width, state.down)
-    if blink > 0.02:
-        R.warp_roi(state.image, frame, state.eyes, state.eyes.displaced(np.array([blink])))
-    return frame
 
 
 def new_draw(engine: VisemeEngine, state, weights, blink=0.0, tongue=0.0) -> np.ndarray:
@@ -91,7 +79,7 @@ def remnant(frame: np.ndarray, outer: np.ndarray, lips: np.ndarray) -> int:
 
 
 def measure_one(engine: VisemeEngine, analyzer: FaceAnalyzer, name: str, rgb: np.ndarray) -> dict:
-    """The figures of one photo, old and new drawing."""
+    """The figures of one photo."""
     face = analyzer.analyze(rgb)
     state = engine.prepare(rgb, face)
     lm = np.asarray(face.landmarks, np.float64)
@@ -100,7 +88,7 @@ def measure_one(engine: VisemeEngine, analyzer: FaceAnalyzer, name: str, rgb: np
     lips = P.lips_rgb(rgb, lm)
     # the photo's own open mouth, where it has one: what a real mouth's ratio is on this photo
     row["tex_photo"] = P.texture_ratio(rgb, lm[60:68], lm[48:60], state.mouth_width) if P.photo_gap(lm) > 0.05 else None
-    for tag, draw in (("old", old_draw), ("new", new_draw)):
+    for tag, draw in (("new", new_draw),):
         dst = state.mouth.displaced(MID_WORD)
         mid = draw(engine, state, MID_WORD)
         row[f"sep_{tag}"] = separations(mid, dst[state.inner_idx], state.mouth_width, state.down)
@@ -134,7 +122,7 @@ def fit(tiles: list[np.ndarray], height: int) -> np.ndarray:
 
 
 def sheet(engine: VisemeEngine, analyzer: FaceAnalyzer, name: str, rgb: np.ndarray) -> Path:
-    """Contact sheet of one photo: mouth and eye crops at 3x, old drawing above new."""
+    """Contact sheet of one photo: mouth and eye crops at 3x."""
     face = analyzer.analyze(rgb)
     state = engine.prepare(rgb, face)
     lm = np.asarray(face.landmarks, np.float64)
@@ -142,8 +130,8 @@ def sheet(engine: VisemeEngine, analyzer: FaceAnalyzer, name: str, rgb: np.ndarr
     mc, ec = lm[48:68].mean(axis=0), lm[36:48].mean(axis=0)
     ew = float(np.ptp(lm[36:48, 0]))
     rows = []
-    for draw in (old_draw, new_draw):
-        mouths = [crop(draw(engine, state, np.array(w[:3]), 0.0, *([w[3]] if draw is new_draw else [])), mc,
+    for draw in (new_draw,):
+        mouths = [crop(draw(engine, state, np.array(w[:3]), 0.0, w[3]), mc,
                        np.array([0.8, 0.55]) * mw) for w in SHEET_WEIGHTS]
         eyes = [crop(draw(engine, state, np.zeros(3), b), ec, np.array([0.62, 0.28]) * ew) for b in BLINKS]
         rows.append(np.hstack([fit(mouths, 240), fit(eyes, 240)]))
@@ -189,6 +177,27 @@ def grace_hopper() -> np.ndarray:
     return np.array(Image.open(cbook.get_sample_data("grace_hopper.jpg")).convert("RGB"))
 
 
+def table(rows: list[dict]) -> list[str]:
+    """The figures as printed lines."""
+    lines = [f"{'photo':22} {'toothy':6} {'sep':>4} {'tex':>6} {'edges/eyes':>10} {'remnant':>8} {'lid':>6} {'photo tex':>9}"]
+    for r in rows:
+        tex = lambda k: "-" if r[k] is None else f"{r[k]:.2f}"  # noqa: E731
+        lines.append(f"{r['name']:22} {str(r['toothy']):6} {r['sep_new']:>4} {tex('tex_new'):>6} {tex('rtex_new'):>10} "
+                     f"{(str(r['remnant_new']) if r['toothy'] else '-'):>8} {r['lid_new']:6.2f} {tex('tex_photo'):>9}")
+    return lines
+
+
+def run(photos, out: Path) -> list[str]:
+    """bench/realism.py's entry: (name, RGB, face) triples; contact sheets into `out`."""
+    global OUT
+    pairs = [(name, rgb) for name, rgb, _ in photos]
+    lines = table(figures(pairs))
+    OUT = out
+    engine, analyzer = VisemeEngine(), FaceAnalyzer()
+    lines += [f"wrote {sheet(engine, analyzer, name, rgb)}" for name, rgb in pairs]
+    return lines
+
+
 def main(argv: list[str]) -> None:
     paths = [a for a in argv if not a.startswith("--")]
     if paths:
@@ -196,14 +205,7 @@ def main(argv: list[str]) -> None:
         photos = [(Path(p).stem, load_image(p)) for p in paths]
     else:
         photos = default_photos()
-    rows = figures(photos)
-    print(f"{'photo':22} {'toothy':6} {'sep old→new':>12} {'tex old→new':>14} {'edges/eyes':>14} "
-          f"{'remnant old→new':>16} {'lid old→new':>13} {'photo tex':>9}")
-    for r in rows:
-        tex = lambda k: "-" if r[k] is None else f"{r[k]:.2f}"  # noqa: E731
-        print(f"{r['name']:22} {str(r['toothy']):6} {r['sep_old']:>5} → {r['sep_new']:<4} "
-              f"{tex('tex_old'):>6} → {tex('tex_new'):<5} {tex('rtex_old'):>6} → {tex('rtex_new'):<5} "
-              f"{(str(r['remnant_old']) if r['toothy'] else '-'):>7} → {(str(r['remnant_new']) if r['toothy'] else '-'):<6} {r['lid_old']:.2f} → {r['lid_new']:.2f} {tex('tex_photo'):>9}")
+    print("\n".join(table(figures(photos))))
     if "--sheets" in argv:
         engine, analyzer = VisemeEngine(), FaceAnalyzer()
         for name, rgb in photos:

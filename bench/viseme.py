@@ -18,6 +18,8 @@ import numpy as np  # noqa: E402
 
 from generation.pipeline.audio import prepare  # noqa: E402
 from generation.pipeline.faces import FaceAnalyzer  # noqa: E402
+from generation.pipeline.lipsync import eyelids as lids  # noqa: E402
+from generation.pipeline.lipsync import mouth_interior as mi  # noqa: E402
 from generation.pipeline.lipsync import viseme_render as vr  # noqa: E402
 from generation.pipeline.lipsync.viseme import VisemeEngine  # noqa: E402
 from generation.pipeline.motion import LIVELY, SUBTLE, MotionSource, plan_motion  # noqa: E402
@@ -69,9 +71,9 @@ def main() -> None:
         t = time.perf_counter()
         frame[y0:y1, x0:x1] = cv2.remap(state.image, m[..., 0], m[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         steps["remap"] += (time.perf_counter() - t) * 1000
-        _, ms = timed(vr.draw_mouth, frame, dst[state.inner_idx], state.mouth_width, state.down); steps["mouth"] += ms
+        _, ms = timed(mi.draw_mouth, frame, dst[state.inner_idx], state.mouth_width, state.down, state.interior); steps["mouth"] += ms
         if track.blink[i] > 0.02:
-            _, ms = timed(vr.warp_roi, state.image, frame, state.eyes, state.eyes.displaced(np.array([track.blink[i]]))); steps["blink"] += ms
+            _, ms = timed(lids.draw_lids, frame, state.lids, state.eye_points, float(track.blink[i])); steps["blink"] += ms
 
     t = time.perf_counter()
     count = sum(1 for _ in engine.render(state, audio, FPS, 0))

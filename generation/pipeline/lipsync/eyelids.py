@@ -9,6 +9,13 @@ lid's own skin, texture and light), the photo's lash band is left out once the l
 a thin anti-aliased lash line is drawn at the edge instead. Every change fades out where the lids
 meet at the corners, so a turned face, with one eye narrow and tilted, gets no rim.
 
+The brow never moves: the lid skin is bounded above by the brow's lower edge (its landmarks less
+BROW_THICK), so on a brow close over deep-set eyes only the thin skin between lashes and brow
+slides. Such a lid, in the socket's shadow, is lightened towards the skin under the eye as it
+closes (a closed lid turns to the light), and where it is stretched far its streaky texture is
+replaced by the under-eye skin's own fine texture. The photo's dark lashes round the outer corner
+are painted over with the skin round them (shut, they would stay up as a tuft).
+
 `measure_lids` reads, once per avatar, the lash colour, the lash band's thickness and the room up
 to the brow; `draw_lids` takes the eye points where they are in the frame being drawn.
 """
@@ -21,6 +28,22 @@ import numpy as np
 
 CREASE = 0.32  # eye widths above the upper lid: the skin that slides down (the lid's fold)
 CREASE_MAX_TO_BROW = 0.65  # ... at most this share of the way to the brow
+BROW_THICK = 0.3  # eye widths: the brow's landmarks run along its upper edge; it reaches this far below them
+MIN_LID_SKIN = 0.05  # eye widths of lid skin kept between the lash band and the crease, at least
+LID_SHADOW = 0.5  # a lid skin darker than this share of the skin under the eye lies in the socket's shadow ...
+LID_LIFT_TARGET = 0.72  # ... and is lightened towards this share of that skin ...
+LID_LIFT_MAX = 0.21  # ... by at most this share of white (a closed lid turns to the light; its texture is kept)
+LIFT_RAMP = 0.12  # eye widths below the crease over which the lightening fades in ...
+LIFT_CORNER = 0.3  # ... and in from each corner (no edge against the photo's own shadow there)
+UNDER_GRAIN_MAX = 1.3  # the lid's grain is at most this many times the under-eye skin's
+UNDER_EYE = (0.25, 0.45)  # eye widths below the lower lid: the skin the lid's light is compared with
+TUFT_REACH = 0.3  # eye widths round the outer corner where the photo's dark lashes are painted over
+TUFT_OUT = 0.02  # ... centred this far outside the corner
+TUFT_GAP = 0.3  # ... where the eye is narrower than this share of its opening, the corner's dark below the lid too ...
+TUFT_BELOW = 0.08  # ... down to this many eye widths below the lid line
+TUFT_ABOVE = 0.07  # ... up to this far above the crease (the lashes there sweep up past it)
+TUFT_BROW_MARGIN = 0.04  # ... and this far short of the brow's lower edge
+TUFT_DARK = 0.25  # pixels this much darker than the lid skin are painted over fully
 LASH_BAND = (0.03, 0.3)  # eye widths: the photo's lash band (measured, kept in this range)
 LASH_SKIN = 0.88  # the lash band ends where the luminance comes back to this share of the skin's
 SKIN_QUANTILE = 0.8  # the lid skin's level: this quantile of the luminance above the lid
@@ -34,9 +57,9 @@ LOWER_RISE = 0.22  # the lids meet this share of the opening above the lower lid
 LOWER_SKIN = 0.14  # eye widths of lower-lid skin below its rim that stretch up as it rises
 LOWER_LASH = 0.04  # eye widths of the lower lid's rim (its lashes, the waterline) left out as it rises
 LASH_PAST_CORNER = 0.12  # eye widths: the lash band is left out this far past the corners, fading
-LID_SHADE = 0.03  # the closed lid is this much darker at its edge than at the crease (it curves in)
+LID_SHADE = 0.015  # the closed lid is this much darker at its edge than at the crease (it curves in)
 MAX_STRETCH = 1.6  # lid skin stretched further than this streaks: its texture is replaced by grain
-DESTREAK_SIGMA = 0.05  # eye widths: what is kept of over-stretched skin is blurred this much
+DESTREAK_SIGMA = 0.05  # eye widths: what is kept of over-stretched skin is blurred this much (and the texture laid over it is the rest)
 PAD = 0.2  # eye widths of margin round the drawn region
 MIN_EYE = 6.0  # px: a narrower eye is left as it is
 CURVE_SAMPLES = 48
@@ -50,6 +73,10 @@ class EyeFacts:
     lash_band: float
     crease: float
     grain: float = 0.0  # std of the lid skin's fine texture, grey levels
+    skin_rgb: np.ndarray | None = None  # the lid skin's colour
+    lift: np.ndarray | None = None  # RGB added to the closed lid (a lid skin in the socket's shadow)
+    brow: float = 1.0  # eye widths from the lid line up to the brow's lower edge
+    texture_gain: float = 1.0  # the under-eye skin's texture laid over an over-stretched lid, scaled to the lid's grain
     outer_right: bool = False  # the outer corner is the eye frame's far end (p[3]): the image-right eye
 
 
@@ -99,6 +126,8 @@ def measure_eye(image: np.ndarray, p: np.ndarray, brow: np.ndarray) -> EyeFacts:
     lum = np.array(lum)
     brow_gap = -float(np.median((brow - o) @ n - np.interp((brow - o) @ a, xs, top)))
     crease = min(CREASE, CREASE_MAX_TO_BROW * max(brow_gap, 0.1 * ew) / ew)
+    # the brow never moves: what slides down is the skin below its lower edge
+    below_brow = max(brow_gap / ew - BROW_THICK, LASH_BAND[0] + MIN_LID_SKIN)
     above = steps < 0
     skin = float(np.quantile(lum[above], SKIN_QUANTILE))
     # walk up from the lid line: first out of the lash band (back to skin), then up to whatever
@@ -111,15 +140,34 @@ def measure_eye(image: np.ndarray, p: np.ndarray, brow: np.ndarray) -> EyeFacts:
         j = next((i for i, (_, value) in enumerate(up[k:]) if value < OBSTACLE * skin), None)
         if j is not None:
             stop = up[k + j][0] - 0.02
-    band = float(np.clip(band, *LASH_BAND))
+    stop = min(stop, below_brow)
+    band = float(np.clip(min(band, stop - MIN_LID_SKIN), *LASH_BAND))
     dark = np.array(rgb)[np.argsort(lum)[:4]].mean(axis=0)
+    lid = (steps < -band * ew) & (steps > -max(stop, band + MIN_LID_SKIN) * ew - 1e-6)
+    lid_rgb = np.array(rgb)[lid].mean(axis=0) if lid.any() else np.array(rgb)[np.argsort(lum)[-6:]].mean(axis=0)
     skin_rgb = np.array(rgb)[np.argsort(lum)[-6:]].mean(axis=0)
     dark = dark * (1 - LASH_SKIN_MIX) + skin_rgb * LASH_SKIN_MIX
     high = grey - cv2.GaussianBlur(grey, (0, 0), 1.0)
     pts = o + xs[mid, None] * a + (top[mid] - 0.5 * (band + stop) * ew)[:, None] * n
     texture = cv2.remap(high, pts[:, 0:1].astype(np.float32), pts[:, 1:2].astype(np.float32), cv2.INTER_NEAREST)
     grain = float(1.4826 * np.median(np.abs(texture - np.median(texture))))
-    return EyeFacts(dark.astype(np.float64), band, float(max(stop, band + 0.05)), grain)
+    _, _, bot = lid_curves(p)
+    pts = np.concatenate([o + xs[mid, None] * a + (bot[mid] + d * ew)[:, None] * n for d in np.linspace(*UNDER_EYE, 4)])
+    # the lid's grain, no more than the skin's under the eye (a short lid's sample may hold brow hairs)
+    under_grain = high_pass_grain(grey, pts)
+    grain = min(grain, UNDER_GRAIN_MAX * under_grain)
+    under_rgb = np.median(cv2.remap(image, pts[:, 0:1].astype(np.float32), pts[:, 1:2].astype(np.float32), cv2.INTER_LINEAR,
+                                    borderMode=cv2.BORDER_REPLICATE)[:, 0], axis=0).astype(np.float64)
+    # only a lid in deep shadow (darker than LID_SHADOW of the skin under the eye) is lightened, in its
+    # own hue, towards LID_LIFT_TARGET of that skin, by at most LID_LIFT_MAX of white in its strongest channel
+    ratio = float(np.mean(lid_rgb)) / max(float(np.mean(under_rgb)), 1.0)
+    gain = 0.0 if ratio >= LID_SHADOW else (LID_LIFT_TARGET / max(ratio, 1e-3) - 1) * min(1.0, (LID_SHADOW - ratio) / 0.1)
+    lift = lid_rgb * gain
+    lift *= min(1.0, LID_LIFT_MAX * 255 / max(float(lift.max()), 1e-6))
+    texture_gain = float(np.clip(grain / max(under_grain, 1e-3), 0.3, 1.0))
+    return EyeFacts(dark.astype(np.float64), band, float(max(stop, band + MIN_LID_SKIN)), grain,
+                    skin_rgb=lid_rgb.astype(np.float64), lift=lift.astype(np.float64), brow=float(below_brow),
+                    texture_gain=texture_gain)
 
 
 def measure_lids(image: np.ndarray, lm: np.ndarray) -> LidsState:
@@ -128,6 +176,14 @@ def measure_lids(image: np.ndarray, lm: np.ndarray) -> LidsState:
     right = measure_eye(image, lm[42:48], lm[22:27])
     right.outer_right = True  # 45, the image-right eye's outer corner, is its fourth point
     return LidsState((measure_eye(image, lm[36:42], lm[17:22]), right))
+
+
+def high_pass_grain(grey: np.ndarray, pts: np.ndarray) -> float:
+    """Robust std of a grey image's fine detail (minus a 1 px Gaussian) at points."""
+    high = grey - cv2.GaussianBlur(grey, (0, 0), 1.0)
+    v = cv2.remap(high, pts[:, 0:1].astype(np.float32), pts[:, 1:2].astype(np.float32), cv2.INTER_NEAREST,
+                  borderMode=cv2.BORDER_REPLICATE)
+    return float(1.4826 * np.median(np.abs(v - np.median(v))))
 
 
 def smoothstep(x):
@@ -141,15 +197,53 @@ def lid_offset(q: np.ndarray, skin: np.ndarray, span: np.ndarray) -> np.ndarray:
     return q * np.maximum(skin, 1e-3) / np.maximum(span, 1e-3)
 
 
-def destreak(patch: np.ndarray, stretch: np.ndarray, covered: np.ndarray, facts: EyeFacts, ew: float,
-             seed: int) -> np.ndarray:
-    """Where the lid skin is stretched past MAX_STRETCH its texture streaks: keep less of it, add the skin's grain."""
+def destreak(patch: np.ndarray, stretch: np.ndarray, covered: np.ndarray, ew: float, texture: np.ndarray) -> np.ndarray:
+    """Where the lid skin is stretched past MAX_STRETCH its texture streaks: keep less of it, add real skin's
+    fine texture (`texture`: the high-pass of the skin under the eye, laid over the lid) instead."""
     keep = np.where(covered, np.clip(MAX_STRETCH / np.maximum(stretch, 1e-3), 0.0, 1.0), 1.0).astype(np.float32)
     if keep.min() > 0.99:
         return patch
     low = cv2.GaussianBlur(patch, (0, 0), max(0.8, DESTREAK_SIGMA * ew))
-    noise = np.random.default_rng(seed).standard_normal(patch.shape[:2]).astype(np.float32) * facts.grain
-    return low + (patch - low) * keep[..., None] + (noise * (1 - keep))[..., None]
+    return low + (patch - low) * keep[..., None] + texture * (1 - keep)[..., None]
+
+
+def skin_texture(frame: np.ndarray, facts: EyeFacts, o, a, n, x, y, c, b, ew: float) -> np.ndarray:
+    """The fine texture (high-pass) of the skin under the eye, folded back and forth over the lid's rows."""
+    lo, hi = UNDER_EYE[0] * ew, UNDER_EYE[1] * ew
+    phase = np.abs(((y - c) / (hi - lo)) % 2.0 - 1.0)  # a triangle wave: the sample walks down and back up
+    under_y = b + lo + (hi - lo) * phase
+    ux, uy = o[0] + x * a[0] + under_y * n[0], o[1] + x * a[1] + under_y * n[1]
+    under = cv2.remap(frame, ux.astype(np.float32), uy.astype(np.float32), cv2.INTER_LINEAR,
+                      borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    high = under - cv2.GaussianBlur(under, (0, 0), max(0.8, DESTREAK_SIGMA * ew))
+    return high * np.float32(facts.texture_gain)
+
+
+def untuft(patch: np.ndarray, facts: EyeFacts, x, y, t, edge, b, ew: float, fade: float) -> np.ndarray:
+    """Paint the photo's dark lashes round the outer corner over with lid skin: shut, they would stay up as a tuft."""
+    if facts.skin_rgb is None or fade <= 0:
+        return patch
+    out = 1.0 if facts.outer_right else -1.0
+    corner = (ew if facts.outer_right else 0.0) + out * TUFT_OUT * ew  # the lashes there sweep outwards
+    near = np.exp(-((x - corner) / (TUFT_REACH * ew)) ** 2)
+    band = facts.lash_band * ew
+    # from a little above the crease down to the closing lid's edge (the lash line drawn there
+    # stays) and, at the corner itself, where the lids meet, below it (a closed eye's corner is a fold of skin)
+    at_corner = smoothstep(1 - (b - t) / np.maximum(TUFT_GAP * (b - t).max(), 1.0))
+    bottom = (edge - 0.5) * (1 - at_corner) + (b + max(band, TUFT_BELOW * ew)) * at_corner
+    up = min(max(1.5 * band, (facts.crease + TUFT_ABOVE) * ew), (facts.brow - TUFT_BROW_MARGIN) * ew)  # never up into the brow
+    zone = smoothstep((y - (t - up)) / (0.3 * up + 1)) * smoothstep((bottom - y) / (0.3 * band + 1))
+    skin = float(np.mean(facts.skin_rgb + (facts.lift if facts.lift is not None else 0.0)))
+    dark = np.clip((1 - patch.mean(axis=2) / max(skin, 1.0)) / TUFT_DARK, 0, 1).astype(np.float32)
+    m = near * zone * dark * fade
+    if m.max() < 0.02:
+        return patch
+    # filled from the skin round it (a normalised blur of what is not dark): its light, not one flat colour
+    sigma = max(1.0, TUFT_REACH * 0.5 * ew)
+    ok = (1 - dark)[..., None]
+    fill = cv2.GaussianBlur(patch * ok, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(ok, (0, 0), sigma)[..., None], 1e-3)
+    m = m[..., None]
+    return patch * (1 - m) + fill * m
 
 
 def draw_eye(frame: np.ndarray, facts: EyeFacts, p: np.ndarray, blink: float) -> None:
@@ -193,10 +287,18 @@ def draw_eye(frame: np.ndarray, facts: EyeFacts, p: np.ndarray, blink: float) ->
     sy = o[1] + x * a[1] + src_y * n[1]
     patch = cv2.remap(frame, sx.astype(np.float32), sy.astype(np.float32), cv2.INTER_CUBIC,
                       borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-    patch = destreak(patch, (edge - c) / np.maximum(src_end - c, 1e-3), inside & (g > 0), facts, ew, 0)
-    # the closed lid curves in towards its edge: a little darker there
+    texture = skin_texture(frame, facts, o, a, n, x, y, c, b, ew)
+    patch = destreak(patch, (edge - c) / np.maximum(src_end - c, 1e-3), inside & (g > 0), ew, texture)
+    # the closed lid curves in towards its edge: a little darker there; a lid skin in the socket's
+    # shadow turns to the light as it closes (lightened, fading out towards the corners)
     depth = np.clip((y - t) / np.maximum(g, 1e-3), 0, 1) * inside * (g > 0)
     patch *= (1 - LID_SHADE * depth * blink)[..., None]
+    if facts.lift is not None:
+        # fading in below the crease and out towards the corners: no edge where the lift starts
+        ramp_in = smoothstep((y - c) / max(LIFT_RAMP * ew, 1.0))
+        corners = smoothstep(x / (LIFT_CORNER * ew)) * smoothstep((ew - x) / (LIFT_CORNER * ew))
+        patch += (blink * inside * ramp_in * corners)[..., None] * np.asarray(facts.lift, np.float32)
+    patch = untuft(patch, facts, x, y, t, edge, b, ew, fade)
     # the lash line along the edge, thinner towards the corners where the lid is thin
     # the lash line runs corner to corner, thickest towards the outer corner, thin at the inner one
     outer = np.clip(x / ew, 0, 1) if facts.outer_right else np.clip(1 - x / ew, 0, 1)
