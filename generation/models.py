@@ -90,6 +90,8 @@ class GenerationRequest(models.Model):
     idempotency_key = models.CharField(max_length=IDEMPOTENCY_KEY_MAX_LENGTH, blank=True,
                                        help_text="the client's Idempotency-Key header; cleared once reused after 24 h")
     body_sha256 = models.CharField(max_length=64, blank=True, help_text="of the canonical request body, for that key")
+    stream_dir = models.CharField(max_length=200, blank=True,
+                                  help_text="stored folder of the HLS stream this run publishes (generation.streams)")
 
     tts_seconds = models.FloatField(null=True, blank=True)
     audio_seconds = models.FloatField(null=True, blank=True)

@@ -12,6 +12,8 @@ urlpatterns = [
     path("generations/<int:pk>/recording", views.recording, name="generation-recording"),
     path("generations/<int:pk>/captions.vtt", views.captions, {"fmt": "vtt"}, name="generation-captions-vtt"),
     path("generations/<int:pk>/captions.srt", views.captions, {"fmt": "srt"}, name="generation-captions-srt"),
+    path("generations/<int:pk>/stream/index.m3u8", views.stream, name="generation-stream"),
+    path("generations/<int:pk>/stream/<str:name>", views.stream, name="generation-stream-file"),
     path("generations/<int:pk>/delete/", views.delete, name="generation-delete"),
     path("generations/<int:pk>/cancel/", views.cancel, name="generation-cancel"),
 ]

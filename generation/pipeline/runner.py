@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from . import audio as audio_stage
-from . import burnin, captions
+from . import burnin, captions, hls
 from . import video as video_stage
 from .tts.text import synthesize_text
 from .types import (AVATAR_UNREADABLE, ENGINE_UNAVAILABLE, FACE_NOT_FOUND, FPS, PIPELINE_FAILED, Face, PipelineError,
@@ -176,6 +176,7 @@ class Pipeline:
         progress: ProgressCallback = _noop,
         subtitles: str = "none",
         motion: str | None = None,
+        stream_dir: str | Path | None = None,
     ) -> Result:
         """Make one MP4; `speech` (a types.Speech) skips TTS, e.g. for uploaded audio.
 
@@ -187,14 +188,15 @@ class Pipeline:
         `motion` (motion.MOTION_LEVELS; None = still) moves a photo avatar's head with the speech,
         deterministically for `seed`; a clip moves as it was filmed and ignores it.
         Captions are always made from `text` (none for a recording without text); `subtitles`
-        "burn" also draws them into the frames.
+        "burn" also draws them into the frames. `stream_dir`: the encode is also written there as a
+        growing HLS playlist (hls.py), for watching while it is made.
         """
         with self._lock:  # one job at a time per process: espeak and the engines are not re-entrant
             return self._run(text, language, Path(out_path), image, image_path, face, clip, avatar_key,
-                             voice, engine, speech, seed, fps, progress, subtitles, motion)
+                             voice, engine, speech, seed, fps, progress, subtitles, motion, stream_dir)
 
     def _run(self, text, language, out_path, image, image_path, face, clip, avatar_key, voice, engine,
-             speech, seed, fps, progress, subtitles="none", motion=None) -> Result:
+             speech, seed, fps, progress, subtitles="none", motion=None, stream_dir=None) -> Result:
         timings = Timings()
         started = time.perf_counter()
         engine_name, lipsync = self.engine(engine)
@@ -235,8 +237,10 @@ class Pipeline:
             frames = _TimedFrames(iter(lipsync.render(state, audio, fps=fps, seed=seed, motion=moving)), total_frames, progress)
             t = time.perf_counter()
             out_path.parent.mkdir(parents=True, exist_ok=True)
+            if stream_dir is not None:  # the cues are known before the first frame: the stream's captions come first
+                hls.write_captions(stream_dir, captions.to_webvtt(cues))
             shown = burnin.SubtitleFilter(frames, cues, fps) if subtitles == "burn" else frames
-            info = video_stage.encode_mp4(shown, audio.samples, out_path, fps=fps)
+            info = video_stage.encode_mp4(shown, audio.samples, out_path, fps=fps, stream_dir=stream_dir)
         finally:
             if avatar_key is None:  # not cached: nobody else will close it
                 lipsync.close_state(state)
