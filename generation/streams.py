@@ -73,7 +73,7 @@ class Publisher:
         for name, _seconds in listed.segments:
             if hls.SEGMENT_RE.match(name):
                 self._put_file(name)
-        storage.put_bytes(f"{self.prefix}/{hls.PLAYLIST}", text.encode(), PLAYLIST_TYPE)
+        storage.put_bytes(f"{self.prefix}/{hls.PLAYLIST}", hls.fixed_target(text).encode(), PLAYLIST_TYPE)
         self._last = text
         return True
 

@@ -15,7 +15,13 @@ from pathlib import Path
 
 from .types import ENCODE_FAILED, PipelineError
 
-SEGMENT_SECONDS = 1  # short pieces: the first one is ready ~1 s of frames after lip-sync starts
+# Segment lengths (s) by where they start: short at first, so the first is ready ~1 s of frames
+# after lip-sync starts, then longer, since every segment starts with a keyframe and keyframes cost
+# bytes. A segment of L s starting at a s of playback is ready in time while rendering runs at
+# r x real time with L <= 1 + a (r - 1): these need r >= 1.17 (Wav2Lip on 2 cores: ~1.3).
+SEGMENT_SCHEDULE = ((0.0, 1), (6.0, 2), (16.0, 3))  # (from second, length)
+SEGMENT_SECONDS = SEGMENT_SCHEDULE[0][1]  # the shortest, what the muxer is asked to cut at
+MAX_SEGMENT_SECONDS = max(length for _, length in SEGMENT_SCHEDULE)
 PLAYLIST = "index.m3u8"
 INIT = "init.mp4"  # the fMP4 header every segment needs first (EXT-X-MAP)
 SEGMENT_PATTERN = "seg%05d.m4s"
@@ -25,6 +31,7 @@ ENDLIST = "#EXT-X-ENDLIST"
 # tee's option syntax gives these a meaning; scratch folders never contain them
 TEE_SPECIAL = set("[]|:\\'")
 _EXTINF_RE = re.compile(r"^#EXTINF:([0-9.]+)")
+_TARGET_RE = re.compile(r"^#EXT-X-TARGETDURATION:\d+$", re.M)
 
 
 @dataclass
@@ -48,16 +55,29 @@ def _tee_path(path: str) -> str:
     return path
 
 
-def keyframe_args() -> list[str]:
-    """x264 options that start a GOP at every segment boundary (no scene-cut keyframes between)."""
-    return ["-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})", "-sc_threshold", "0"]
+def segment_starts(duration: float) -> list[float]:
+    """Where segments start (after 0) for `duration` seconds, by SEGMENT_SCHEDULE."""
+    starts, t = [], 0.0
+    while True:
+        length = next(length for start, length in reversed(SEGMENT_SCHEDULE) if t >= start)
+        t += length
+        if t >= duration:
+            return starts
+        starts.append(t)
+
+
+def keyframe_args(duration: float) -> list[str]:
+    """x264 options that start a GOP exactly at every segment boundary (no scene-cut keyframes between)."""
+    times = ",".join(f"{t:g}" for t in segment_starts(duration)) or "0"
+    return ["-force_key_frames", times, "-sc_threshold", "0"]
 
 
 def tee_output(mp4_path: str, stream_dir: str) -> list[str]:
     """Output options writing the faststart MP4 and the HLS stream from one encode."""
     folder = _tee_path(os.fspath(stream_dir))
     hls = ":".join([
-        "f=hls", f"hls_time={SEGMENT_SECONDS}", "hls_playlist_type=event", "hls_segment_type=fmp4",
+        "f=hls", f"hls_time={SEGMENT_SECONDS}",  # cut at every forced keyframe
+        "hls_playlist_type=event", "hls_segment_type=fmp4",
         "hls_flags=temp_file+independent_segments", f"hls_fmp4_init_filename={INIT}",
         f"hls_segment_filename={folder}/{SEGMENT_PATTERN}",
     ])
@@ -83,9 +103,15 @@ def parse_playlist(text: str) -> Playlist:
     return playlist
 
 
+def fixed_target(text: str) -> str:
+    """The playlist with EXT-X-TARGETDURATION at the longest segment planned (the muxer writes the longest so far,
+    and a live playlist's target must not change)."""
+    return _TARGET_RE.sub(f"#EXT-X-TARGETDURATION:{MAX_SEGMENT_SECONDS}", text, count=1)
+
+
 def empty_playlist(ended: bool = False) -> str:
     """A playlist with no segment yet (the request runs, nothing is encoded), or one that ended so."""
-    lines = ["#EXTM3U", "#EXT-X-VERSION:7", f"#EXT-X-TARGETDURATION:{SEGMENT_SECONDS}", "#EXT-X-MEDIA-SEQUENCE:0",
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7", f"#EXT-X-TARGETDURATION:{MAX_SEGMENT_SECONDS}", "#EXT-X-MEDIA-SEQUENCE:0",
              "#EXT-X-PLAYLIST-TYPE:EVENT"]
     return "\n".join(lines + ([ENDLIST] if ended else [])) + "\n"
 

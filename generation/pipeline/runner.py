@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from . import audio as audio_stage
-from . import burnin, captions, hls
+from . import burnin, captions, hls, pieces
 from . import video as video_stage
 from .tts.text import synthesize_text
 from .types import (AVATAR_UNREADABLE, ENGINE_UNAVAILABLE, FACE_NOT_FOUND, FPS, PIPELINE_FAILED, Face, PipelineError,
@@ -228,13 +228,19 @@ class Pipeline:
             # a photo prepared before load_image capped its side was analysed at its full size
             face = face.fitted(image.shape[1], image.shape[0])
             state = self.prepared(engine_name, lipsync, image, face, avatar_key)
-        moving = None if clip is not None else moving_photo(image, face, audio, motion, seed, fps)
+        # a stream plays its first piece while the rest is planned (pieces.py); a clip is never cut
+        parts = pieces.split(audio, fps) if stream_dir is not None and clip is None else [audio]
+        moving = None if clip is not None or len(parts) > 1 else moving_photo(image, face, audio, motion, seed, fps)
         timings.face = time.perf_counter() - t
 
         try:
             progress("lipsync", STAGE_END_PERCENT["face"])
             total_frames = frame_count(len(audio.samples), fps)
-            frames = _TimedFrames(iter(lipsync.render(state, audio, fps=fps, seed=seed, motion=moving)), total_frames, progress)
+            if len(parts) == 1:
+                rendered = lipsync.render(state, audio, fps=fps, seed=seed, motion=moving)
+            else:
+                rendered = _pieces_rendered(lipsync, state, parts, image, face, motion, seed, fps)
+            frames = _TimedFrames(iter(rendered), total_frames, progress)
             t = time.perf_counter()
             out_path.parent.mkdir(parents=True, exist_ok=True)
             if stream_dir is not None:  # the cues are known before the first frame: the stream's captions come first
@@ -262,6 +268,34 @@ class Pipeline:
         from .images import load_image
 
         return load_image(image_path)
+
+
+def _pieces_rendered(lipsync, state, parts, image, face, motion, seed, fps):
+    """A photo's frames piece after piece, each planned when its turn comes (pieces.py).
+
+    A moving head follows each piece's own plan, eased in from where the previous piece left it.
+    """
+    from .motion import NONE, MotionSource
+
+    moves = bool(motion) and motion != NONE
+    previous = None
+    for number, part in enumerate(parts):
+        moving = None
+        if moves:
+            plan = _plan(part, face, motion, seed + number, fps)
+            plan = pieces.slice_plan(plan, 0, len(plan), after=previous)
+            previous, moving = plan, MotionSource(image, face, plan)
+        yield from lipsync.render(state, part, fps=fps, seed=seed + number, motion=moving)
+
+
+def _plan(audio, face, motion: str, seed: int, fps: int):
+    """plan_motion, its refusals as PipelineErrors."""
+    from .motion import plan_motion
+
+    try:
+        return plan_motion(audio, face, motion, seed=seed, fps=fps)
+    except ValueError as exc:
+        raise PipelineError(str(exc), PIPELINE_FAILED) from exc
 
 
 def moving_photo(image: np.ndarray, face: Face, audio, motion: str | None, seed: int, fps: int):

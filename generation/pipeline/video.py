@@ -74,7 +74,8 @@ def _as_frame(frame: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def encode_command(exe: str, width: int, height: int, fps: int, wav_path: str, out_path: str,
-                   crf: int, preset: str, threads: int, tune: str = "", stream_dir: str | None = None) -> list[str]:
+                   crf: int, preset: str, threads: int, tune: str = "", stream_dir: str | None = None,
+                   duration: float = 0.0) -> list[str]:
     """The ffmpeg command line: raw rgb24 on stdin + WAV file -> faststart H.264/AAC MP4 (and its HLS stream)."""
     cmd = [
         exe, "-hide_banner", "-nostats", "-loglevel", LOGLEVEL, "-y",
@@ -91,7 +92,7 @@ def encode_command(exe: str, width: int, height: int, fps: int, wav_path: str, o
         "-c:a", AUDIO_CODEC, "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE), "-ac", "1",
     ]
     if stream_dir is not None:
-        return cmd + hls.keyframe_args() + hls.tee_output(out_path, stream_dir)
+        return cmd + hls.keyframe_args(duration) + hls.tee_output(out_path, stream_dir)
     return cmd + ["-movflags", "+faststart", "-f", "mp4", out_path]
 
 
@@ -143,7 +144,7 @@ def encode_mp4(
                     os.makedirs(stream_dir, exist_ok=True)
                 cmd = encode_command(exe, width, height, fps, wav_path, part_path, crf, preset, threads,
                                      TUNE if tune is None else tune,
-                                     None if stream_dir is None else os.fspath(stream_dir))
+                                     None if stream_dir is None else os.fspath(stream_dir), total / fps)
                 _stream(cmd, frames_iter, first, total, width, height, log)
             os.chmod(part_path, FILE_MODE)  # mkstemp makes 0600; the web server must read it
             os.replace(part_path, out_path)

@@ -75,7 +75,9 @@ def test_playlist_ends_and_adds_up_to_the_audio(streamed):
     listed = hls.parse_playlist(text)
     assert listed.ended and listed.has_init and "#EXT-X-PLAYLIST-TYPE:EVENT" in text
     assert abs(listed.duration - len(audio) / 16000) <= 2 / FPS
-    assert all(seconds <= hls.SEGMENT_SECONDS + 1 / FPS for _, seconds in listed.segments)
+    starts = [0.0, *hls.segment_starts(len(audio) / 16000)]
+    assert len(listed.segments) == len(starts)  # one segment per planned keyframe
+    assert all(seconds <= hls.MAX_SEGMENT_SECONDS + 1 / FPS for _, seconds in listed.segments)
     assert abs(info.duration - listed.duration) <= 2 / FPS
 
 
