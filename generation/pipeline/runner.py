@@ -300,15 +300,11 @@ def _plan(audio, face, motion: str, seed: int, fps: int):
 
 def moving_photo(image: np.ndarray, face: Face, audio, motion: str | None, seed: int, fps: int):
     """The photo moving with the speech (a motion_warp.MotionSource), or None for a still head."""
-    from .motion import NONE, MotionSource, plan_motion
+    from .motion import NONE, MotionSource
 
     if not motion or motion == NONE:
         return None
-    try:
-        plan = plan_motion(audio, face, motion, seed=seed, fps=fps)
-    except ValueError as exc:
-        raise PipelineError(str(exc), PIPELINE_FAILED) from exc
-    return MotionSource(image, face, plan)
+    return MotionSource(image, face, _plan(audio, face, motion, seed, fps))
 
 
 def build_engines(config: PipelineConfig) -> tuple[dict, str]:
