@@ -133,7 +133,7 @@ def test_the_stream_is_the_owners_only(api, other_api, client, user, other_user,
     assert other_api.get(f"/api/v1/generations/{request.pk}/").status_code == 404
 
 
-def test_a_queued_request_has_no_stream_and_a_reused_one_none_either(api, user, avatar):
+def test_a_queued_request_has_no_stream_yet(api, user, avatar):
     request = GenerationRequest.objects.create(owner=user, avatar=avatar, text="Later.", language="en")
     assert api.get(f"/api/v1/generations/{request.pk}/").json()["stream"] is None
     assert api.get(f"/api/v1/generations/{request.pk}/stream/index.m3u8").status_code == 404
