@@ -181,7 +181,7 @@ def main() -> None:
                   f"({overhead:+.1%}; target <= +{TARGET_OVERHEAD:.0%}); all runs today "
                   + ", ".join(f"{r['total']:.2f}" for r in plain) + "; streamed "
                   + ", ".join(f"{r['total']:.2f}" for r in streamed))
-            print(f"  MP4 size: today {base['size'] / 1e6:.2f} MB, keyframes every second "
+            print(f"  MP4 size: today {base['size'] / 1e6:.2f} MB, keyframes at every segment start "
                   f"{best['size'] / 1e6:.2f} MB ({best['size'] / base['size'] - 1:+.1%})")
 
 
