@@ -83,6 +83,25 @@ def test_the_create_page_plays_the_stream_while_running_then_the_mp4(browser_ctx
     ended_at = next(t for kind, t, src in media if kind == "ended" and src == "stream")
     assert abs(ended_at - final["d"]) <= 0.2 and final["t"] >= final["d"] - 0.2 and final["error"] is None, (final, media)
     expect(page.locator("#live")).to_be_hidden()
+
+    # the detail page of a running request plays its stream too, then offers the finished MP4
+    page.fill("#id_text", TEXT + " " + TEXT + " " + TEXT)  # long enough to be running when the page opens
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/generations/") and r.request.method == "POST") as sent:
+        page.click("#submit")
+    second = sent.value.json()["id"]
+    page.goto(f"{live_server.url}/generations/{second}/")
+    page.evaluate(RECORDER)
+    wait_until(page, "window.__media.some(([type, , src]) => type === 'playing' && src === 'stream')", timeout=60_000)
+    assert page.evaluate(STATUS, second) == "running"
+    page.locator("#detail").screenshot(path=str(shots / "3-detail-streaming.png"))
+    wait_until(page, f"({STATUS})({second}).then((s) => window.__status = s) && window.__status === 'done'",
+               timeout=120_000)
+    wait_until(page, "document.getElementById('video').duration > 20", timeout=20_000)  # the ended playlist's length
+    page.evaluate("(() => { const v = document.getElementById('video'); v.currentTime = v.duration - 1; })()")
+    wait_until(page, "window.__media.some(([type, , src]) => type === 'ended' && src === 'stream')", timeout=60_000)
+    expect(page.locator("#finished")).to_be_visible()
+    assert page.evaluate("document.getElementById('video').currentSrc").endswith(f"/generations/{second}/video")
+    page.locator("#detail").screenshot(path=str(shots / "4-detail-finished.png"))
     assert problems == [], problems
     extra = os.environ.get("BROWSER_SHOTS_DIR")
     if extra:
