@@ -4,7 +4,8 @@ Django 5.2 has no CSP of its own. The pages keep to it: no inline scripts, style
 (everything lives in static/), so nothing needs 'unsafe-inline'. Responses that set a policy of their
 own keep it (downloads carry a sandboxing one). With a bucket, videos, posters and previews are
 redirects to signed links there: its origin joins img-src and media-src (CSP_EXTRA_MEDIA_ORIGINS adds
-more, e.g. a CDN in front of it).
+more, e.g. a CDN in front of it). A request's live stream plays through hls.js: media-src allows
+blob: (its Media Source) and connect-src the same origins (it fetches the segments itself).
 """
 from urllib.parse import urlsplit
 
@@ -31,8 +32,10 @@ def policy() -> str:
         "script-src": "'self'",
         "style-src": "'self'",
         "img-src": f"{media} data:",  # data: the empty favicon in base.html
-        "media-src": media,
-        "connect-src": "'self'",
+        # blob: the Media Source object hls.js plays a stream through (its worker is off: no worker-src)
+        "media-src": f"{media} blob:",
+        # hls.js fetches a stream's playlist and segments; with a bucket they are signed links there
+        "connect-src": " ".join(["'self'", *bucket_origins(), *settings.CSP_EXTRA_MEDIA_ORIGINS]),
         "font-src": "'self'",
         "object-src": "'none'",
         "base-uri": "'self'",

@@ -7,6 +7,7 @@ the player needs it inline, private caching, and HTTP Range for media players.
 import re
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 
 from generation import storage
@@ -184,3 +185,70 @@ def captions_response(generation, video, fmt: str, *, download: bool, stem: str 
     response = HttpResponse(getattr(video, field).encode("utf-8"))
     return _harden(response, content_type, f"{stem or f'avatar-{generation.pk}'}.{generation.language}.{fmt}",
                    inline=fmt == "vtt" and not download)
+
+
+class _Stored:
+    """A stored name with its storage, as file_response reads a FieldFile (stream files have no field)."""
+
+    def __init__(self, storage_, name: str):
+        self.storage, self.name = storage_, name
+
+
+def _signed_playlist() -> bool:
+    """Whether a stream's playlist lists signed bucket URLs (else paths of ours, served or proxied here)."""
+    return not storage.is_local() and not settings.S3_PROXY_DOWNLOADS
+
+
+def _playlist_text(generation) -> str:
+    """The stored playlist with its URIs as the player should fetch them (signed ones with a bucket)."""
+    from generation import streams
+    from generation.pipeline import hls
+
+    data = storage.read_bytes(default_storage, f"{generation.stream_dir}/{hls.PLAYLIST}")
+    if data is None:
+        if generation.is_finished:
+            raise Http404("The stream is gone.")
+        return hls.empty_playlist()  # claimed a moment ago: the worker has not published yet
+    text = data.decode("utf-8", "replace")
+    if not _signed_playlist():
+        return text  # relative names: the segment route beside the playlist's
+
+    def signed(name: str) -> str:
+        if not streams.FILE_RE.match(name):
+            return name
+        return storage.presigned_url(_Stored(default_storage, f"{generation.stream_dir}/{name}"),
+                                     content_type=streams.content_type(name), disposition=_disposition(name, True))
+
+    lines = []
+    for line in text.splitlines():
+        if line.startswith(f'#EXT-X-MAP:URI="{hls.INIT}"'):
+            line = f'#EXT-X-MAP:URI="{signed(hls.INIT)}"'
+        elif line and not line.startswith("#"):
+            line = signed(line.strip())
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def stream_response(request, generation, name: str):
+    """A request's HLS playlist or one of its files (owner checked by the caller); 404 when there is none."""
+    from generation import selectors, streams
+    from generation.pipeline import hls
+
+    if generation.is_expired:
+        raise selectors.ResultExpired()
+    if not generation.stream_dir:
+        raise Http404("This request has no stream.")
+    if name == hls.PLAYLIST:
+        with storage.guard("download"):
+            text = _playlist_text(generation)
+        response = _harden(HttpResponse(text.encode("utf-8")), streams.PLAYLIST_TYPE, name, inline=True)
+        ended = hls.parse_playlist(text).ended
+        # growing: every poll must see the new segments; signed links expire, so those are never kept either
+        response["Cache-Control"] = "private, max-age=3600" if ended and not _signed_playlist() else "no-cache"
+        return response
+    if not streams.FILE_RE.match(name):
+        raise Http404("No such part of the stream.")
+    # captions feed a <track>, which a redirect to another origin would need CORS for: served from here
+    return file_response(request, _Stored(default_storage, f"{generation.stream_dir}/{name}"),
+                         content_type=streams.content_type(name), filename=name, inline=True,
+                         redirect=name != hls.CAPTIONS)

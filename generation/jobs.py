@@ -14,7 +14,7 @@ from django.db import connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from generation import errors, quotas, storage, webhooks
+from generation import errors, quotas, storage, streams, webhooks
 from generation.models import PIPELINE_TIMINGS, GenerationRequest, Stage, Status, Video
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def claim(request_id: int) -> GenerationRequest | None:
     now = timezone.now()
     if GenerationRequest.objects.filter(pk=request_id, status=Status.QUEUED).update(
             status=Status.RUNNING, stage=Stage.TTS, progress=0, started_at=now, heartbeat_at=now,
-            worker=worker.identity(), attempts=F("attempts") + 1):
+            worker=worker.identity(), attempts=F("attempts") + 1, stream_dir=streams.new_folder(request_id)):
         return GenerationRequest.objects.select_related("avatar").get(pk=request_id)
     return None
 
@@ -148,6 +148,11 @@ def avatar_inputs(avatar, motion: str = "") -> dict:
             "motion": motion or avatar.motion}
 
 
+def stream_scratch(out_path: Path) -> Path:
+    """Where a run's HLS stream is written beside its MP4, for streams.Publisher to store."""
+    return out_path.parent / "stream"
+
+
 def request_format(request: GenerationRequest, notes: list):
     """The pipeline's framing.Format for the request; a deleted background picture falls back to blur (noted)."""
     from generation.pipeline import framing
@@ -171,7 +176,8 @@ def request_format(request: GenerationRequest, notes: list):
 
 
 def render(request: GenerationRequest, out_path: Path):
-    """Run this worker's pipeline for `request` into `out_path`; its notes (framing's and ours) are on the result."""
+    """Run this worker's pipeline for `request` into `out_path`, its HLS stream into stream_scratch(out_path);
+    its notes (framing's and ours) are on the result."""
     from generation import worker
 
     notes: list = []
@@ -187,6 +193,7 @@ def render(request: GenerationRequest, out_path: Path):
         progress=progress_writer(request),
         subtitles=request.subtitles,
         framing=request_format(request, notes),
+        stream_dir=stream_scratch(out_path),
     )
     result.notes = notes + list(getattr(result, "notes", None) or [])
     return result
@@ -284,7 +291,8 @@ def run_claimed(request: GenerationRequest) -> str:
         absolute = Path(scratch) / Path(name).name
         try:
             with Heartbeat(request, settings.HEARTBEAT_SECONDS):
-                result = render(request, absolute)
+                with streams.Publisher(stream_scratch(absolute), request.stream_dir):
+                    result = render(request, absolute)
                 poster = make_poster(absolute)
                 stored = list(store_results(absolute, poster, name))
         except Cancelled:

@@ -136,6 +136,8 @@ class GenerationRequest(models.Model):
     idempotency_key = models.CharField(verbose_name=_("Idempotency-Key"), max_length=IDEMPOTENCY_KEY_MAX_LENGTH, blank=True,
                                        help_text=_("the client's Idempotency-Key header; cleared once reused after 24 h"))
     body_sha256 = models.CharField(verbose_name=_("body SHA-256"), max_length=64, blank=True, help_text=_("of the canonical request body, for that key"))
+    stream_dir = models.CharField(verbose_name=_("stream folder"), max_length=200, blank=True,
+                                  help_text=_("stored folder of the HLS stream this run publishes (generation.streams)"))
 
     tts_seconds = models.FloatField(verbose_name=_("speech synthesis (s)"), null=True, blank=True)
     audio_seconds = models.FloatField(verbose_name=_("audio preparation (s)"), null=True, blank=True)

@@ -9,10 +9,11 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import models, transaction
 from django.utils import timezone
 
-from generation import storage
+from generation import storage, streams
 from generation.models import GenerationRequest, Status, Video
 
 log = logging.getLogger(__name__)
@@ -27,11 +28,12 @@ def result_files(video: Video) -> list:
 
 
 def expire(request: GenerationRequest, now: datetime) -> bool:
-    """Remove one request's result files and mark it expired; False when the storage could not be reached."""
+    """Remove one request's result files (and its stream) and mark it expired; False when the storage is down."""
     video = request.video_or_none
     try:
         for file in result_files(video) if video else []:
             storage.delete(file.storage, file.name)
+        streams.delete(default_storage, request.stream_dir)
     except storage.StorageUnavailable:
         return False
     with transaction.atomic():

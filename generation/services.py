@@ -8,11 +8,12 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from generation import errors, idempotency, locks, quotas, storage, voices, webhooks
+from generation import errors, idempotency, locks, quotas, storage, streams, voices, webhooks
 from generation.models import TIMING_FIELDS, GenerationRequest, Stage, Status, SyncWait, Video
 from generation.queue import enqueue
 from generation.validation import GenerationInput, default_engine
@@ -149,7 +150,7 @@ def cancel_generation(request: GenerationRequest) -> bool:
 
 
 def delete_generation(request: GenerationRequest) -> None:
-    """Remove the request and its files (video, poster, uploaded audio)."""
+    """Remove the request and its files (video, poster, uploaded audio, the stream's segments)."""
     from generation.retention import result_files
 
     video = request.video_or_none
@@ -159,6 +160,7 @@ def delete_generation(request: GenerationRequest) -> None:
     # files first: a bucket that is down (StorageUnavailable, 503) leaves the row, to delete later
     for file in files:
         storage.delete(file.storage, file.name)
+    streams.delete(default_storage, request.stream_dir)
     request.delete()
 
 

@@ -180,3 +180,53 @@ def open_range(field, start: int | None = None, end: int | None = None):
             body.close()
 
     return answer.get("ContentLength"), chunks()
+
+
+def put_bytes(name: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+    """Store `data` under exactly `name`, replacing what was there (a growing playlist is rewritten in place).
+
+    Locally the file is renamed into place whole; in a bucket one PUT replaces the object whole.
+    """
+    storage = default_storage
+    if is_local(storage):
+        target = Path(storage.path(name))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, partial = tempfile.mkstemp(dir=target.parent, prefix=".part-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.chmod(partial, 0o644)  # mkstemp makes 0600; the web server must read it
+            os.replace(partial, target)
+        except BaseException:
+            Path(partial).unlink(missing_ok=True)
+            raise
+        return
+    extra = {"ACL": settings.S3_ACL} if settings.S3_ACL else {}
+    with guard("upload"):
+        storage.bucket.meta.client.put_object(Bucket=storage.bucket_name, Key=name, Body=data,
+                                              ContentType=content_type, **extra)
+
+
+def read_bytes(storage, name: str) -> bytes | None:
+    """A small stored file's bytes, or None when it is not there."""
+    try:
+        with guard("download"), storage.open(name, "rb") as handle:
+            return handle.read()
+    except (FileNotFoundError, OSError):
+        return None
+
+
+def delete_folder(storage, prefix: str) -> None:
+    """Remove every stored file under `prefix/` (none there is fine); StorageUnavailable when the bucket is down."""
+    prefix = prefix.strip("/")
+    if not prefix:
+        return
+    if is_local(storage):
+        shutil.rmtree(storage.path(prefix), ignore_errors=True)
+        return
+    client = storage.bucket.meta.client
+    with guard("delete"):
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=storage.bucket_name, Prefix=f"{prefix}/"):
+            keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+            if keys:
+                client.delete_objects(Bucket=storage.bucket_name, Delete={"Objects": keys, "Quiet": True})

@@ -24,7 +24,7 @@ from generation import storage as stored
 
 log = logging.getLogger(__name__)
 
-FOLDERS = ("avatars", "videos", "uploads")  # what the site stores under; nothing else is touched
+FOLDERS = ("avatars", "videos", "uploads", "streams")  # what the site stores under; nothing else is touched
 LIST_PAGE = 1000  # objects per bucket listing call
 
 
@@ -49,6 +49,13 @@ def referenced_names() -> set[str]:
                 names.update(model._default_manager.exclude(**{f.name: ""}).exclude(**{f"{f.name}__isnull": True})
                              .values_list(f.name, flat=True))
     return names
+
+
+def stream_folders() -> set[str]:
+    """The stored folders of the requests' HLS streams: their files belong to a row too."""
+    from generation.models import GenerationRequest
+
+    return set(GenerationRequest.objects.exclude(stream_dir="").values_list("stream_dir", flat=True))
 
 
 def local_files(storage, folders=FOLDERS):
@@ -88,9 +95,10 @@ def sweep_orphans(grace_minutes: int | None = None, dry_run: bool = False, stora
     # listed before the references are read: a file stored and recorded meanwhile is then referenced
     files = list(listing)
     referenced = referenced_names()
+    streams = stream_folders()
     report = SweepReport()
     for name, size, modified in files:
-        if name in referenced:
+        if name in referenced or name.rsplit("/", 1)[0] in streams:
             continue
         if modified > cutoff:
             report.kept_young += 1

@@ -174,6 +174,13 @@ def captions(request, pk, fmt):
 
 @login_required
 @require_GET
+def stream(request, pk, name="index.m3u8"):
+    """The owner's HLS stream of a request while it is made (and after): the playlist or one of its files."""
+    return downloads.stream_response(request, selectors.user_generation(request.user, pk), name)
+
+
+@login_required
+@require_GET
 def recording(request, pk):
     """The owner's uploaded recording, as the audio type validation detected, never inline."""
     generation = selectors.user_generation(request.user, pk)

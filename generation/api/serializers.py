@@ -144,6 +144,9 @@ class GenerationSerializer(serializers.ModelSerializer):
     error_code = serializers.CharField(read_only=True, help_text="the same as a stable code, for programs")
     video = serializers.SerializerMethodField()
     avatar_name = serializers.SerializerMethodField(help_text="the avatar that spoke; null once it was deleted")
+    stream = serializers.SerializerMethodField(
+        help_text="from the moment it runs: the URL of its HLS playlist (EVENT; ends with #EXT-X-ENDLIST), to watch "
+                  "it while it is made; null before it runs, for reused videos and once retention removed it")
     stage_label = serializers.CharField(source="get_stage_display", read_only=True)
     has_audio = serializers.SerializerMethodField(help_text="true when made from an uploaded recording")
     reused = serializers.SerializerMethodField(help_text="true when an identical earlier video was reused")
@@ -164,7 +167,7 @@ class GenerationSerializer(serializers.ModelSerializer):
             "id", "status", "stage", "stage_label", "progress", "error", "error_code", "text", "language", "avatar",
             "avatar_name", "voice", "engine", "motion", "subtitles", "frame", "resolution", "background",
             "background_image", "callback_url", "has_audio", "reused", "queue_position", "timings", "notes",
-            "video", "expired", "created_at", "started_at", "finished_at",
+            "video", "stream", "expired", "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields
 
@@ -194,6 +197,12 @@ class GenerationSerializer(serializers.ModelSerializer):
     @extend_schema_field(TimingsSerializer)
     def get_timings(self, obj):
         return {name: getattr(obj, f"{name}_seconds") for name in TIMING_FIELDS}
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_stream(self, obj):
+        if not obj.stream_dir or obj.is_expired:
+            return None
+        return absolute(self, reverse("api-generation-stream", args=[obj.pk]))
 
     @extend_schema_field(VideoSerializer(allow_null=True))
     def get_video(self, obj):

@@ -9,6 +9,8 @@ generation_cancel = views.GenerationViewSet.as_view({"post": "cancel"})
 generation_video = views.GenerationViewSet.as_view({"get": "video"})
 generation_recording = views.GenerationViewSet.as_view({"get": "recording"})
 captions_vtt = views.GenerationViewSet.as_view({"get": "captions_vtt"}, content_negotiation_class=views.AnyAcceptNegotiation)
+stream_playlist = views.GenerationViewSet.as_view({"get": "stream"}, content_negotiation_class=views.AnyAcceptNegotiation)
+stream_file = views.GenerationViewSet.as_view({"get": "stream_file"}, content_negotiation_class=views.AnyAcceptNegotiation)
 captions_srt = views.GenerationViewSet.as_view({"get": "captions_srt"}, content_negotiation_class=views.AnyAcceptNegotiation)
 
 urlpatterns = [
@@ -35,6 +37,8 @@ urlpatterns = [
     path("v1/generations/<int:pk>/recording", generation_recording, name="api-generation-recording"),
     path("v1/generations/<int:pk>/captions.vtt", captions_vtt, name="api-generation-captions-vtt"),
     path("v1/generations/<int:pk>/captions.srt", captions_srt, name="api-generation-captions-srt"),
+    path("v1/generations/<int:pk>/stream/index.m3u8", stream_playlist, name="api-generation-stream"),
+    path("v1/generations/<int:pk>/stream/<str:name>", stream_file, name="api-generation-stream-file"),
     path("v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # the split view serves its start-up script from a URL of its own: no inline script for the CSP to refuse
     path("v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

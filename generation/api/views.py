@@ -339,6 +339,29 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         generation = self.get_object()
         return downloads.captions_response(generation, selectors.finished_video(generation), "srt", download=True)
 
+    @extend_schema(operation_id="v1_generations_stream_retrieve",
+                   responses={(200, "application/vnd.apple.mpegurl"): OpenApiResponse(
+                       OpenApiTypes.STR, description="The HLS EVENT playlist, growing while the request runs "
+                       "(Cache-Control: no-cache) and ended with #EXT-X-ENDLIST; with a bucket its segments are "
+                       "signed URLs"), 404: NOT_FOUND, 410: OpenApiResponse(description="Removed by retention"),
+                   503: OpenApiResponse(description="The file storage cannot be reached")})
+    @action(detail=True, methods=["get"], url_path="stream/index.m3u8")
+    def stream(self, request, pk=None):
+        """Watch the video while it is made (owner only): an HLS playlist of 1-3 s fMP4 segments."""
+        return downloads.stream_response(request, self.get_object(), "index.m3u8")
+
+    @extend_schema(operation_id="v1_generations_stream_file_retrieve",
+                   responses={(200, "video/mp4"): OpenApiResponse(OpenApiTypes.BINARY, description="A segment or the init header "
+                                                                 "(with a bucket: 302 to a signed URL)"),
+                              (200, "text/vtt"): OpenApiResponse(OpenApiTypes.STR, description="captions.vtt: the "
+                                                                 "request's captions, there before the first segment"),
+                              404: NOT_FOUND, 410: OpenApiResponse(description="Removed by retention"),
+                              503: OpenApiResponse(description="The file storage cannot be reached")})
+    @action(detail=True, methods=["get"], url_path=r"stream/(?P<name>[^/]+)")
+    def stream_file(self, request, pk=None, name=""):
+        """One file of the stream (owner only): init.mp4, segNNNNN.m4s or captions.vtt."""
+        return downloads.stream_response(request, self.get_object(), name)
+
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiResponse(description="The recording"), 404: None})
     @action(detail=True, methods=["get"], url_path="recording")
     def recording(self, request, pk=None):

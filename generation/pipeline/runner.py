@@ -12,7 +12,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from . import audio as audio_stage
-from . import burnin, captions
+from . import burnin, captions, hls, pieces
 from . import framing as framing_stage
 from . import video as video_stage
 from .tts.text import synthesize_text
@@ -179,6 +179,7 @@ class Pipeline:
         subtitles: str = "none",
         motion: str | None = None,
         framing: framing_stage.Format | None = None,
+        stream_dir: str | Path | None = None,
     ) -> Result:
         """Make one MP4; `speech` (a types.Speech) skips TTS, e.g. for uploaded audio.
 
@@ -192,14 +193,15 @@ class Pipeline:
         Captions are always made from `text` (none for a recording without text); `subtitles`
         "burn" also draws them into the frames. `framing` (framing.Format; None or "original": the
         avatar's own size) places the rendered frames on a 16:9, 9:16 or 1:1 frame with a background,
-        before subtitles are burned in, so they follow the output frame.
+        before subtitles are burned in, so they follow the output frame. `stream_dir`: the encode is also
+        written there as a growing HLS playlist (hls.py), for watching while it is made.
         """
         with self._lock:  # one job at a time per process: espeak and the engines are not re-entrant
             return self._run(text, language, Path(out_path), image, image_path, face, clip, avatar_key,
-                             voice, engine, speech, seed, fps, progress, subtitles, motion, framing)
+                             voice, engine, speech, seed, fps, progress, subtitles, motion, framing, stream_dir)
 
     def _run(self, text, language, out_path, image, image_path, face, clip, avatar_key, voice, engine,
-             speech, seed, fps, progress, subtitles="none", motion=None, framing=None) -> Result:
+             speech, seed, fps, progress, subtitles="none", motion=None, framing=None, stream_dir=None) -> Result:
         timings = Timings()
         started = time.perf_counter()
         engine_name, lipsync = self.engine(engine)
@@ -231,7 +233,9 @@ class Pipeline:
             # a photo prepared before load_image capped its side was analysed at its full size
             face = face.fitted(image.shape[1], image.shape[0])
             state = self.prepared(engine_name, lipsync, image, face, avatar_key)
-        moving = None if clip is not None else moving_photo(image, face, audio, motion, seed, fps)
+        # a stream plays its first piece while the rest is planned (pieces.py); a clip is never cut
+        parts = pieces.split(audio, fps) if stream_dir is not None and clip is None else [audio]
+        moving = None if clip is not None or len(parts) > 1 else moving_photo(image, face, audio, motion, seed, fps)
         composer, notes = None, []
         if framing is not None and not framing.is_original:
             composer, notes = framing_stage.prepare(framing, *_framing_source(image, face, clip))
@@ -240,12 +244,18 @@ class Pipeline:
         try:
             progress("lipsync", STAGE_END_PERCENT["face"])
             total_frames = frame_count(len(audio.samples), fps)
-            frames = _TimedFrames(iter(lipsync.render(state, audio, fps=fps, seed=seed, motion=moving)), total_frames, progress)
+            if len(parts) == 1:
+                rendered = lipsync.render(state, audio, fps=fps, seed=seed, motion=moving)
+            else:
+                rendered = _pieces_rendered(lipsync, state, parts, image, face, motion, seed, fps)
+            frames = _TimedFrames(iter(rendered), total_frames, progress)
             t = time.perf_counter()
             out_path.parent.mkdir(parents=True, exist_ok=True)
+            if stream_dir is not None:  # the cues are known before the first frame: the stream's captions come first
+                hls.write_captions(stream_dir, captions.to_webvtt(cues))
             framed = framing_stage.FramedFrames(frames, composer) if composer is not None else frames
             shown = burnin.SubtitleFilter(framed, cues, fps) if subtitles == "burn" else framed
-            info = video_stage.encode_mp4(shown, audio.samples, out_path, fps=fps)
+            info = video_stage.encode_mp4(shown, audio.samples, out_path, fps=fps, stream_dir=stream_dir)
         finally:
             if avatar_key is None:  # not cached: nobody else will close it
                 lipsync.close_state(state)
@@ -287,17 +297,41 @@ def _framing_source(image, face, clip) -> tuple[Face, np.ndarray]:
         reader.close()
 
 
+def _pieces_rendered(lipsync, state, parts, image, face, motion, seed, fps):
+    """A photo's frames piece after piece, each planned when its turn comes (pieces.py).
+
+    A moving head follows each piece's own plan, eased in from where the previous piece left it.
+    """
+    from .motion import NONE, MotionSource
+
+    moves = bool(motion) and motion != NONE
+    previous = None
+    for number, part in enumerate(parts):
+        moving = None
+        if moves:
+            plan = _plan(part, face, motion, seed + number, fps)
+            plan = pieces.slice_plan(plan, 0, len(plan), after=previous)
+            previous, moving = plan, MotionSource(image, face, plan)
+        yield from lipsync.render(state, part, fps=fps, seed=seed + number, motion=moving)
+
+
+def _plan(audio, face, motion: str, seed: int, fps: int):
+    """plan_motion, its refusals as PipelineErrors."""
+    from .motion import plan_motion
+
+    try:
+        return plan_motion(audio, face, motion, seed=seed, fps=fps)
+    except ValueError as exc:
+        raise PipelineError(str(exc), PIPELINE_FAILED) from exc
+
+
 def moving_photo(image: np.ndarray, face: Face, audio, motion: str | None, seed: int, fps: int):
     """The photo moving with the speech (a motion_warp.MotionSource), or None for a still head."""
-    from .motion import NONE, MotionSource, plan_motion
+    from .motion import NONE, MotionSource
 
     if not motion or motion == NONE:
         return None
-    try:
-        plan = plan_motion(audio, face, motion, seed=seed, fps=fps)
-    except ValueError as exc:
-        raise PipelineError(str(exc), PIPELINE_FAILED) from exc
-    return MotionSource(image, face, plan)
+    return MotionSource(image, face, _plan(audio, face, motion, seed, fps))
 
 
 def build_engines(config: PipelineConfig) -> tuple[dict, str]:

@@ -12,6 +12,7 @@ from typing import Iterable
 import numpy as np
 
 from . import ffmpeg as ff
+from . import hls
 from .audio import write_wav
 from .ffmpeg import ffmpeg_exe  # callers and tests import it from here too
 from .types import ENCODE_FAILED, FPS, PIPELINE_FAILED, PipelineError, VideoInfo, frame_count
@@ -73,8 +74,9 @@ def _as_frame(frame: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def encode_command(exe: str, width: int, height: int, fps: int, wav_path: str, out_path: str,
-                   crf: int, preset: str, threads: int, tune: str = "") -> list[str]:
-    """The ffmpeg command line: raw rgb24 on stdin + WAV file -> faststart H.264/AAC MP4."""
+                   crf: int, preset: str, threads: int, tune: str = "", stream_dir: str | None = None,
+                   duration: float = 0.0) -> list[str]:
+    """The ffmpeg command line: raw rgb24 on stdin + WAV file -> faststart H.264/AAC MP4 (and its HLS stream)."""
     cmd = [
         exe, "-hide_banner", "-nostats", "-loglevel", LOGLEVEL, "-y",
         "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps), "-i", "pipe:0",
@@ -88,9 +90,10 @@ def encode_command(exe: str, width: int, height: int, fps: int, wav_path: str, o
         "-c:v", VIDEO_CODEC, "-preset", preset, "-crf", str(crf), *(["-tune", tune] if tune else []),
         "-pix_fmt", PIX_FMT, "-threads", str(threads),
         "-c:a", AUDIO_CODEC, "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE), "-ac", "1",
-        "-movflags", "+faststart", "-f", "mp4", out_path,
     ]
-    return cmd
+    if stream_dir is not None:
+        return cmd + hls.keyframe_args(duration) + hls.tee_output(out_path, stream_dir)
+    return cmd + ["-movflags", "+faststart", "-f", "mp4", out_path]
 
 
 def encode_mp4(
@@ -103,12 +106,14 @@ def encode_mp4(
     threads: int = THREADS,
     ffmpeg: str | None = None,
     tune: str | None = None,
+    stream_dir: str | os.PathLike | None = None,
 ) -> VideoInfo:
     """Stream RGB frames and 16 kHz mono audio into an MP4 whose duration is the audio's.
 
     Exactly frame_count(len(audio), fps) frames are written: a short iterable is padded by
     repeating its last frame, a long one is cut, so the picture always covers the sound.
-    `tune`: x264's -tune (None: TUNE; "" none).
+    `tune`: x264's -tune (None: TUNE; "" none). `stream_dir`: the same encode is also published
+    there as a growing HLS playlist (hls.py) while it runs.
     """
     audio = np.asarray(audio, dtype=np.float32).reshape(-1)
     if audio.size == 0:
@@ -135,8 +140,11 @@ def encode_mp4(
         try:
             # stderr goes to a file: a full pipe nobody reads would block ffmpeg and then us
             with open(os.path.join(tmp, "ffmpeg.log"), "w+b") as log:
+                if stream_dir is not None:
+                    os.makedirs(stream_dir, exist_ok=True)
                 cmd = encode_command(exe, width, height, fps, wav_path, part_path, crf, preset, threads,
-                                     TUNE if tune is None else tune)
+                                     TUNE if tune is None else tune,
+                                     None if stream_dir is None else os.fspath(stream_dir), total / fps)
                 _stream(cmd, frames_iter, first, total, width, height, log)
             os.chmod(part_path, FILE_MODE)  # mkstemp makes 0600; the web server must read it
             os.replace(part_path, out_path)

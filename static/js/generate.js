@@ -96,7 +96,7 @@
     return fields;
   }
 
-  let timer = null, clock = null, started = 0, current = null;
+  let timer = null, clock = null, started = 0, current = null, streamer = null;
   function busy(on) {
     $("submit").disabled = on; $("submit").setAttribute("aria-busy", on ? "true" : "false");
     $("cancel-row").hidden = !on;
@@ -105,6 +105,7 @@
   function stop() { clearTimeout(timer); clearInterval(clock); busy(false); }
   function showError(message) {
     stop();
+    if (streamer) streamer.stop();  // what was streamed stays watchable: its playlist ended with the request
     $("job-error").textContent = message; $("job-error").hidden = false;
   }
   async function poll(url) {
@@ -122,24 +123,41 @@
     $("stage").textContent = T.stages[g.stage] || g.stage_label;
     $("progress").value = g.progress;
     $("queue").textContent = g.queue_position == null ? "" : fmt(T.queue_position, g.queue_position + 1);
+    if (g.stream && !streamer) watch(g);
     if (g.status === "done") return done(g);
     if (g.status === "failed" || g.status === "cancelled") return showError(g.error || T.failed);
     timer = setTimeout(() => poll(url), POLL_MS);
   }
+  function watch(g) {  // play the request while it is made (stream.js), from its first segment on
+    streamer = window.AvatarStream.start($("video"), {
+      playlist: g.stream, captions: g.stream.replace(/index\.m3u8$/, "captions.vtt"), language: g.language,
+      label: T.subtitles, showCaptions: g.subtitles !== "burn",
+      onAttach: () => {  // it starts playing: bring it into view first, so no sound plays out of sight
+        $("player").hidden = false; $("live").hidden = false;
+        $("result").scrollIntoView({ behavior: "smooth", block: "start" });
+      },
+    });
+  }
   function done(g) {
     stop(); tick();
-    const video = $("video");
-    video.src = g.video.url;
-    video.poster = `/generations/${g.id}/poster.jpg`;
+    const poster = `/generations/${g.id}/poster.jpg`, captions = g.video.captions ? g.video.captions.vtt : "";
     $("download").href = g.video.url + "?download=1";
     $("download").setAttribute("download", `avatar-${g.id}.mp4`);
     $("detail-link").href = `/generations/${g.id}/`;
-    for (const old of video.querySelectorAll("track")) old.remove();
-    if (g.video.captions) {  // the API's own URL: session auth serves it to the page like the video
-      const track = document.createElement("track");
-      Object.assign(track, { kind: "subtitles", srclang: g.language, label: T.subtitles, src: g.video.captions.vtt,
-                             default: g.subtitles !== "burn" });
-      video.append(track);
+    const live = streamer && streamer.finish(g.video.url, poster, captions, () => { $("live").hidden = true; });
+    if (!live) {
+      if (streamer) streamer.stop();
+      const video = $("video");
+      video.src = g.video.url;
+      video.poster = poster;
+      for (const t of video.textTracks) t.mode = "disabled";
+      for (const old of video.querySelectorAll("track")) old.remove();
+      if (captions) {  // the API's own URL: session auth serves it to the page like the video
+        const track = document.createElement("track");
+        Object.assign(track, { kind: "subtitles", srclang: g.language, label: T.subtitles, src: captions,
+                               default: g.subtitles !== "burn" });
+        video.append(track);
+      }
     }
     const notes = $("notes"); notes.innerHTML = "";
     for (const note of g.notes || []) { const li = document.createElement("li"); li.textContent = note; notes.append(li); }
@@ -152,10 +170,10 @@
       const dd = document.createElement("dd"); dd.textContent = v == null ? "—" : seconds(v, 2);
       div.append(dt, dd); dl.append(div);
     }
-    $("player").hidden = false;
-    // no sound out of sight: the player comes into view and waits for the user's play
+    $("player").hidden = false; $("finished").hidden = false;
+    // no sound out of sight: the player comes into view and, unless it was already streaming, waits for the user's play
     $("result").scrollIntoView({ behavior: "smooth", block: "start" });
-    video.focus({ preventScroll: true });
+    $("video").focus({ preventScroll: true });
   }
 
   $("cancel").addEventListener("click", async () => {
@@ -174,7 +192,9 @@
     event.preventDefault();
     stop();
     $("text-error").textContent = ""; text.removeAttribute("aria-invalid");
-    $("job-error").hidden = true; $("player").hidden = true;
+    $("job-error").hidden = true; $("player").hidden = true; $("live").hidden = true;
+    if (streamer) { streamer.destroy(); streamer = null; }
+    $("finished").hidden = true;  // the last request's links and timings, until this one is done
     $("audio-error").textContent = ""; $("background-error").textContent = "";
     let format;
     try {
