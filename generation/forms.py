@@ -21,6 +21,8 @@ class GenerateForm(forms.Form):
                                choices=[("", _("As the avatar is set"))] + Motion.choices)
     subtitles = forms.ChoiceField(label=_("Subtitles"), required=False, choices=Subtitles.choices,
                                   initial=Subtitles.NONE)
+    rate = forms.FloatField(label=_("Pace"), required=False, initial=1.0,
+                            widget=forms.NumberInput(attrs={"step": "0.05", "min": "0.5", "max": "2"}))
     audio = forms.FileField(label=_("Or your own recording"), required=False,
                             widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}))
 
@@ -35,7 +37,7 @@ class GenerateForm(forms.Form):
             self.validated = validate_input(
                 user=self.user, text=data.get("text", ""), language=data.get("language") or self.data.get("language"),
                 avatar=data.get("avatar"), voice=data.get("voice", ""), motion=data.get("motion", ""),
-                subtitles=data.get("subtitles", ""),
+                subtitles=data.get("subtitles", ""), rate=data.get("rate"),
                 audio=data.get("audio") or None,
             )
         except ValidationError as exc:

@@ -163,6 +163,7 @@ def render(request: GenerationRequest, out_path: Path):
         speech=uploaded_speech(request) if request.audio else None,
         progress=progress_writer(request),
         subtitles=request.subtitles,
+        rate=request.rate,
     )
 
 

@@ -74,6 +74,7 @@ class GenerationRequest(models.Model):
     motion = models.CharField(max_length=6, blank=True, help_text="none | subtle | lively (photo avatars)")
     subtitles = models.CharField(max_length=4, choices=Subtitles.choices, default=Subtitles.NONE,
                                  help_text="burn: the captions are also drawn into the video's frames")
+    rate = models.FloatField(default=1.0, help_text="speaking pace, 0.5-2.0 (1.0: the voice's own)")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     stage = models.CharField(max_length=10, choices=Stage.choices, default=Stage.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)

@@ -49,7 +49,7 @@ def find_reusable(owner, data: GenerationInput) -> GenerationRequest | None:
         GenerationRequest.objects.owned_by(owner)
         .filter(status=Status.DONE, avatar=data.avatar, text=data.text, language=data.language,
                 voice=voice, engine=data.engine or default_engine(), motion=data.motion, subtitles=data.subtitles,
-                video__isnull=False,
+                rate=data.rate, video__isnull=False,
                 created_at__gt=data.avatar.updated_at)
         .select_related("video").order_by("-created_at").first()
     )

@@ -32,12 +32,13 @@ class GenerationInput:
     audio_format: str = ""  # the demuxer validation detected: the worker forces it when decoding
     audio_sha256: str = ""  # of the validated bytes: the worker decodes exactly these
     callback_url: str = ""  # checked to lead to a public address (webhooks.validate_callback_url)
+    rate: float = 1.0  # speaking pace (MIN_RATE-MAX_RATE)
 
     def model_fields(self) -> dict:
         """Keyword arguments for GenerationRequest."""
         fields = {"text": self.text, "language": self.language, "avatar": self.avatar, "voice": self.voice,
                   "engine": self.engine, "motion": self.motion, "subtitles": self.subtitles,
-                  "callback_url": self.callback_url}
+                  "callback_url": self.callback_url, "rate": self.rate}
         if self.audio is not None:
             fields.update(audio=self.audio, audio_format=self.audio_format, audio_sha256=self.audio_sha256)
         return fields
@@ -137,8 +138,30 @@ def callback_errors(url) -> str | None:
     return None
 
 
+def rate_errors(rate, language, voice: str, audio) -> tuple[float, str | None]:
+    """The pace asked for (1.0 when none) and why it cannot be used, or None."""
+    from generation.pipeline.tts.base import MAX_RATE, MIN_RATE
+
+    if rate in (None, ""):
+        return 1.0, None
+    try:
+        value = float(rate)
+    except (TypeError, ValueError, OverflowError):
+        value = float("nan")
+    if isinstance(rate, bool) or not MIN_RATE <= value <= MAX_RATE:  # NaN fails the comparison too
+        return 1.0, _("The pace must be a number from %(min)s to %(max)s (1.0: the voice's own).") % {
+            "min": MIN_RATE, "max": MAX_RATE}
+    if value == 1.0:
+        return value, None
+    if audio is not None:
+        return value, _("The pace applies to synthesized speech; your own recording is played as it is.")
+    if language in LANGUAGES and not voices.supports_rate(language, voice):
+        return value, _("This voice cannot be spoken faster or slower; choose another voice or the pace 1.0.")
+    return value, None
+
+
 def validate_input(*, user, text, language, avatar=None, voice="", engine="", motion="", subtitles="",
-                   audio=None, callback_url="") -> GenerationInput:
+                   audio=None, callback_url="", rate=None) -> GenerationInput:
     """Check a generation's input; raises ValidationError({field: message}) naming what is wrong."""
     errors = {}
     text = text.strip() if isinstance(text, str) else ""
@@ -181,11 +204,15 @@ def validate_input(*, user, text, language, avatar=None, voice="", engine="", mo
     message = callback_errors(callback_url or "")
     if message:
         errors["callback_url"] = message
+    rate, message = rate_errors(rate, language, voice if "voice" not in errors else "", audio)
+    if message:
+        errors["rate"] = message
     if errors:
         raise ValidationError(errors)
     return GenerationInput(text=text, language=language, avatar=avatar_obj, voice=voice, engine=engine,
                            motion=motion or avatar_obj.motion, subtitles=subtitles, audio=audio,
-                           audio_format=audio_format, audio_sha256=audio_sha256, callback_url=callback_url or "")
+                           audio_format=audio_format, audio_sha256=audio_sha256, callback_url=callback_url or "",
+                           rate=rate)
 
 
 def available_engines() -> list[str]:

@@ -34,7 +34,8 @@ def _backend():
     from generation.pipeline.tts.registry import build_registry
 
     return build_registry(settings.TTS_BACKEND, remote_url=settings.TTS_REMOTE_URL,
-                          remote_token=settings.TTS_REMOTE_TOKEN, weights_dir=settings.WEIGHTS_DIR)
+                          remote_token=settings.TTS_REMOTE_TOKEN, weights_dir=settings.WEIGHTS_DIR,
+                          remote_rate_field=settings.TTS_REMOTE_RATE_FIELD)
 
 
 def display_name(name: str) -> str:
@@ -60,6 +61,14 @@ def voices(language: str) -> list:
     except Exception:
         return []
     return [dataclasses.replace(voice, name=display_name(voice.name)) for voice in found]
+
+
+def supports_rate(language: str, voice: str) -> bool:
+    """Whether `voice` ("" = the language's default) can be spoken faster or slower."""
+    try:
+        return _backend().voice_supports_rate(language, voice or None)
+    except Exception:
+        return False
 
 
 def voice_ids(language: str) -> list[str]:

@@ -21,6 +21,7 @@ def pipeline_config():
         tts_backend=settings.TTS_BACKEND,
         tts_remote_url=settings.TTS_REMOTE_URL,
         tts_remote_token=settings.TTS_REMOTE_TOKEN,
+        tts_remote_rate_field=settings.TTS_REMOTE_RATE_FIELD,
         lipsync_engine=settings.LIPSYNC_ENGINE,
         wav2lip_precision=settings.WAV2LIP_PRECISION,
         weights_dir=settings.WEIGHTS_DIR,

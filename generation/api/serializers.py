@@ -29,6 +29,15 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictFloatField(serializers.FloatField):
+    """A number: in JSON a number (not "1.5" nor true), in a form its digits."""
+
+    def to_internal_value(self, data):
+        if sent_as_json(self) and (isinstance(data, bool) or not isinstance(data, (int, float))):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class StrictIntegerField(serializers.IntegerField):
     """An integer: in JSON a number (not "5" nor 5.5), in a form its digits."""
 
@@ -132,7 +141,7 @@ class GenerationSerializer(serializers.ModelSerializer):
         model = GenerationRequest
         fields = [
             "id", "status", "stage", "stage_label", "progress", "error", "error_code", "text", "language", "avatar",
-            "voice", "engine", "motion", "subtitles", "callback_url", "has_audio", "reused", "queue_position", "timings",
+            "voice", "engine", "motion", "subtitles", "rate", "callback_url", "has_audio", "reused", "queue_position", "timings",
             "video", "expired", "created_at", "started_at", "finished_at",
         ]
         read_only_fields = fields
@@ -195,6 +204,9 @@ class GenerationCreateSerializer(serializers.Serializer):
                                      help_text="a photo avatar's head motion; empty: the avatar's own setting")
     subtitles = serializers.ChoiceField(choices=Subtitles.choices, required=False, default=Subtitles.NONE,
                                         help_text="captions always come as WebVTT/SRT; burn: also drawn into the video")
+    rate = StrictFloatField(required=False, default=1.0,
+                            help_text="speaking pace from 0.5 to 2.0 (1.0: the voice's own); a voice that cannot "
+                                      "change it (a remote service without a rate field) refuses anything but 1.0")
     audio = serializers.FileField(required=False, allow_null=True, default=None,
                                   help_text="your own recording (multipart), spoken instead of the text")
     callback_url = StrictCharField(

@@ -84,11 +84,13 @@
     stop();
     $("text-error").textContent = ""; text.removeAttribute("aria-invalid");
     $("job-error").hidden = true; $("player").hidden = true;
-    $("audio-error").textContent = "";
+    $("audio-error").textContent = ""; $("rate-error").textContent = "";
     const avatar = form.querySelector("input[name=avatar]:checked");
     const audioFile = $("id_audio").files[0];
     const fields = { text: text.value, language: language(), voice: voiceSelect.value, subtitles: $("id_subtitles").value,
                    motion: $("id_motion").value };
+    const rate = parseFloat($("id_rate").value.replace(",", "."));
+    fields.rate = Number.isFinite(rate) ? rate : $("id_rate").value;  // nonsense goes as typed: the API says why
     if (avatar) fields.avatar = Number(avatar.value);  // JSON wants a number; FormData sends its text
     let body, headers = { "X-CSRFToken": csrf(), Accept: "application/json" };
     if (audioFile) {  // multipart only when there is a recording to send
@@ -113,6 +115,7 @@
       busy(false);
       $("result").hidden = true;
       if (g.audio) $("audio-error").textContent = [].concat(g.audio).join(" ");
+      else if (g.rate && Object.keys(g).length === 1) $("rate-error").textContent = [].concat(g.rate).join(" ");
       else {
         $("text-error").textContent = fieldErrors(g);
         if (g.text) { text.setAttribute("aria-invalid", "true"); text.focus(); }
