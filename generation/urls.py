@@ -1,6 +1,6 @@
 from django.urls import path
 
-from generation import views
+from generation import staff, views
 
 urlpatterns = [
     path("", views.generate, name="generate"),
@@ -14,4 +14,5 @@ urlpatterns = [
     path("generations/<int:pk>/captions.srt", views.captions, {"fmt": "srt"}, name="generation-captions-srt"),
     path("generations/<int:pk>/delete/", views.delete, name="generation-delete"),
     path("generations/<int:pk>/cancel/", views.cancel, name="generation-cancel"),
+    path("staff/models/", staff.models, name="staff-models"),
 ]
