@@ -30,6 +30,9 @@ def js_strings() -> dict:
         "failed": _("The video could not be made."),
         "offline": _("The server cannot be reached. Please try again."),
         "server_error": _("Something went wrong on the server. Please try again later."),
+        "sample_loading": _("Loading the sample…"),
+        "sample_not_ready": _("The sample of this voice is not ready yet; try again in a few seconds."),
+        "sample_failed": _("The sample could not be played."),
     }
 
 

@@ -1,4 +1,4 @@
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db.models import Q
 from django.http import QueryDict
 from django.urls import reverse
@@ -36,6 +36,16 @@ class StrictFloatField(serializers.FloatField):
         if sent_as_json(self) and (isinstance(data, bool) or not isinstance(data, (int, float))):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class RateField(StrictFloatField):
+    """The pace: its range is in the schema, but checked (and said, translated) by validation.rate_errors."""
+
+    def __init__(self, **kwargs):
+        from generation.pipeline.tts.base import MAX_RATE, MIN_RATE
+
+        super().__init__(min_value=MIN_RATE, max_value=MAX_RATE, **kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, (MinValueValidator, MaxValueValidator))]
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -204,7 +214,7 @@ class GenerationCreateSerializer(serializers.Serializer):
                                      help_text="a photo avatar's head motion; empty: the avatar's own setting")
     subtitles = serializers.ChoiceField(choices=Subtitles.choices, required=False, default=Subtitles.NONE,
                                         help_text="captions always come as WebVTT/SRT; burn: also drawn into the video")
-    rate = StrictFloatField(required=False, default=1.0,
+    rate = RateField(required=False, default=1.0,
                             help_text="speaking pace from 0.5 to 2.0 (1.0: the voice's own); a voice that cannot "
                                       "change it (a remote service without a rate field) refuses anything but 1.0")
     audio = serializers.FileField(required=False, allow_null=True, default=None,

@@ -17,6 +17,34 @@
     for (const v of voices[language()] || []) voiceSelect.add(new Option(v.name, v.id, false, v.id === chosen));
   }
   function updateCount() { count.textContent = text.value.length; }
+
+  // the voice's sample: made once per voice on the server; "not ready" (503) while the worker makes it
+  const play = $("voice-play"), player = $("voice-audio"), sampleStatus = $("voice-sample-status");
+  async function playSample() {
+    if (!voiceSelect.value) return;
+    sampleStatus.textContent = T.sample_loading;
+    play.disabled = true;
+    try {
+      const url = `/api/v1/voices/${encodeURIComponent(voiceSelect.value)}/sample`;
+      // asked first to tell "not ready" from a failure (an <audio> error says neither); the answer is
+      // cached, so the player's own request is served from the browser cache (the CSP allows no blob:)
+      const r = await fetch(url, { credentials: "same-origin" });
+      if (!r.ok) {
+        sampleStatus.textContent = r.status === 503 ? T.sample_not_ready : T.sample_failed;
+        return;
+      }
+      await r.arrayBuffer();
+      if (!player.src.endsWith(url)) player.src = url;
+      sampleStatus.textContent = "";
+      await player.play();
+    } catch (e) {
+      sampleStatus.textContent = T.sample_failed;
+    } finally {
+      play.disabled = false;
+    }
+  }
+  play.addEventListener("click", playSample);
+  voiceSelect.addEventListener("change", () => { player.pause(); sampleStatus.textContent = ""; });
   form.querySelectorAll("input[name=language]").forEach((r) => r.addEventListener("change", fillVoices));
   text.addEventListener("input", updateCount);
   fillVoices(); updateCount();
