@@ -73,3 +73,19 @@ def test_the_page_form_takes_the_pace(client, user, avatar):
     good = client.post("/", {"text": "Привет!", "language": "ru", "rate": "0.75"})
     assert good.status_code == 302
     assert GenerationRequest.objects.get().rate == 0.75
+
+
+def test_a_recording_keeps_its_own_pace(api, avatar, media_root):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from generation.pipeline.audio import wav_bytes
+    from generation.pipeline.tts.espeak import EspeakBackend
+
+    speech = EspeakBackend().synthesize("Hello there.", "en")
+    recording = wav_bytes(speech.samples, speech.sample_rate)
+    refused = api.post("/api/v1/generations/", {"language": "en", "rate": "1.5",
+                                                "audio": SimpleUploadedFile("me.wav", recording)}, format="multipart")
+    assert refused.status_code == 400 and "recording" in refused.json()["rate"][0]
+    taken = api.post("/api/v1/generations/", {"language": "en", "rate": "1.0",
+                                              "audio": SimpleUploadedFile("me.wav", recording)}, format="multipart")
+    assert taken.status_code == 202, taken.content

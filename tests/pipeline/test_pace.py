@@ -153,3 +153,26 @@ def test_remote_with_a_rate_field_sends_the_pace(remote_url):
     tts = RemoteBackend(remote_url, retries=0, rate_field="speed")
     synthesize_text(tts, "Привет.", "ru", rate=1.5)
     assert _Tts.bodies == [{"text": "Привет.", "lang": "ru", "speed": 1.5}]
+
+
+def test_the_video_itself_starts_and_ends_silent_with_a_closed_mouth(tmp_path):
+    """Through the whole pipeline: the MP4's own audio has the lead-in and tail, its mouth starts closed."""
+    from generation.pipeline import runner
+    from generation.pipeline.lipsync.viseme import VisemeEngine
+    from generation.pipeline.tts.registry import build_registry
+    from generation.pipeline.video import extract_frame
+    from tests.pipeline.test_clip_render import CLOSED_GAP, dlib_gap
+    from tests.pipeline.test_motion import photo
+
+    pipeline = runner.Pipeline(tts=build_registry("espeak"), engines={"viseme": VisemeEngine()},
+                               default_engine="viseme")
+    image, face = photo("astronaut")
+    out = tmp_path / "paced.mp4"
+    result = pipeline.run("Мама мыла раму.", "ru", out, image=image, face=face, rate=1.5)
+    sound = audio.decode(out)  # the encoded AAC, decoded again
+    head = round(0.25 * SAMPLE_RATE)
+    assert np.abs(sound[:head]).max() < 0.01 and np.abs(sound[-head:]).max() < 0.01
+    start, _ = speech_bounds(sound)
+    assert start >= 0.25 * SAMPLE_RATE
+    assert result.captions[0].start >= 0.25
+    assert dlib_gap(pipeline.analyzer(), extract_frame(out, 0.0)) < CLOSED_GAP  # the first frame: mouth shut
