@@ -8,7 +8,7 @@ from generation import services
 from generation.models import GenerationRequest, Video, WebhookAttempt, WebhookDelivery
 from generation.validation import validate_input
 
-ADD_FIELDS = ["owner", "avatar", "text", "language", "voice", "engine", "motion", "subtitles", "callback_url"]
+ADD_FIELDS = ["owner", "avatar", "text", "language", "voice", "engine", "motion", "subtitles", "rate", "callback_url"]
 
 
 def stored_name(field) -> str:
@@ -48,6 +48,10 @@ class AddRequestForm(forms.ModelForm):
         model = GenerationRequest
         fields = ADD_FIELDS
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rate"].required = False  # empty: the voice's own pace (validation says 1.0)
+
     def clean(self):
         data = super().clean()
         owner = data.get("owner")
@@ -58,7 +62,7 @@ class AddRequestForm(forms.ModelForm):
             self.validated = validate_input(user=owner, text=data.get("text", ""), language=data.get("language"),
                                             avatar=avatar.pk if avatar else None, voice=data.get("voice", ""),
                                             engine=data.get("engine", ""), motion=data.get("motion", ""),
-                                            subtitles=data.get("subtitles", ""),
+                                            subtitles=data.get("subtitles", ""), rate=data.get("rate"),
                                             callback_url=data.get("callback_url", ""))
         except ValidationError as exc:
             raise ValidationError({field if field in self.fields else None: messages
@@ -83,7 +87,7 @@ class GenerationRequestAdmin(admin.ModelAdmin):
                        "face_seconds", "lipsync_seconds", "encode_seconds", "total_seconds", "queue_seconds",
                        "created_at", "started_at", "finished_at", "video_link", "idempotency_key", "body_sha256"]
     fieldsets = [
-        (None, {"fields": ["owner", "avatar", "text", "language", "voice", "engine", "subtitles"]}),
+        (None, {"fields": ["owner", "avatar", "text", "language", "voice", "engine", "subtitles", "rate"]}),
         ("State", {"fields": ["status", "stage", "progress", "error_code", "error_detail", "task_id", "worker",
                               "attempts", "heartbeat_at", "video_link"]}),
         ("Webhook and idempotency", {"fields": ["callback_url", "idempotency_key", "body_sha256"]}),

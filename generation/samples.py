@@ -48,7 +48,13 @@ def find_voice(voice_id: str):
 
 def storage_name(voice) -> str:
     """Where the sample of `voice` is kept; the id is hashed (it may hold '+', or anything a config names)."""
-    key = hashlib.sha256(f"{SAMPLE_VERSION}:{voice.backend}:{voice.language}:{voice.id}".encode()).hexdigest()[:24]
+    settings = ""
+    if voice.backend == "espeak":  # retuned espeak settings make a new sample, not the old one served
+        from generation.pipeline.tts.espeak import PROSODY
+
+        settings = repr(PROSODY.get(voice.language))
+    key = f"{SAMPLE_VERSION}:{voice.backend}:{voice.language}:{voice.id}:{settings}"
+    key = hashlib.sha256(key.encode()).hexdigest()[:24]
     return f"{FOLDER}/{key}.wav"
 
 
