@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from generation.pipeline.audio import frame_rms, to_mono_float  # noqa: E402
 from generation.pipeline.tts.espeak import ESPEAK_DEFAULTS, PROSODY, EspeakBackend, Prosody  # noqa: E402
+from generation.pipeline.tts import text as splitting  # noqa: E402
 from generation.pipeline.tts.text import synthesize_text  # noqa: E402
 
 TEXTS = {
@@ -81,8 +82,15 @@ def tilt_db(x: np.ndarray, sr: int) -> float:
     return float(10 * np.log10(power[freqs >= 2000].sum() / power[(freqs > 60) & (freqs < 2000)].sum()))
 
 
-def measure(language: str, prosody: Prosody, voice: str | None = None) -> dict:
-    """The numbers of one language and setting."""
+def measure(language: str, prosody: Prosody, voice: str | None = None, old_pauses: bool = False) -> dict:
+    """The numbers of one language and setting; `old_pauses`: «...» paused like «.», as before issue 26."""
+    if old_pauses:
+        kept = splitting.ELLIPSIS_PAUSE_SECONDS
+        splitting.ELLIPSIS_PAUSE_SECONDS = splitting.SENTENCE_PAUSE_SECONDS
+        try:
+            return measure(language, prosody, voice)
+        finally:
+            splitting.ELLIPSIS_PAUSE_SECONDS = kept
     tts = EspeakBackend({language: prosody})
     speech = synthesize_text(tts, TEXTS[language], language, voice)
     x, sr = to_mono_float(speech.samples), int(speech.sample_rate)
@@ -107,14 +115,14 @@ def main(show_all: bool) -> None:
           f"{'dur s':>6}")
     for language in TEXTS:
         print(f"-- {language}")
-        old = measure(language, ESPEAK_DEFAULTS)
-        print(row("old (espeak defaults)", old))
+        old = measure(language, ESPEAK_DEFAULTS, old_pauses=True)
+        print(row("old (espeak defaults, old pauses)", old))
         chosen = PROSODY[language]
         new = measure(language, chosen)
         print(row(f"new pitch {chosen.pitch} range {chosen.range} gap {chosen.wordgap}", new))
         for variant in ("+f3",):
             voice = ("en-us" if language == "en" else language) + variant
-            print(row(f"  {variant} old", measure(language, ESPEAK_DEFAULTS, voice)))
+            print(row(f"  {variant} old", measure(language, ESPEAK_DEFAULTS, voice, old_pauses=True)))
             print(row(f"  {variant} new", measure(language, chosen, voice)))
         if show_all:
             for c in CANDIDATES:

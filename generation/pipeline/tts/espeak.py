@@ -48,8 +48,8 @@ class Prosody:
 
 ESPEAK_DEFAULTS = Prosody()  # what espeak-ng does untuned (and what this project used until issue 26)
 # Chosen with bench/voice.py (README, "The offline voice"): the widest pitch range widens the middle 90 %
-# of the pitch from 3.0/3.4/3.8 to 4.5/5.9/6.5 semitones (ru/kk/en, its tracker) with no more pitch
-# jumps; a slightly lower base pitch keeps the median voice near where it was (125 Hz, was 109).
+# of the pitch from 3.0/3.5/3.9 to 4.6/6.0/6.6 semitones (ru/kk/en, its tracker), pitch jumps staying
+# under 2 %; a slightly lower base pitch keeps the median voice near where it was (120-125 Hz, was 109).
 # A word gap only slowed the speech (+6-10 %) and made the English pitch track break up; range
 # beyond 100 barely adds (espeak clamps it), and the other variants change the voice itself.
 TUNED = Prosody(pitch=45, range=100)
