@@ -1,5 +1,6 @@
 """Pace and pauses on real espeak-ng: `rate` scales the speech, «...»/«—»/paragraphs pause longer,
 every result starts with a silent lead-in and ends with a tail (TTS and recordings alike)."""
+import dataclasses
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -100,6 +101,9 @@ def test_tts_speech_gets_a_lead_in_and_a_tail_and_its_timings_move_with_it(tts):
     assert result.words[0].start >= 0.25 and result.words[0].text == "Привет!"
     cues = captions.cues_for(text, result)
     assert cues[0].start >= 0.25 and cues[-1].end <= result.duration + 1e-6
+    # without word timings (Piper, remote, a recording) the cues are laid over the sound: same lead-in
+    untimed = captions.cues_for(text, dataclasses.replace(result, words=None, phonemes=None))
+    assert untimed[0].start >= 0.25 and untimed[-1].end <= result.duration + 1e-6
 
 
 def test_an_uploaded_recording_gets_the_same_lead_in_and_tail():
