@@ -1,6 +1,8 @@
 """espeak-ng's prosody per language: pitch span, pauses and spectral balance, old settings against candidates.
 
-Run: .venv/bin/python bench/voice.py [--all]   (--all: every candidate, not just the old and the chosen)
+Run: .venv/bin/python bench/voice.py [--all] [--plot DIR]
+  --all: every candidate, not just the old and the chosen; --plot: pitch contours (old grey, new blue)
+  per language as DIR/pitch-<lang>.png
 
 Pitch comes from a plain autocorrelation tracker (librosa is not in the environment): 40 ms frames every
 10 ms, F0 searched in 60-400 Hz, a frame voiced when its normalised autocorrelation peak is over 0.6 and
@@ -105,12 +107,41 @@ def measure(language: str, prosody: Prosody, voice: str | None = None, old_pause
             "stop": stop, "ellipsis": ellipsis, "tilt": tilt_db(x, sr), "seconds": len(x) / sr}
 
 
+def contour(language: str, prosody: Prosody) -> np.ndarray:
+    """Semitones relative to 100 Hz of every 10 ms frame (NaN where unvoiced)."""
+    speech = synthesize_text(EspeakBackend({language: prosody}), TEXTS[language], language)
+    f0 = pitch_track(to_mono_float(speech.samples), int(speech.sample_rate))
+    with np.errstate(invalid="ignore"):  # NaN: unvoiced frames stay NaN
+        return 12 * np.log2(f0 / 100.0)
+
+
+def plot(language: str, old: np.ndarray, new: np.ndarray, path: Path) -> None:
+    """Both contours on one picture (Pillow: the project never imports matplotlib)."""
+    from PIL import Image, ImageDraw
+
+    width, height, low, high = 1200, 300, -6.0, 18.0
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    for st in range(int(low), int(high) + 1, 6):
+        y = height - (st - low) / (high - low) * height
+        draw.line([(0, y), (width, y)], fill=(225, 225, 225))
+        draw.text((4, y - 12), f"{st:+d} st", fill=(120, 120, 120))
+    frames = max(len(old), len(new))
+    for values, colour in ((old, (150, 150, 150)), (new, (30, 90, 220))):
+        for i, v in enumerate(values):
+            if not np.isnan(v):
+                x, y = i / frames * width, height - (v - low) / (high - low) * height
+                draw.ellipse([x - 1.5, y - 1.5, x + 1.5, y + 1.5], fill=colour)
+    draw.text((width - 330, 6), f"{language}: grey = espeak defaults, blue = tuned", fill=(0, 0, 0))
+    image.save(path)
+
+
 def row(label: str, m: dict) -> str:
     return (f"{label:34} {m['span']:6.1f} {m['median']:7.0f} {m['jumps']:6.1%} {m['stop']:6.2f} "
             f"{m['ellipsis']:6.2f} {m['tilt']:6.1f} {m['seconds']:6.2f}")
 
 
-def main(show_all: bool) -> None:
+def main(show_all: bool, plot_dir: str = "") -> None:
     print(f"{'setting':34} {'span st':>6} {'F0 Hz':>7} {'jumps':>6} {'. s':>6} {'... s':>6} {'tilt dB':>6} "
           f"{'dur s':>6}")
     for language in TEXTS:
@@ -128,7 +159,12 @@ def main(show_all: bool) -> None:
             for c in CANDIDATES:
                 print(row(f"  pitch {c.pitch} range {c.range} gap {c.wordgap}", measure(language, c)))
         print(f"   span new/old {new['span'] / old['span']:.2f}x")
+        if plot_dir:
+            Path(plot_dir).mkdir(parents=True, exist_ok=True)
+            plot(language, contour(language, ESPEAK_DEFAULTS), contour(language, chosen),
+                 Path(plot_dir) / f"pitch-{language}.png")
 
 
 if __name__ == "__main__":
-    main("--all" in sys.argv)
+    args = sys.argv[1:]
+    main("--all" in args, args[args.index("--plot") + 1] if "--plot" in args else "")
