@@ -29,13 +29,31 @@ REMOTE_NAME = re.compile(r"^Remote service \((?P<voice>.+)\)$")
 PIPER_NAME = re.compile(r"^(?P<who>[^()]+) \((?P<parts>[^()]+)\)$")  # "Joe (English, United States, medium)"
 
 
+def _voice_files() -> tuple:
+    """(name, size) of the Piper voice files in WEIGHTS_DIR: a new voice (manage.py fetch_models) changes it."""
+    from pathlib import Path
+
+    root = Path(settings.WEIGHTS_DIR) / "piper"
+    if not root.is_dir():
+        return ()
+    return tuple(sorted((str(p.relative_to(root)), p.stat().st_size) for p in root.rglob("*.onnx*") if p.is_file()))
+
+
 @lru_cache(maxsize=1)
-def _backend():
+def _registry(voice_files: tuple, backend: str, remote_url: str, weights_dir: str, rate_field: str):
     from generation.pipeline.tts.registry import build_registry
 
-    return build_registry(settings.TTS_BACKEND, remote_url=settings.TTS_REMOTE_URL,
-                          remote_token=settings.TTS_REMOTE_TOKEN, weights_dir=settings.WEIGHTS_DIR,
-                          remote_rate_field=settings.TTS_REMOTE_RATE_FIELD)
+    return build_registry(backend, remote_url=remote_url, remote_token=settings.TTS_REMOTE_TOKEN,
+                          weights_dir=weights_dir, remote_rate_field=rate_field)
+
+
+def _backend():
+    """The web's voice registry, rebuilt when the voice files change: no restart of the web for a new voice."""
+    return _registry(_voice_files(), settings.TTS_BACKEND, settings.TTS_REMOTE_URL, str(settings.WEIGHTS_DIR),
+                     settings.TTS_REMOTE_RATE_FIELD)
+
+
+_backend.cache_clear = _registry.cache_clear
 
 
 def display_name(name: str) -> str:

