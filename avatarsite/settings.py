@@ -203,6 +203,8 @@ FILE_UPLOAD_TEMP_DIR = os.environ.get("FILE_UPLOAD_TEMP_DIR") or None
 TTS_BACKEND = os.environ.get("TTS_BACKEND", "espeak")
 TTS_REMOTE_URL = os.environ.get("TTS_REMOTE_URL", "")
 TTS_REMOTE_TOKEN = os.environ.get("TTS_REMOTE_TOKEN", "")
+# the remote service's JSON field for the speaking rate; empty (the reference contract): a rate ≠ 1.0 is refused
+TTS_REMOTE_RATE_FIELD = os.environ.get("TTS_REMOTE_RATE_FIELD", "")
 LIPSYNC_ENGINE = os.environ.get("LIPSYNC_ENGINE", "auto")
 # auto: bf16 where the CPU has native bfloat16 and a self-test at worker start agrees with fp32; fp32 | bf16 force
 WAV2LIP_PRECISION = os.environ.get("WAV2LIP_PRECISION", "auto")

@@ -11,8 +11,8 @@ from generation import services
 from generation.models import TIMING_LABELS, TIMING_ORDER, Background, GenerationRequest, Video, WebhookAttempt, WebhookDelivery
 from generation.validation import validate_input
 
-ADD_FIELDS = ["owner", "avatar", "text", "language", "voice", "engine", "motion", "subtitles", "frame", "resolution",
-              "background", "callback_url"]
+ADD_FIELDS = ["owner", "avatar", "text", "language", "voice", "engine", "motion", "subtitles", "rate", "frame",
+              "resolution", "background", "callback_url"]
 TIMING_DIGITS = 2  # 2.27 s: what a person compares; the raw float stays in the database and the API
 
 
@@ -77,6 +77,7 @@ class AddRequestForm(forms.ModelForm):
         for name in ("frame", "resolution", "background"):  # left out: the avatar's own setting
             self.fields[name].required = False
             self.fields[name].initial = None
+        self.fields["rate"].required = False  # empty: the voice's own pace (validation says 1.0)
 
     def clean(self):
         data = super().clean()
@@ -88,7 +89,7 @@ class AddRequestForm(forms.ModelForm):
             self.validated = validate_input(user=owner, text=data.get("text", ""), language=data.get("language"),
                                             avatar=avatar.pk if avatar else None, voice=data.get("voice", ""),
                                             engine=data.get("engine", ""), motion=data.get("motion", ""),
-                                            subtitles=data.get("subtitles", ""),
+                                            subtitles=data.get("subtitles", ""), rate=data.get("rate"),
                                             frame=data.get("frame", ""), resolution=data.get("resolution"),
                                             background=data.get("background", ""),
                                             callback_url=data.get("callback_url", ""))
@@ -115,7 +116,7 @@ class GenerationRequestAdmin(admin.ModelAdmin):
                        "started_at", "finished_at", "video_link", "idempotency_key", "body_sha256",
                        "background_image", "notes_list"]
     fieldsets = [
-        (None, {"fields": ["owner", "avatar", "text", "language", "voice", "engine", "motion", "subtitles"]}),
+        (None, {"fields": ["owner", "avatar", "text", "language", "voice", "engine", "motion", "subtitles", "rate"]}),
         (_("Video format"), {"fields": ["frame", "resolution", "background", "background_image", "notes_list"]}),
         (_("State"), {"fields": ["status", "stage", "progress", "error_code", "error_detail", "task_id", "worker",
                               "attempts", "heartbeat_at", "video_link"]}),

@@ -28,6 +28,8 @@ class GenerateForm(forms.Form):
     # "", blur, colour (then background_colour), image:<id> of one of the user's pictures, or #rrggbb
     background = forms.CharField(label=_("Background"), required=False)
     background_colour = forms.CharField(required=False)
+    rate = forms.FloatField(label=_("Pace"), required=False, initial=1.0,
+                            widget=forms.NumberInput(attrs={"step": "0.05", "min": "0.5", "max": "2"}))
     audio = forms.FileField(label=_("Or your own recording"), required=False,
                             widget=forms.ClearableFileInput(attrs={"accept": "audio/*"}))
 
@@ -52,7 +54,7 @@ class GenerateForm(forms.Form):
             self.validated = validate_input(
                 user=self.user, text=data.get("text", ""), language=data.get("language") or self.data.get("language"),
                 avatar=data.get("avatar"), voice=data.get("voice", ""), motion=data.get("motion", ""),
-                subtitles=data.get("subtitles", ""),
+                subtitles=data.get("subtitles", ""), rate=data.get("rate"),
                 audio=data.get("audio") or None,
                 frame=data.get("frame", ""), resolution=data.get("resolution"), **self.background_choice(data),
             )

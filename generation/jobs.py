@@ -194,6 +194,7 @@ def render(request: GenerationRequest, out_path: Path):
         subtitles=request.subtitles,
         framing=request_format(request, notes),
         stream_dir=stream_scratch(out_path),
+        rate=request.rate,
     )
     result.notes = notes + list(getattr(result, "notes", None) or [])
     return result

@@ -109,6 +109,8 @@ class GenerationRequest(models.Model):
     motion = models.CharField(verbose_name=_("head motion"), max_length=6, blank=True, choices=Motion.choices, help_text=_("a photo avatar's; empty: the avatar's own setting"))
     subtitles = models.CharField(verbose_name=_("subtitles"), max_length=4, choices=Subtitles.choices, default=Subtitles.NONE,
                                  help_text=_("burned in: the captions are also drawn into the video's frames"))
+    rate = models.FloatField(verbose_name=_("pace"), default=1.0,
+                             help_text=_("speaking pace, 0.5-2.0 (1.0: the voice's own)"))
     frame = models.CharField(verbose_name=_("frame"), max_length=8, choices=Frame.choices, default=Frame.ORIGINAL)
     resolution = models.PositiveSmallIntegerField(verbose_name=_("resolution"), choices=Resolution.choices,
                                                   default=DEFAULT_RESOLUTION,

@@ -51,7 +51,7 @@ def find_reusable(owner, data: GenerationInput) -> GenerationRequest | None:
         .filter(status=Status.DONE, avatar=data.avatar, text=data.text, language=data.language,
                 voice=voice, engine=data.engine or default_engine(), motion=data.motion, subtitles=data.subtitles,
                 frame=data.frame, resolution=data.resolution, background=data.background,
-                background_image=data.background_image, video__isnull=False,
+                background_image=data.background_image, rate=data.rate, video__isnull=False,
                 created_at__gt=data.avatar.updated_at)
         .select_related("video").order_by("-created_at").first()
     )

@@ -18,3 +18,10 @@ def deliver_webhook(delivery_id: int, number: int) -> str:
     from generation import webhooks
 
     return webhooks.deliver(delivery_id, number)
+
+
+def make_voice_sample(voice_id: str) -> str:
+    """A voice's sample, asked for by a web process that cannot synthesise (generation.samples)."""
+    from generation.samples import make_in_worker
+
+    return make_in_worker(voice_id)

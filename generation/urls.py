@@ -1,6 +1,6 @@
 from django.urls import path
 
-from generation import views
+from generation import staff, views
 
 urlpatterns = [
     path("", views.generate, name="generate"),
@@ -17,4 +17,5 @@ urlpatterns = [
     path("generations/<int:pk>/delete/", views.delete, name="generation-delete"),
     path("generations/<int:pk>/cancel/", views.cancel, name="generation-cancel"),
     path("generations/<int:pk>/share/", views.share, name="generation-share"),
+    path("staff/models/", staff.models, name="staff-models"),
 ]

@@ -41,13 +41,15 @@ class GenerationInput:
     resolution: int = DEFAULT_RESOLUTION
     background: str = BACKGROUND_BLUR  # blur | #rrggbb | image
     background_image: Background | None = None  # the owner's own, for "image"
+    rate: float = 1.0  # speaking pace (MIN_RATE-MAX_RATE)
 
     def model_fields(self) -> dict:
         """Keyword arguments for GenerationRequest."""
         fields = {"text": self.text, "language": self.language, "avatar": self.avatar, "voice": self.voice,
                   "engine": self.engine, "motion": self.motion, "subtitles": self.subtitles,
                   "callback_url": self.callback_url, "frame": self.frame, "resolution": self.resolution,
-                  "background": self.background, "background_image": self.background_image}
+                  "background": self.background, "background_image": self.background_image,
+                  "rate": self.rate}
         if self.audio is not None:
             fields.update(audio=self.audio, audio_format=self.audio_format, audio_sha256=self.audio_sha256)
         return fields
@@ -203,9 +205,31 @@ def _as_id(value):
     return number if 0 < number < MAX_ID else -1  # beyond a 64-bit key the database itself would refuse it
 
 
+def rate_errors(rate, language, voice: str, audio) -> tuple[float, str | None]:
+    """The pace asked for (1.0 when none) and why it cannot be used, or None."""
+    from generation.pipeline.tts.base import MAX_RATE, MIN_RATE
+
+    if rate in (None, ""):
+        return 1.0, None
+    try:
+        value = float(rate)
+    except (TypeError, ValueError, OverflowError):
+        value = float("nan")
+    if isinstance(rate, bool) or not MIN_RATE <= value <= MAX_RATE:  # NaN fails the comparison too
+        return 1.0, _("The pace must be a number from %(min)s to %(max)s (1.0: the voice's own).") % {
+            "min": MIN_RATE, "max": MAX_RATE}
+    if value == 1.0:
+        return value, None
+    if audio is not None:
+        return value, _("The pace applies to synthesized speech; your own recording is played as it is.")
+    if language in LANGUAGES and not voices.supports_rate(language, voice):
+        return value, _("This voice cannot be spoken faster or slower; choose another voice or the pace 1.0.")
+    return value, None
+
+
 def validate_input(*, user, text, language, avatar=None, voice="", engine="", motion="", subtitles="",
                    audio=None, callback_url="", frame="", resolution=None, background="",
-                   background_image=None) -> GenerationInput:
+                   background_image=None, rate=None) -> GenerationInput:
     """Check a generation's input; raises ValidationError({field: message}) naming what is wrong."""
     errors = {}
     text = text.strip() if isinstance(text, str) else ""
@@ -250,13 +274,17 @@ def validate_input(*, user, text, language, avatar=None, voice="", engine="", mo
         errors["callback_url"] = message
     chosen, format_problems = format_errors(user, avatar_obj, frame, resolution, background, background_image)
     errors.update(format_problems)
+    rate, message = rate_errors(rate, language, voice if "voice" not in errors else "", audio)
+    if message:
+        errors["rate"] = message
     if errors:
         raise ValidationError(errors)
     frame, resolution, background, picture = chosen
     return GenerationInput(text=text, language=language, avatar=avatar_obj, voice=voice, engine=engine,
                            motion=motion or avatar_obj.motion, subtitles=subtitles, audio=audio,
                            audio_format=audio_format, audio_sha256=audio_sha256, callback_url=callback_url or "",
-                           frame=frame, resolution=resolution, background=background, background_image=picture)
+                           frame=frame, resolution=resolution, background=background, background_image=picture,
+                           rate=rate)
 
 
 def available_engines() -> list[str]:

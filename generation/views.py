@@ -34,6 +34,9 @@ def js_strings() -> dict:
         "server_error": _("Something went wrong on the server. Please try again later."),
         "choose_picture": _("Choose a picture to upload."),
         "my_picture": _("My picture #%(n)s"),
+        "sample_loading": _("Loading the sample…"),
+        "sample_not_ready": _("The sample of this voice is not ready yet; try again in a few seconds."),
+        "sample_failed": _("The sample could not be played."),
     }
 
 

@@ -31,12 +31,31 @@ REMOTE_NAME = re.compile(r"^Remote service \((?P<voice>.+)\)$")
 PIPER_NAME = re.compile(r"^(?P<who>[^()]+) \((?P<parts>[^()]+)\)$")  # "Joe (English, United States, medium)"
 
 
+def _voice_files() -> tuple:
+    """(name, size) of the Piper voice files in WEIGHTS_DIR: a new voice (manage.py fetch_models) changes it."""
+    from pathlib import Path
+
+    root = Path(settings.WEIGHTS_DIR) / "piper"
+    if not root.is_dir():
+        return ()
+    return tuple(sorted((str(p.relative_to(root)), p.stat().st_size) for p in root.rglob("*.onnx*") if p.is_file()))
+
+
 @lru_cache(maxsize=1)
-def _backend():
+def _registry(voice_files: tuple, backend: str, remote_url: str, weights_dir: str, rate_field: str):
     from generation.pipeline.tts.registry import build_registry
 
-    return build_registry(settings.TTS_BACKEND, remote_url=settings.TTS_REMOTE_URL,
-                          remote_token=settings.TTS_REMOTE_TOKEN, weights_dir=settings.WEIGHTS_DIR)
+    return build_registry(backend, remote_url=remote_url, remote_token=settings.TTS_REMOTE_TOKEN,
+                          weights_dir=weights_dir, remote_rate_field=rate_field)
+
+
+def _backend():
+    """The web's voice registry, rebuilt when the voice files change: no restart of the web for a new voice."""
+    return _registry(_voice_files(), settings.TTS_BACKEND, settings.TTS_REMOTE_URL, str(settings.WEIGHTS_DIR),
+                     settings.TTS_REMOTE_RATE_FIELD)
+
+
+_backend.cache_clear = _registry.cache_clear
 
 
 def display_name(name: str) -> str:
@@ -68,6 +87,14 @@ def voices(language: str) -> list:
 def display_name_of(voice_id: str, language: str) -> str:
     """The name of voice `voice_id` of `language` in the active language; the id itself if it is gone."""
     return next((voice.name for voice in voices(language) if voice.id == voice_id), voice_id)
+
+
+def supports_rate(language: str, voice: str) -> bool:
+    """Whether `voice` ("" = the language's default) can be spoken faster or slower."""
+    try:
+        return _backend().voice_supports_rate(language, voice or None)
+    except Exception:
+        return False
 
 
 def voice_ids(language: str) -> list[str]:

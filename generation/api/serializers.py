@@ -1,4 +1,4 @@
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db.models import Q
 from django.http import QueryDict
 from django.urls import reverse
@@ -28,6 +28,25 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class StrictFloatField(serializers.FloatField):
+    """A number: in JSON a number (not "1.5" nor true), in a form its digits."""
+
+    def to_internal_value(self, data):
+        if sent_as_json(self) and (isinstance(data, bool) or not isinstance(data, (int, float))):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class RateField(StrictFloatField):
+    """The pace: its range is in the schema, but checked (and said, translated) by validation.rate_errors."""
+
+    def __init__(self, **kwargs):
+        from generation.pipeline.tts.base import MAX_RATE, MIN_RATE
+
+        super().__init__(min_value=MIN_RATE, max_value=MAX_RATE, **kwargs)
+        self.validators = [v for v in self.validators if not isinstance(v, (MinValueValidator, MaxValueValidator))]
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -165,7 +184,7 @@ class GenerationSerializer(serializers.ModelSerializer):
         model = GenerationRequest
         fields = [
             "id", "status", "stage", "stage_label", "progress", "error", "error_code", "text", "language", "avatar",
-            "avatar_name", "voice", "engine", "motion", "subtitles", "frame", "resolution", "background",
+            "avatar_name", "voice", "engine", "motion", "subtitles", "rate", "frame", "resolution", "background",
             "background_image", "callback_url", "has_audio", "reused", "queue_position", "timings", "notes",
             "video", "stream", "expired", "created_at", "started_at", "finished_at",
         ]
@@ -242,6 +261,9 @@ class GenerationCreateSerializer(serializers.Serializer):
                                      help_text="a photo avatar's head motion; empty: the avatar's own setting")
     subtitles = serializers.ChoiceField(choices=Subtitles.choices, required=False, default=Subtitles.NONE,
                                         help_text="captions always come as WebVTT/SRT; burn: also drawn into the video")
+    rate = RateField(required=False, default=1.0,
+                            help_text="speaking pace from 0.5 to 2.0 (1.0: the voice's own); a voice that cannot "
+                                      "change it (a remote service without a rate field) refuses anything but 1.0")
     audio = serializers.FileField(required=False, allow_null=True, default=None,
                                   help_text="your own recording (multipart), spoken instead of the text")
     frame = serializers.ChoiceField(choices=Frame.choices, required=False, allow_blank=True, default="",

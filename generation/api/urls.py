@@ -29,6 +29,7 @@ urlpatterns = [
     path("v1/me/", views.me, name="api-me"),
     path("v1/me/webhook-secret/", views.rotate_webhook_secret, name="api-me-webhook-secret"),
     path("v1/voices/", views.VoiceList.as_view(), name="api-voices"),
+    path("v1/voices/<str:voice_id>/sample", views.VoiceSample.as_view(), name="api-voice-sample"),
     path("v1/generations/", generation_list, name="api-generation-list"),
     path("v1/generations/<int:pk>/", generation_detail, name="api-generation-detail"),
     path("v1/generations/<int:pk>/cancel/", generation_cancel, name="api-generation-cancel"),

@@ -251,6 +251,46 @@ class VoiceList(generics.GenericAPIView):
         return Response(VoiceSerializer(found, many=True).data)
 
 
+SAMPLE_RETRY_SECONDS = 5  # "not ready yet": the worker makes a sample in well under this
+
+
+class VoiceSample(generics.GenericAPIView):
+    """A short sentence in the voice (WAV), made once per voice and cached; any signed-in user may hear any voice."""
+
+    content_negotiation_class = AnyAcceptNegotiation
+    pagination_class = None
+    serializer_class = None
+
+    @extend_schema(
+        responses={(200, "audio/wav"): OpenApiResponse(OpenApiTypes.BINARY, description="The sample"),
+                   404: OpenApiResponse(inline_serializer("VoiceNotFound", {"detail": serializers.CharField()}),
+                                        description="No such voice"),
+                   503: OpenApiResponse(inline_serializer("SampleNotReady", {"detail": serializers.CharField()}),
+                                        description="Not made yet (the worker is making it): try again after Retry-After")})
+    def get(self, request, voice_id):
+        from django.http import HttpResponse
+
+        from generation import samples
+
+        voice = samples.find_voice(voice_id)
+        if voice is None:
+            return Response({"detail": _("There is no voice «%(voice)s».") % {"voice": voice_id}},
+                            status=status.HTTP_404_NOT_FOUND)
+        try:
+            data = samples.sample(voice)
+        except Exception:  # a TTS that failed here (a remote service down): like not ready, but logged
+            samples.log.exception("The sample of voice %s could not be made", voice_id)
+            data = None
+        if data is None:
+            return Response({"detail": _("The sample of this voice is not ready yet; try again in a few seconds.")},
+                            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+                            headers={"Retry-After": str(SAMPLE_RETRY_SECONDS)})
+        response = HttpResponse(data, content_type=samples.CONTENT_TYPE)
+        response["Cache-Control"] = "private, max-age=86400"
+        response["Content-Disposition"] = "inline"
+        return response
+
+
 class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     serializer_class = GenerationSerializer
 

@@ -27,7 +27,11 @@ FRAME_SECONDS = 0.01  # analysis frame for silence detection
 SILENCE_REL_DB = -40.0  # a frame quieter than the loudest frame by this much is silence
 SILENCE_ABS_DBFS = -60.0  # ... and so is any frame below this absolute level
 SILENT_DBFS = -60.0  # the loudest frame below this: there is no speech at all
-KEEP_SILENCE_SECONDS = 0.15  # silence left at each end, so the mouth starts closed
+EDGE_KEEP_SECONDS = 0.05  # of the source's own near-silence kept around the speech: soft onsets live there
+LEAD_IN_SECONDS = 0.28  # the speech starts this far in (7 frames at 25 fps: on a frame boundary), mouth closed
+TAIL_SECONDS = 0.3  # ... and ends this long before the last frame, so the last word is whole
+FADE_SECONDS = 0.01  # the kept source edges fade from/to digital silence: no click at the seam
+PAUSE_SYMBOL = "_"  # espeak's silence mnemonic: lip-sync keeps the mouth closed over the lead-in and tail
 # A user's upload is decoded inside a web request: 2 minutes of 48 kHz stereo take ~0.4 s of CPU,
 # so a few seconds is ample for real recordings and cuts every decoding bomb short.
 UPLOAD_CPU_SECONDS = 4
@@ -158,8 +162,35 @@ def shift_words(words: list[Word] | None, offset: float, duration: float) -> lis
     return [w for w in moved if w.end > w.start]
 
 
+def _pad_phonemes(phonemes: list[Phoneme] | None, duration: float) -> list[Phoneme] | None:
+    """Phonemes with explicit pauses over the lead-in and the tail (nothing said there)."""
+    if not phonemes:
+        return phonemes
+    out = list(phonemes)
+    if out[0].start > 0:
+        out.insert(0, Phoneme(0.0, out[0].start, PAUSE_SYMBOL))
+    if out[-1].end < duration:
+        out.append(Phoneme(out[-1].end, duration, PAUSE_SYMBOL))
+    return out
+
+
+def _faded(samples: np.ndarray) -> np.ndarray:
+    """`samples` with FADE_SECONDS linear ramps at both ends."""
+    n = min(round(FADE_SECONDS * SAMPLE_RATE), samples.size // 2)
+    if n:
+        ramp = np.linspace(0.0, 1.0, n, dtype=np.float32)
+        samples = samples.copy()
+        samples[:n] *= ramp
+        samples[-n:] *= ramp[::-1]
+    return samples
+
+
 def prepare(speech: Speech) -> Audio:
-    """TTS output -> 16 kHz mono float32, loudness-normalised, clipped, end silences trimmed."""
+    """TTS output or a recording -> 16 kHz mono float32, loudness-normalised, with a fixed lead-in and tail.
+
+    Whatever silence the source had at its ends is replaced: the speech starts LEAD_IN_SECONDS in and
+    ends TAIL_SECONDS before the end, the same for every backend and for uploaded recordings.
+    """
     samples = to_mono_float(speech.samples)
     # Uploads were checked for sound already, and text.synthesize_text refuses silent speech: what is
     # left here is audio with nothing in it, whatever made it.
@@ -169,12 +200,15 @@ def prepare(speech: Speech) -> Audio:
     bounds = speech_bounds(samples)
     if bounds is None:
         raise PipelineError("The synthesized audio is silent.", AUDIO_SILENT)
-    keep = round(KEEP_SILENCE_SECONDS * SAMPLE_RATE)
+    keep = round(EDGE_KEEP_SECONDS * SAMPLE_RATE)
     start, end = max(0, bounds[0] - keep), min(samples.size, bounds[1] + keep)
-    samples = np.clip(normalize(samples[start:end]), -1.0, 1.0)
-    offset = start / SAMPLE_RATE
+    lead = max(0, round(LEAD_IN_SECONDS * SAMPLE_RATE) - (bounds[0] - start))
+    tail = max(0, round(TAIL_SECONDS * SAMPLE_RATE) - (end - bounds[1]))
+    body = _faded(np.clip(normalize(samples[start:end]), -1.0, 1.0))
+    samples = np.concatenate([np.zeros(lead, np.float32), body, np.zeros(tail, np.float32)])
+    offset = (start - lead) / SAMPLE_RATE  # negative: silence was added before the source's first sample
     duration = samples.size / SAMPLE_RATE
-    return Audio(samples, offset, shift_phonemes(speech.phonemes, offset, duration),
+    return Audio(samples, offset, _pad_phonemes(shift_phonemes(speech.phonemes, offset, duration), duration),
                  shift_words(speech.words, offset, duration))
 
 

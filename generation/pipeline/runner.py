@@ -35,6 +35,7 @@ class PipelineConfig:
     tts_backend: str = "espeak"
     tts_remote_url: str = ""
     tts_remote_token: str = ""
+    tts_remote_rate_field: str = ""  # the service's JSON field for the pace; empty: it has none
     lipsync_engine: str = "auto"  # auto | viseme | wav2lip
     wav2lip_precision: str = "auto"  # auto (bf16 where native and self-tested) | fp32 (exact) | bf16
     weights_dir: Path = Path("weights")
@@ -180,6 +181,7 @@ class Pipeline:
         motion: str | None = None,
         framing: framing_stage.Format | None = None,
         stream_dir: str | Path | None = None,
+        rate: float = 1.0,
     ) -> Result:
         """Make one MP4; `speech` (a types.Speech) skips TTS, e.g. for uploaded audio.
 
@@ -194,14 +196,17 @@ class Pipeline:
         "burn" also draws them into the frames. `framing` (framing.Format; None or "original": the
         avatar's own size) places the rendered frames on a 16:9, 9:16 or 1:1 frame with a background,
         before subtitles are burned in, so they follow the output frame. `stream_dir`: the encode is also
-        written there as a growing HLS playlist (hls.py), for watching while it is made.
+        written there as a growing HLS playlist (hls.py), for watching while it is made. `rate` scales the
+        synthesized speech's pace (not a recording's).
         """
         with self._lock:  # one job at a time per process: espeak and the engines are not re-entrant
             return self._run(text, language, Path(out_path), image, image_path, face, clip, avatar_key,
-                             voice, engine, speech, seed, fps, progress, subtitles, motion, framing, stream_dir)
+                             voice, engine, speech, seed, fps, progress, subtitles, motion, framing, stream_dir,
+                             rate)
 
     def _run(self, text, language, out_path, image, image_path, face, clip, avatar_key, voice, engine,
-             speech, seed, fps, progress, subtitles="none", motion=None, framing=None, stream_dir=None) -> Result:
+             speech, seed, fps, progress, subtitles="none", motion=None, framing=None, stream_dir=None,
+             rate=1.0) -> Result:
         timings = Timings()
         started = time.perf_counter()
         engine_name, lipsync = self.engine(engine)
@@ -211,7 +216,8 @@ class Pipeline:
         voice_used = ""
         if speech is None:
             voice_used = voice or self.tts.default_voice(language).id
-            speech = synthesize_text(self.tts, text, language, voice_used, max_seconds=self.max_speech_seconds)
+            speech = synthesize_text(self.tts, text, language, voice_used, max_seconds=self.max_speech_seconds,
+                                     rate=rate)
         timings.tts = time.perf_counter() - t
 
         progress("audio", STAGE_END_PERCENT["tts"])
@@ -367,7 +373,8 @@ def build_pipeline(config: PipelineConfig) -> Pipeline:
     from .tts.registry import build_registry
 
     tts = build_registry(config.tts_backend, remote_url=config.tts_remote_url,
-                         remote_token=config.tts_remote_token, weights_dir=config.weights_dir)
+                         remote_token=config.tts_remote_token, weights_dir=config.weights_dir,
+                         remote_rate_field=config.tts_remote_rate_field)
     engines, default = build_engines(config)
     pipeline = Pipeline(tts=tts, engines=engines, default_engine=default, max_speech_seconds=config.max_speech_seconds)
     pipeline.warm_up()

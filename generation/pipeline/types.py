@@ -93,7 +93,7 @@ class Speech:
 
 @dataclass
 class Audio:
-    """16 kHz mono float32 audio ready for lip-sync; `offset` is seconds trimmed from the start."""
+    """16 kHz mono float32 audio ready for lip-sync; `offset`: seconds trimmed from the source's start (negative: silence added)."""
 
     samples: np.ndarray
     offset: float = 0.0

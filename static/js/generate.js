@@ -17,6 +17,34 @@
     for (const v of voices[language()] || []) voiceSelect.add(new Option(v.name, v.id, false, v.id === chosen));
   }
   function updateCount() { count.textContent = text.value.length; }
+
+  // the voice's sample: made once per voice on the server; "not ready" (503) while the worker makes it
+  const play = $("voice-play"), player = $("voice-audio"), sampleStatus = $("voice-sample-status");
+  async function playSample() {
+    if (!voiceSelect.value) return;
+    sampleStatus.textContent = T.sample_loading;
+    play.disabled = true;
+    try {
+      const url = `/api/v1/voices/${encodeURIComponent(voiceSelect.value)}/sample`;
+      // asked first to tell "not ready" from a failure (an <audio> error says neither); the answer is
+      // cached, so the player's own request is served from the browser cache (the CSP allows no blob:)
+      const r = await fetch(url, { credentials: "same-origin" });
+      if (!r.ok) {
+        sampleStatus.textContent = r.status === 503 ? T.sample_not_ready : T.sample_failed;
+        return;
+      }
+      await r.arrayBuffer();
+      if (!player.src.endsWith(url)) player.src = url;
+      sampleStatus.textContent = "";
+      await player.play();
+    } catch (e) {
+      sampleStatus.textContent = T.sample_failed;
+    } finally {
+      play.disabled = false;
+    }
+  }
+  play.addEventListener("click", playSample);
+  voiceSelect.addEventListener("change", () => { player.pause(); sampleStatus.textContent = ""; });
   form.querySelectorAll("input[name=language]").forEach((r) => r.addEventListener("change", fillVoices));
   text.addEventListener("input", updateCount);
 
@@ -28,6 +56,7 @@
     motionSelect.disabled = video; $("motion-reason").hidden = !video;
     const recording = Boolean(audioInput.files && audioInput.files.length);
     voiceSelect.disabled = recording; $("voice-reason").hidden = !recording;
+    $("voice-play").disabled = recording; $("id_rate").disabled = recording;  // a recording has its own voice and pace
   }
   form.querySelectorAll("input[name=avatar]").forEach((r) => r.addEventListener("change", relevance));
   audioInput.addEventListener("change", relevance);
@@ -195,7 +224,7 @@
     $("job-error").hidden = true; $("player").hidden = true; $("live").hidden = true;
     if (streamer) { streamer.destroy(); streamer = null; }
     $("finished").hidden = true;  // the last request's links and timings, until this one is done
-    $("audio-error").textContent = ""; $("background-error").textContent = "";
+    $("audio-error").textContent = ""; $("background-error").textContent = ""; $("rate-error").textContent = "";
     let format;
     try {
       format = await formatFields();
@@ -207,6 +236,8 @@
     const audioFile = $("id_audio").files[0];
     const fields = { text: text.value, language: language(), voice: voiceSelect.value, subtitles: $("id_subtitles").value,
                    motion: $("id_motion").value, ...format };
+    const rate = parseFloat($("id_rate").value.replace(",", "."));
+    if (!$("id_rate").disabled) fields.rate = Number.isFinite(rate) ? rate : $("id_rate").value;  // nonsense goes as typed: the API says why
     if (avatar) fields.avatar = Number(avatar.value);  // JSON wants a number; FormData sends its text
     let body, headers = { "X-CSRFToken": csrf(), Accept: "application/json" };
     if (audioFile) {  // multipart only when there is a recording to send
@@ -231,6 +262,7 @@
       busy(false);
       $("result").hidden = true;
       if (g.audio) $("audio-error").textContent = [].concat(g.audio).join(" ");
+      else if (g.rate && Object.keys(g).length === 1) $("rate-error").textContent = [].concat(g.rate).join(" ");
       else if (g.frame || g.resolution || g.background || g.background_image) {
         $("background-error").textContent = fieldErrors(g); $("format").open = true;
       }

@@ -91,3 +91,14 @@ def test_no_voices_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(PipelineError, match=r"No Piper voices found.*piper/") as err:
         PiperBackend(tmp_path)
     assert err.value.code == TTS_FAILED
+
+
+def test_rate_scales_piper_through_length_scale(tts, speech):
+    def seconds(s):
+        start, end = speech_bounds(s.samples, s.sample_rate)
+        return (end - start) / s.sample_rate
+
+    fast = tts.synthesize("Hello! I am a talking avatar.", "en", rate=2.0)
+    slow = tts.synthesize("Hello! I am a talking avatar.", "en", rate=0.5)
+    assert abs(seconds(fast) / seconds(speech) - 0.5) <= 0.5 * 0.15
+    assert abs(seconds(slow) / seconds(speech) - 2.0) <= 2.0 * 0.15

@@ -6,7 +6,8 @@ import pytest
 
 from generation.pipeline.tts.base import TTSBackend, Voice
 from generation.pipeline.tts.espeak import EspeakBackend
-from generation.pipeline.tts.text import (CLAUSE_PAUSE_SECONDS, PARAGRAPH_PAUSE_SECONDS, PAUSE_SYMBOL,
+from generation.pipeline.tts.text import (CLAUSE_PAUSE_SECONDS, DASH_PAUSE_SECONDS, ELLIPSIS_PAUSE_SECONDS,
+                                          PARAGRAPH_PAUSE_SECONDS, PAUSE_SYMBOL,
                                           SENTENCE_PAUSE_SECONDS, normalize_text, ru_ordinal,
                                           split_text, synthesize_text)
 from generation.pipeline.types import TEXT_EMPTY, TTS_FAILED, PipelineError, Speech
@@ -26,14 +27,23 @@ def phoneme_string(tts, text, lang):
 def test_split_at_sentences_with_pauses():
     pieces = split_text("Привет! Как дела? Хорошо… Спасибо.\n\nНовый абзац. Конец")
     assert [p.text for p in pieces] == ["Привет!", "Как дела?", "Хорошо…", "Спасибо.", "Новый абзац.", "Конец"]
-    assert [p.pause for p in pieces] == [SENTENCE_PAUSE_SECONDS] * 3 + [PARAGRAPH_PAUSE_SECONDS,
-                                                                        SENTENCE_PAUSE_SECONDS, 0.0]
+    assert [p.pause for p in pieces] == [SENTENCE_PAUSE_SECONDS] * 2 + [
+        ELLIPSIS_PAUSE_SECONDS, PARAGRAPH_PAUSE_SECONDS, SENTENCE_PAUSE_SECONDS, 0.0]
+
+
+def test_ellipsis_and_dash_inside_a_sentence_pause_longer():
+    pieces = split_text("Я думал... нет, не так. Вот — и всё, а-ля «Ну...» и ушёл.")
+    assert [(p.text, p.pause) for p in pieces] == [
+        ("Я думал...", ELLIPSIS_PAUSE_SECONDS), ("нет, не так.", SENTENCE_PAUSE_SECONDS),
+        ("Вот —", DASH_PAUSE_SECONDS), ("и всё, а-ля «Ну...»", ELLIPSIS_PAUSE_SECONDS), ("и ушёл.", 0.0)]
+    assert CLAUSE_PAUSE_SECONDS < SENTENCE_PAUSE_SECONDS < DASH_PAUSE_SECONDS < ELLIPSIS_PAUSE_SECONDS \
+        < PARAGRAPH_PAUSE_SECONDS
 
 
 def test_split_keeps_initials_decimals_and_quotes_together():
     pieces = split_text("Я читал А. С. Пушкина. Цена 3.5 рубля. «Да!» — сказал он. Он ушёл.")
     assert [p.text for p in pieces] == ["Я читал А. С. Пушкина.", "Цена 3.5 рубля.",
-                                        "«Да!» — сказал он.", "Он ушёл."]
+                                        "«Да!» —", "сказал он.", "Он ушёл."]  # the dash pauses
 
 
 def test_lines_are_sentences_and_punctuation_only_is_dropped():

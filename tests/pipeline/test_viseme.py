@@ -16,7 +16,7 @@ from generation.pipeline.tts.espeak import EspeakBackend
 from generation.pipeline.types import SAMPLE_RATE, Audio, Phoneme, frame_count
 
 FPS = 25
-SILENCE = 0.6  # seconds of digital silence around the speech
+SILENCE = 0.61  # seconds of digital silence around the speech (puts its onset mid-frame, as before the 0.28 s lead-in)
 
 
 @pytest.fixture(scope="module")

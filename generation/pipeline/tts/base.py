@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from ..types import TTS_FAILED, PipelineError, Speech
 
 
+MIN_RATE, MAX_RATE = 0.5, 2.0  # speaking pace a request may ask for; 1.0 = the voice's own
+
+
 @dataclass(frozen=True)
 class Voice:
     """One selectable voice of a backend; `id` is what requests pass as `voice`."""
@@ -22,14 +25,15 @@ class TTSBackend(ABC):
 
     name: str = ""
     languages: tuple[str, ...] = ()
+    supports_rate: bool = False  # True: synthesize() honours `rate` (speaking pace, 1.0 = the voice's own)
 
     @abstractmethod
     def voices(self, language: str) -> list[Voice]:
         """The voices offered for `language`, the default first."""
 
     @abstractmethod
-    def synthesize(self, text: str, language: str, voice: str | None = None) -> Speech:
-        """Speak `text`; `voice` None means the language's default voice."""
+    def synthesize(self, text: str, language: str, voice: str | None = None, rate: float = 1.0) -> Speech:
+        """Speak `text`; `voice` None means the language's default voice; `rate` 2.0 = twice as fast."""
 
     def default_voice(self, language: str) -> Voice:
         """The voice used when a request names none."""
@@ -42,6 +46,16 @@ class TTSBackend(ABC):
             raise PipelineError(f"Unknown language {language!r} for {self.name} TTS; allowed: {allowed}.",
                                 TTS_FAILED)
         return language
+
+    def voice_supports_rate(self, language: str, voice: str | None) -> bool:
+        """Whether the voice `voice` (None = default) can be spoken faster or slower."""
+        self.resolve_voice(language, voice)
+        return self.supports_rate
+
+    def check_rate(self, rate: float) -> None:
+        """Refuse a pace other than 1.0 when this backend cannot change it (PipelineError, TTS_FAILED)."""
+        if rate != 1.0 and not self.supports_rate:
+            raise PipelineError(f"The {self.name} TTS cannot change the speaking rate.", TTS_FAILED)
 
     def resolve_voice(self, language: str, voice: str | None) -> Voice:
         """The Voice for `voice` (None/"" = default), or a PipelineError naming the allowed ids."""

@@ -18,14 +18,42 @@ import threading
 
 import numpy as np
 
+from dataclasses import dataclass, replace
+
 from ..types import TEXT_EMPTY, TTS_FAILED, Phoneme, PipelineError, Speech, Word
 from .base import TTSBackend, Voice
 
 # hyper-parameters
 RATE_WPM = 160  # a little slower than espeak's 175: clearer speech, visible mouth shapes
+MIN_WPM, MAX_WPM = 80, 450  # espeak-ng's own limits (speak_lib.h)
+# espeak's words per minute do not scale the duration linearly (its pauses and stops shrink less):
+# measured, 2x the wpm gave 0.57 of the duration in ru, 0.52 in kk, 0.48 in en. rate**k undoes that.
+RATE_EXPONENT = {"ru": 1.2, "kk": 1.05, "en": 0.97}
 BUFFER_MS = 100  # audio handed to the callback per call
 RAND_SEED = 1  # breathy variants ("+f3") draw noise: the same seed each time keeps them close
 MAX_TEXT_BYTES = 100_000  # a sanity cap; the service limits text far below this
+
+
+
+@dataclass(frozen=True)
+class Prosody:
+    """What espeak-ng lets us set besides the voice: base pitch and pitch range (0-100, 50 = the voice's
+    own), the gap added between words (10 ms units at the normal pace) and words per minute."""
+
+    pitch: int = 50
+    range: int = 50
+    wordgap: int = 0
+    wpm: int = RATE_WPM
+
+
+ESPEAK_DEFAULTS = Prosody()  # what espeak-ng does untuned (and what this project used until issue 26)
+# Chosen with bench/voice.py (README, "The offline voice"): the widest pitch range widens the middle 90 %
+# of the pitch from 3.0/3.5/3.9 to 4.6/6.0/6.6 semitones (ru/kk/en, its tracker), pitch jumps staying
+# under 2 %; a slightly lower base pitch keeps the median voice near where it was (120-125 Hz, was 109).
+# A word gap only slowed the speech (+6-10 %) and made the English pitch track break up; range
+# beyond 100 barely adds (espeak clamps it), and the other variants change the voice itself.
+TUNED = Prosody(pitch=45, range=100)
+PROSODY: dict[str, Prosody] = {"ru": TUNED, "kk": TUNED, "en": TUNED}
 
 # voice ids are espeak-ng voice names ("language+variant"); the first of each language is the default
 VOICES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -46,6 +74,9 @@ CHARS_UTF8 = 1
 ENDPAUSE = 0x1000
 POS_CHARACTER = 1
 PARAM_RATE = 1
+PARAM_PITCH = 3
+PARAM_RANGE = 4
+PARAM_WORDGAP = 7
 EVENT_LIST_TERMINATED = 0
 EVENT_WORD = 1  # text_position: 1-based character offset of the word in the text, length: its characters
 EVENT_PHONEME = 7
@@ -139,7 +170,7 @@ class _Engine:
         lib.espeak_SetSynthCallback(self._callback)
         self.lib, self.sample_rate = lib, rate
 
-    def synthesize(self, text: bytes, voice: str) -> tuple[np.ndarray, list[tuple[int, str]], list[tuple[int, int]]]:
+    def synthesize(self, text: bytes, voice: str, prosody: Prosody = ESPEAK_DEFAULTS) -> tuple[np.ndarray, list[tuple[int, str]], list[tuple[int, int]]]:
         """int16 samples, (sample, mnemonic) phoneme events and (sample, character offset) word events."""
         with self.lock:
             if self.lib is None:
@@ -149,7 +180,11 @@ class _Engine:
                 lib.espeak_ng_SetRandSeed(RAND_SEED)
             if lib.espeak_SetVoiceByName(voice.encode()) != EE_OK:
                 raise PipelineError(f"espeak-ng has no voice {voice!r}.", TTS_FAILED)
-            lib.espeak_SetParameter(PARAM_RATE, RATE_WPM, 0)
+            # every parameter every time: they are C globals, left as the previous caller set them
+            lib.espeak_SetParameter(PARAM_RATE, prosody.wpm, 0)
+            lib.espeak_SetParameter(PARAM_PITCH, prosody.pitch, 0)
+            lib.espeak_SetParameter(PARAM_RANGE, prosody.range, 0)
+            lib.espeak_SetParameter(PARAM_WORDGAP, prosody.wordgap, 0)
             self._samples, self._events, self._words = [], [], []
             buf = ctypes.create_string_buffer(text)  # adds the terminating NUL
             status = lib.espeak_Synth(buf, len(text) + 1, 0, POS_CHARACTER, 0, SYNTH_FLAGS, None, None)
@@ -219,13 +254,17 @@ class EspeakBackend(TTSBackend):
 
     name = "espeak"
     languages = tuple(VOICES)
+    supports_rate = True
 
     def voices(self, language: str) -> list[Voice]:
         """The voices of `language`, default first."""
         return [Voice(vid, title, language, self.name) for vid, title in VOICES[self.check_language(language)]]
 
-    def synthesize(self, text: str, language: str, voice: str | None = None) -> Speech:
-        """Speak `text`: float32 samples at espeak's own rate (22050 Hz) with phonemes."""
+    def __init__(self, prosody: dict[str, Prosody] | None = None):
+        self.prosody = prosody or PROSODY
+
+    def synthesize(self, text: str, language: str, voice: str | None = None, rate: float = 1.0) -> Speech:
+        """Speak `text`: float32 samples at espeak's own rate (22050 Hz) with phonemes; `rate` scales the pace."""
         chosen = self.resolve_voice(language, voice)
         cleaned = clean_text(text)
         if not cleaned:
@@ -233,7 +272,9 @@ class EspeakBackend(TTSBackend):
         data = cleaned.encode("utf-8")
         if len(data) > MAX_TEXT_BYTES:
             raise PipelineError(f"Text is too long for speech synthesis ({len(data)} bytes).", TTS_FAILED)
-        pcm, events, word_events = _engine.synthesize(data, chosen.id)
+        tuned = self.prosody.get(language, ESPEAK_DEFAULTS)
+        wpm = min(MAX_WPM, max(MIN_WPM, round(tuned.wpm * rate ** RATE_EXPONENT.get(language, 1.0))))
+        pcm, events, word_events = _engine.synthesize(data, chosen.id, replace(tuned, wpm=wpm))
         if pcm.size == 0:
             raise PipelineError("espeak-ng produced no audio for this text.", TTS_FAILED)
         samples = pcm.astype(np.float32) / 32768.0

@@ -37,20 +37,31 @@ class VoiceRegistry(TTSBackend):
                     voices.append(voice)
         return voices
 
-    def synthesize(self, text: str, language: str, voice: str | None = None) -> Speech:
+    def _home(self, language: str, voice: str | None) -> tuple[TTSBackend, Voice]:
+        """The backend that speaks `voice` (None = the default) in `language`, and the voice."""
         chosen = self.resolve_voice(language, voice)
-        backend = next(b for b in self.backends if b.name == chosen.backend and language in b.languages)
-        return backend.synthesize(text, language, chosen.id)
+        return next(b for b in self.backends if b.name == chosen.backend and language in b.languages), chosen
+
+    def voice_supports_rate(self, language: str, voice: str | None) -> bool:
+        """Whether that voice's own backend can change the pace."""
+        return self._home(language, voice)[0].supports_rate
+
+    def synthesize(self, text: str, language: str, voice: str | None = None, rate: float = 1.0) -> Speech:
+        backend, chosen = self._home(language, voice)
+        if rate == 1.0:  # test doubles and older backends take no `rate`
+            return backend.synthesize(text, language, chosen.id)
+        backend.check_rate(rate)
+        return backend.synthesize(text, language, chosen.id, rate=rate)
 
 
 def build_registry(primary: str, *, remote_url: str = "", remote_token: str = "",
-                   weights_dir: Path | str = "weights") -> VoiceRegistry:
+                   weights_dir: Path | str = "weights", remote_rate_field: str = "") -> VoiceRegistry:
     """The configured primary backend (must load) plus every optional one that is available here."""
     from . import get_backend
 
     options = {
         "espeak": {},
-        "remote": {"url": remote_url, "token": remote_token},
+        "remote": {"url": remote_url, "token": remote_token, "rate_field": remote_rate_field},
         "piper": {"weights_dir": Path(weights_dir)},
     }
     backends = [get_backend(primary, **options.get(primary, {}))]

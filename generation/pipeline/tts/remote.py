@@ -1,5 +1,8 @@
 """An HTTP TTS service, as the reference used: POST {"text", "lang"} as JSON, get MP3/WAV/OGG back.
 
+The reference contract has no speaking rate; a service that takes one is configured with its field
+name (TTS_REMOTE_RATE_FIELD), and without it a pace other than 1.0 is refused.
+
 Built on `requests`, one Session (connection pool) per backend and process. urllib3's Retry repeats
 a request, with exponential backoff, only when the connection fails or the service answers 5xx: a
 4xx is the request's own fault and a read timeout means the service is overloaded, so neither is
@@ -164,7 +167,8 @@ class RemoteBackend(TTSBackend):
 
     def __init__(self, url: str = "", token: str = "", text_field: str = "text", lang_field: str = "lang",
                  timeout: float = 30, retries: int = 3, backoff: float = 0.5,
-                 voices: dict[str, list[str] | tuple[str, ...]] | None = None, voice_field: str = ""):
+                 voices: dict[str, list[str] | tuple[str, ...]] | None = None, voice_field: str = "",
+                 rate_field: str = ""):
         url = (url or "").strip()
         if not url:
             raise PipelineError("The remote TTS backend needs TTS_REMOTE_URL to be set.", TTS_FAILED)
@@ -175,6 +179,9 @@ class RemoteBackend(TTSBackend):
             raise PipelineError("The remote TTS field names must not be empty.", TTS_FAILED)
         self.url, self.token = url, token or ""
         self.text_field, self.lang_field, self.voice_field = text_field, lang_field, voice_field
+        # the reference contract has no pace: only a service configured with a rate field gets one
+        self.rate_field = rate_field
+        self.supports_rate = bool(rate_field)
         self.timeout, self.retries, self.backoff = float(timeout), max(0, int(retries)), float(backoff)
         voices = voices or {lang: [f"remote-{lang}"] for lang in LANGUAGES}
         self.languages = tuple(lang for lang in LANGUAGES if voices.get(lang))
@@ -219,11 +226,13 @@ class RemoteBackend(TTSBackend):
         return [Voice(vid, f"Remote service ({vid})" if vid != f"remote-{language}" else
                       f"Remote service ({language})", language, self.name) for vid in ids]
 
-    def payload(self, text: str, language: str, voice: Voice) -> bytes:
+    def payload(self, text: str, language: str, voice: Voice, rate: float = 1.0) -> bytes:
         """The JSON body the service receives."""
         body = {self.text_field: text, self.lang_field: language}
         if self.voice_field:
             body[self.voice_field] = voice.id
+        if self.rate_field:
+            body[self.rate_field] = rate
         return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
     def _post(self, url: str, data: bytes) -> requests.Response:
@@ -312,9 +321,9 @@ class RemoteBackend(TTSBackend):
         raise PipelineError(f"The TTS service at {_where(self.url)} redirected more than {MAX_REDIRECTS} "
                             f"times.", TTS_UNREACHABLE)
 
-    def fetch(self, text: str, language: str, voice: Voice) -> bytes:
+    def fetch(self, text: str, language: str, voice: Voice, rate: float = 1.0) -> bytes:
         """The service's raw answer for `text`; PipelineError(TTS_UNREACHABLE) when there is none."""
-        data = self.payload(text, language, voice)
+        data = self.payload(text, language, voice, rate)
         where = _where(self.url)
         try:
             return self._exchange(data)
@@ -340,13 +349,14 @@ class RemoteBackend(TTSBackend):
             return f"The TTS service at {where} broke off its answer: {_reason(exc)}."
         return f"The TTS service at {where} failed: {_reason(exc)}."
 
-    def synthesize(self, text: str, language: str, voice: str | None = None) -> Speech:
+    def synthesize(self, text: str, language: str, voice: str | None = None, rate: float = 1.0) -> Speech:
         """Speak `text` through the service: 16 kHz float32, no phoneme timings."""
         chosen = self.resolve_voice(language, voice)
+        self.check_rate(rate)
         text = " ".join(text.split())
         if not text:
             raise PipelineError("Text is empty.", TEXT_EMPTY)
-        body = self.fetch(text, language, chosen)
+        body = self.fetch(text, language, chosen, rate)
         if not looks_like_audio(body):
             kind = "an empty answer" if not body else f"something else{_detail(body)}"
             raise PipelineError(f"TTS service at {_where(self.url)} returned no audio ({kind}).",

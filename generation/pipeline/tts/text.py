@@ -13,12 +13,16 @@ import numpy as np
 
 from ..audio import resample, shift_phonemes, shift_words, speech_bounds, to_mono_float
 from ..types import SPEECH_TOO_LONG, TEXT_EMPTY, TTS_FAILED, Phoneme, PipelineError, Speech, Word
-from .base import TTSBackend
+from .base import MAX_RATE, MIN_RATE, TTSBackend
 
 # hyper-parameters
 SENTENCE_PAUSE_SECONDS = 0.3  # between sentences: a breath, as a reader would leave
-PARAGRAPH_PAUSE_SECONDS = 0.6  # after a blank line
+ELLIPSIS_PAUSE_SECONDS = 0.7  # after «...» or «…»: a held-back thought, clearly longer than a full stop
+DASH_PAUSE_SECONDS = 0.45  # at « — » inside a sentence: longer than a comma, shorter than «...»
+PARAGRAPH_PAUSE_SECONDS = 0.9  # after a blank line: the longest
 CLAUSE_PAUSE_SECONDS = 0.15  # where an over-long sentence had to be cut at a comma
+# Our pauses shrink and grow with the pace (a fast reader breathes faster); the lead-in and tail
+# (audio.py) do not.
 EDGE_MARGIN_SECONDS = 0.04  # of a piece's own silence kept around its speech: consonant tails live there
 MAX_PIECE_CHARS = 300  # a longer sentence is cut at clause marks, then at spaces
 PAUSE_SYMBOL = "_"  # espeak's mnemonic for silence, so lip-sync sees the gap as one
@@ -27,6 +31,9 @@ _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 # a sentence ends at . ! ? … (with closing quotes/brackets) followed by space and a likely sentence start
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"»”’)\]]*\s+(?=[\"«“„(\[\-—–]?[A-ZА-ЯЁӘҒҚҢӨҰҮҺІ0-9])")
 _CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+")
+# inside a sentence: after «...»/«…» (any spacing) or at a spaced dash « — » (not a hyphen in a word)
+_PAUSE_MARK = re.compile(r"(?:\.{3,}|…)[\"»”’)\]]*\s+|\s+[—–](?=\s)")
+_ELLIPSIS_END = re.compile(r"(?:\.{3,}|…)[\"»”’)\]]*$")
 _SINGLE_INITIAL = re.compile(r"(?:^|\s)\w\.$")  # "А. С. Пушкин", "J. K. Rowling": not a sentence end
 _SPEAKABLE = re.compile(r"\w")
 
@@ -238,6 +245,21 @@ def _sentences(paragraph: str) -> list[str]:
     return [s for s in out if s]
 
 
+def _phrases(sentence: str) -> list[tuple[str, float]]:
+    """A sentence cut after «...» and at « — », each phrase with the pause that follows it."""
+    out: list[tuple[str, float]] = []
+    start = 0
+    for match in _PAUSE_MARK.finditer(sentence):
+        phrase = sentence[start:match.start()] + match.group().rstrip()
+        phrase = phrase.strip()
+        if _SPEAKABLE.search(phrase):  # a dash after nothing sayable stays with what follows
+            out.append((phrase, ELLIPSIS_PAUSE_SECONDS if _ELLIPSIS_END.search(phrase) else DASH_PAUSE_SECONDS))
+            start = match.end()
+    rest = sentence[start:].strip()
+    out.append((rest, ELLIPSIS_PAUSE_SECONDS if _ELLIPSIS_END.search(rest) else SENTENCE_PAUSE_SECONDS))
+    return [(p, pause) for p, pause in out if p]
+
+
 def split_text(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[Piece]:
     """Text -> pieces to speak one at a time, each with the pause that follows it (0 after the last)."""
     pieces: list[Piece] = []
@@ -245,9 +267,10 @@ def split_text(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[Piece]:
         for sentence in _sentences(paragraph):
             if not _SPEAKABLE.search(sentence):
                 continue  # "…" or "—" alone: nothing to say
-            chunks = _split_long(sentence, max_chars)
-            pieces += [Piece(c, CLAUSE_PAUSE_SECONDS) for c in chunks[:-1]]
-            pieces.append(Piece(chunks[-1], SENTENCE_PAUSE_SECONDS))
+            for phrase, pause in _phrases(sentence):
+                chunks = _split_long(phrase, max_chars)
+                pieces += [Piece(c, CLAUSE_PAUSE_SECONDS) for c in chunks[:-1]]
+                pieces.append(Piece(chunks[-1], pause))
         if pieces:
             pieces[-1] = Piece(pieces[-1].text, PARAGRAPH_PAUSE_SECONDS)
     if pieces:
@@ -278,54 +301,64 @@ def _check_length(seconds: float, max_seconds: float | None) -> None:
                             SPEECH_TOO_LONG, {"seconds": round(seconds), "limit": max_seconds})
 
 
+def _speak(backend: TTSBackend, text: str, language: str, voice: str | None, rate: float) -> Speech:
+    """One backend call; `rate` is passed only when it is not 1.0 (not every backend takes it)."""
+    if rate == 1.0:
+        return backend.synthesize(text, language, voice)
+    return backend.synthesize(text, language, voice, rate=rate)
+
+
 def synthesize_text(backend: TTSBackend, text: str, language: str, voice: str | None = None,
-                    *, normalize: bool = True, max_seconds: float | None = None) -> Speech:
+                    *, normalize: bool = True, max_seconds: float | None = None, rate: float = 1.0) -> Speech:
     """Speak text of any length through `backend`, sentence by sentence, with natural pauses.
 
     With `max_seconds`, stops with SPEECH_TOO_LONG as soon as the speech made so far is longer.
+    `rate` (0.5-2.0) speeds up or slows down the speech and our pauses alike.
     """
     backend.check_language(language)
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise PipelineError(f"The speaking rate must be {MIN_RATE:g}-{MAX_RATE:g}, not {rate!r}.", TTS_FAILED)
     if normalize:
         text = normalize_text(text, language)
     pieces = split_text(text)
     if not pieces:
         raise PipelineError("Text is empty.", TEXT_EMPTY)
     if len(pieces) == 1:
-        speech = backend.synthesize(pieces[0].text, language, voice)
+        speech = _speak(backend, pieces[0].text, language, voice, rate)
         _check_length(len(speech.samples) / speech.sample_rate, max_seconds)
         return speech
-    rate: int | None = None
+    sample_rate: int | None = None
     chunks: list[np.ndarray] = []
     phonemes: list[Phoneme] | None = []
     words: list[Word] | None = []
     position = 0  # samples so far
     pending_pause = 0.0
     for i, piece in enumerate(pieces):
-        speech = backend.synthesize(piece.text, language, voice)
-        rate = rate or int(speech.sample_rate)
-        part = _trimmed(speech, rate, keep_start=not chunks, keep_end=i == len(pieces) - 1)
+        speech = _speak(backend, piece.text, language, voice, rate)
+        sample_rate = sample_rate or int(speech.sample_rate)
+        part = _trimmed(speech, sample_rate, keep_start=not chunks, keep_end=i == len(pieces) - 1)
         if part is None:
             continue  # a piece that came out silent adds nothing, not even its pause
         if chunks and pending_pause > 0:
-            gap = round(pending_pause * rate)
+            gap = round(pending_pause / rate * sample_rate)
             chunks.append(np.zeros(gap, np.float32))
             if phonemes is not None:
-                phonemes.append(Phoneme(position / rate, (position + gap) / rate, PAUSE_SYMBOL))
+                phonemes.append(Phoneme(position / sample_rate, (position + gap) / sample_rate, PAUSE_SYMBOL))
             position += gap
         chunks.append(part.samples)
         if phonemes is not None and part.phonemes is not None:
-            at = position / rate  # phoneme times are seconds: resampling the piece did not move them
+            at = position / sample_rate  # phoneme times are seconds: resampling the piece did not move them
             phonemes += [replace(p, start=p.start + at, end=p.end + at) for p in part.phonemes]
         else:
             phonemes = None  # one piece without timings: the whole has none
         if words is not None and part.words is not None:
-            at = position / rate
+            at = position / sample_rate
             words += [Word(w.start + at, w.end + at, w.text) for w in part.words]
         else:
             words = None
         position += part.samples.size
-        _check_length(position / rate, max_seconds)
+        _check_length(position / sample_rate, max_seconds)
         pending_pause = piece.pause
     if not chunks:
         raise PipelineError("The synthesized audio is silent.", TTS_FAILED)
-    return Speech(np.concatenate(chunks).astype(np.float32), rate, phonemes, words)
+    return Speech(np.concatenate(chunks).astype(np.float32), sample_rate, phonemes, words)

@@ -1,0 +1,69 @@
+"""manage.py fetch_models [--list] [NAME …] [--mirror URL]: the optional models, pinned and verified."""
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from generation import fetching
+from generation.model_files import MODELS, by_name
+
+
+class Command(BaseCommand):
+    help = ("Download optional model files (Piper voices, the S3FD face detector) into WEIGHTS_DIR, "
+            "each checked against its pinned SHA-256 and size before it is moved in.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("names", nargs="*", metavar="NAME", help="models to fetch (default: all)")
+        parser.add_argument("--list", dest="show_list", action="store_true", help="list the models and whether each is in place")
+        parser.add_argument("--mirror", default="", metavar="URL",
+                            help="fetch from a mirror serving the WEIGHTS_DIR layout (e.g. URL/piper/<voice>.onnx)")
+
+    def handle(self, *args, names, show_list, mirror, **options):
+        root = Path(settings.WEIGHTS_DIR)
+        known = by_name()
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise CommandError(f"Unknown model {', '.join(unknown)}; known: {', '.join(known)}.")
+        chosen = [known[n] for n in names] or list_all()
+        if show_list:
+            return self.show(root, chosen)
+        fetched = 0
+        for model in chosen:
+            self.stdout.write(f"{model.name}: {model.title}")
+            self.stdout.write(f"  licence: {model.licence}")
+            for item in model.files:
+                try:
+                    outcome = fetching.fetch_file(root, item, mirror=mirror, stream=self.stderr)
+                except fetching.FetchError as exc:
+                    raise CommandError(str(exc)) from None
+                fetched += outcome == "fetched"
+                self.stdout.write(f"  {item.path}: {'already in place' if outcome == 'present' else 'fetched, verified'}")
+            for path, url in model.unpinned:
+                if not (root / path).is_file():
+                    self.stdout.write(f"  {path}: no pinned hash to check it by, so not fetched; get it by hand "
+                                      f"from {url}")
+        if fetched:
+            self.stdout.write("Restart the worker to load the new models (the web process needs no restart).")
+
+    def show(self, root: Path, models) -> None:
+        """One line per file: in place, partly downloaded, or missing."""
+        for model in models:
+            self.stdout.write(f"{model.name}: {model.title} — {model.licence}")
+            for item in model.files:
+                self.stdout.write(f"  {status(root, item):8} {item.path} ({item.size / 1e6:.1f} MB)")
+            for path, _ in model.unpinned:
+                self.stdout.write(f"  {'present' if (root / path).is_file() else 'by hand':8} {path}")
+
+
+def list_all():
+    return list(MODELS)
+
+
+def status(root: Path, item) -> str:
+    """present | partial | missing (size only: --list stays quick)."""
+    dest = root / item.path
+    if dest.is_file() and dest.stat().st_size == item.size:
+        return "present"
+    if dest.with_name(dest.name + fetching.PART_SUFFIX).is_file():
+        return "partial"
+    return "missing"

@@ -1,0 +1,76 @@
+"""The optional model files `manage.py fetch_models` can fetch: the single source of truth.
+
+Each file is pinned by SHA-256 and size; a download that does not match never lands. Pins come from
+the files' own publishers where found: the Piper voices from the Git LFS pointers of the
+rhasspy/piper-voices layout (as mirrored at smseagle/piper-voices@5227e415), the S3FD detector from
+face-alignment's published hash (its file name carries the hash's first ten digits).
+
+Left out, for want of a pin that could be checked here:
+- the voices' `.onnx.json` configs (plain Git files, no LFS pointer: no published hash): listed in
+  `unpinned`, fetched by hand;
+- the Wav2Lip checkpoint: its official home (the project's README) links a SharePoint share page,
+  not a file; its SHA-256 is widely quoted (ca9ab7b7…3d8) but no size was found to pin.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PIPER_HOME = "https://huggingface.co/rhasspy/piper-voices/resolve/main"
+S3FD_HOME = "https://www.adrianbulat.com/downloads/python-fan"
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """One file: where it lands under WEIGHTS_DIR, where it comes from, and what it must be."""
+
+    path: str  # relative to WEIGHTS_DIR; a mirror serves the same path under its URL
+    url: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Model:
+    """A named set of files fetched together, with its licence."""
+
+    name: str
+    title: str
+    licence: str
+    files: tuple[ModelFile, ...]
+    unpinned: tuple[tuple[str, str], ...] = ()  # (path, url): needed too, but no pin: fetched by hand
+
+
+def _piper(name: str, folder: str, sha256: str, size: int, title: str, licence: str) -> Model:
+    """A Piper voice: its .onnx pinned, its .onnx.json named for fetching by hand."""
+    return Model(name, title, licence,
+                 (ModelFile(f"piper/{name}.onnx", f"{PIPER_HOME}/{folder}/{name}.onnx", sha256, size),),
+                 ((f"piper/{name}.onnx.json", f"{PIPER_HOME}/{folder}/{name}.onnx.json"),))
+
+
+MODELS: tuple[Model, ...] = (
+    _piper("ru_RU-irina-medium", "ru/ru_RU/irina/medium",
+           "8ff38212d23da300bbe3705c645e6e5b9475f0bfde01558eb17813e22acaaaaa", 63201294,
+           "Piper voice: Russian, Irina (female), medium",
+           "see its MODEL_CARD in rhasspy/piper-voices (ru/ru_RU/irina/medium)"),
+    _piper("ru_RU-denis-medium", "ru/ru_RU/denis/medium",
+           "15fab56e11a097858ee115545d0f697fc2a316c41a291a5362349fb870411b0a", 63201294,
+           "Piper voice: Russian, Denis (male), medium",
+           "see its MODEL_CARD in rhasspy/piper-voices (ru/ru_RU/denis/medium)"),
+    _piper("kk_KZ-issai-high", "kk/kk_KZ/issai/high",
+           "4dee767c893e8535da821447d12cb030e3569e11254c14030a1da5d8b2222c16", 127864258,
+           "Piper voice: Kazakh, ISSAI KazakhTTS, high",
+           "CC BY 4.0 (the ISSAI KazakhTTS data set); see its MODEL_CARD in rhasspy/piper-voices"),
+    _piper("en_US-ljspeech-medium", "en/en_US/ljspeech/medium",
+           "6f52a751e2349abe7a76735eb09dc1875298c77ea2342ffd2fef79ff81b87f22", 63531379,
+           "Piper voice: English (US), LJSpeech (female), medium",
+           "public domain data set (LJ Speech); see its MODEL_CARD in rhasspy/piper-voices"),
+    Model("s3fd", "S3FD face detector (face-alignment), for the Wav2Lip crop",
+          "BSD-3-Clause (face-alignment); the S3FD authors' research terms may apply",
+          (ModelFile("s3fd-619a316812.pth", f"{S3FD_HOME}/s3fd-619a316812.pth",
+                     "619a31681264d3f7f7fc7a16a42cbbe8b23f31a256f75a366e5a1bcd59b33543", 89843225),)),
+)
+
+
+def by_name() -> dict[str, Model]:
+    """The manifest keyed by name."""
+    return {m.name: m for m in MODELS}
