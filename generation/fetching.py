@@ -25,6 +25,7 @@ READ_TIMEOUT_SECONDS = 60.0  # a stalled server, between two chunks
 CHUNK_BYTES = 1 << 20
 PROGRESS_EVERY_SECONDS = 0.5
 PART_SUFFIX = ".part"
+MAX_CONFIG_BYTES = 256 * 1024  # a Piper voice config is ~6 KB; anything far larger is not one
 USER_AGENT = "talking-avatar-fetch-models/1"
 
 
@@ -169,3 +170,51 @@ def _verify_and_move(part: Path, dest: Path, item: ModelFile) -> None:
         raise FetchError(f"{item.path}: SHA-256 {digest[:12]}… is not the pinned {item.sha256[:12]}…: "
                          f"not the expected file; nothing was changed.")
     os.replace(part, dest)
+
+
+def fetch_voice_config(root: Path, path: str, url: str, language: str, mirror: str = "",
+                       session: requests.Session | None = None) -> str:
+    """Make `root/path` a Piper voice config for `language`; returns "present" or "fetched", raises FetchError.
+
+    The configs are plain Git files upstream, with no published hash to pin, so they are checked by what
+    they are instead: small, JSON, and the shape Piper reads (a sample rate, a phoneme map, an espeak
+    voice of the model's own language). Written to a .part file and renamed in, like the pinned files.
+    """
+    dest = root / path
+    if dest.is_file() and _config_problem(dest.read_bytes(), language) is None:
+        return "present"
+    source = f"{mirror.rstrip('/')}/{path}" if mirror else url
+    response = _open(session or requests.Session(), source, 0)
+    with response:
+        body = response.raw.read(MAX_CONFIG_BYTES + 1, decode_content=True)
+    problem = _config_problem(body, language)
+    if problem:
+        raise FetchError(f"{path}: {problem}: not a Piper voice config; nothing was changed.")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + PART_SUFFIX)
+    part.write_bytes(body)
+    os.replace(part, dest)
+    return "fetched"
+
+
+def _config_problem(body: bytes, language: str) -> str | None:
+    """Why `body` is not a Piper voice config for `language` (e.g. "ru"), or None."""
+    import json
+
+    if len(body) > MAX_CONFIG_BYTES:
+        return f"larger than {MAX_CONFIG_BYTES} bytes"
+    try:
+        config = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return "not JSON"
+    if not isinstance(config, dict):
+        return "not a JSON object"
+    rate = (config.get("audio") or {}).get("sample_rate") if isinstance(config.get("audio"), dict) else None
+    if not isinstance(rate, int) or not 8000 <= rate <= 48000:
+        return "no usable audio.sample_rate"
+    if not isinstance(config.get("phoneme_id_map"), dict) or not config["phoneme_id_map"]:
+        return "no phoneme_id_map"
+    voice = (config.get("espeak") or {}).get("voice") if isinstance(config.get("espeak"), dict) else None
+    if not isinstance(voice, str) or not voice.lower().startswith(language.lower()):
+        return f"its espeak voice is {voice!r}, not one of language {language!r}"
+    return None

@@ -6,8 +6,9 @@ rhasspy/piper-voices layout (as mirrored at smseagle/piper-voices@5227e415), the
 face-alignment's published hash (its file name carries the hash's first ten digits).
 
 Left out, for want of a pin that could be checked here:
-- the voices' `.onnx.json` configs (plain Git files, no LFS pointer: no published hash): listed in
-  `unpinned`, fetched by hand;
+- the voices' `.onnx.json` configs (plain Git files, no LFS pointer: no published hash) are fetched
+  too, but checked by what they are (small JSON of Piper's shape, an espeak voice of the model's
+  language: fetching.fetch_voice_config), not by a hash;
 - the Wav2Lip checkpoint: its official home (the project's README) links a SharePoint share page,
   not a file; its SHA-256 is widely quoted (ca9ab7b7…3d8) but no size was found to pin.
 """
@@ -37,14 +38,14 @@ class Model:
     title: str
     licence: str
     files: tuple[ModelFile, ...]
-    unpinned: tuple[tuple[str, str], ...] = ()  # (path, url): needed too, but no pin: fetched by hand
+    configs: tuple[tuple[str, str, str], ...] = ()  # (path, url, language): no pin; checked by content
 
 
 def _piper(name: str, folder: str, sha256: str, size: int, title: str, licence: str) -> Model:
-    """A Piper voice: its .onnx pinned, its .onnx.json named for fetching by hand."""
+    """A Piper voice: its .onnx pinned, its .onnx.json checked by content (its language: the name's prefix)."""
     return Model(name, title, licence,
                  (ModelFile(f"piper/{name}.onnx", f"{PIPER_HOME}/{folder}/{name}.onnx", sha256, size),),
-                 ((f"piper/{name}.onnx.json", f"{PIPER_HOME}/{folder}/{name}.onnx.json"),))
+                 ((f"piper/{name}.onnx.json", f"{PIPER_HOME}/{folder}/{name}.onnx.json", name.split("_")[0]),))
 
 
 MODELS: tuple[Model, ...] = (

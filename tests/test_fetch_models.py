@@ -1,5 +1,6 @@
 """`manage.py fetch_models` against a real HTTP server on 127.0.0.1: mirror, resume, wrong files, no network."""
 import hashlib
+import json
 import os
 import socket
 import subprocess
@@ -17,6 +18,8 @@ from generation.model_files import Model, ModelFile
 
 PAYLOAD = os.urandom(300_000)  # three chunks of 100 KB: enough for a cut in the middle
 PATH = "piper/xx_XX-test-medium.onnx"
+CONFIG = json.dumps({"audio": {"sample_rate": 22050}, "espeak": {"voice": "xx"},
+                     "phoneme_id_map": {"_": [0], "a": [14]}, "num_symbols": 256}).encode()
 
 
 class Server:
@@ -84,7 +87,7 @@ def manifest(monkeypatch, url: str, data: bytes = PAYLOAD, size: int | None = No
     model = Model("test-voice", "A test voice", "CC0 (test data)",
                   (ModelFile(PATH, f"{url}/official/{PATH}", hashlib.sha256(data).hexdigest(),
                              len(data) if size is None else size),),
-                  ((PATH + ".json", f"{url}/official/{PATH}.json"),))
+                  ((PATH + ".json", f"{url}/official/{PATH}.json", "xx"),))
     monkeypatch.setattr(command, "by_name", lambda: {model.name: model})
     monkeypatch.setattr(command, "list_all", lambda: [model])
     return model
@@ -101,26 +104,42 @@ def run(*args) -> str:
 def test_fetches_from_the_official_home_verifies_and_says_the_licence(server, weights, monkeypatch):
     manifest(monkeypatch, server.url)
     server.files[f"official/{PATH}"] = PAYLOAD
+    server.files[f"official/{PATH}.json"] = CONFIG
     out = run()
     assert (weights / PATH).read_bytes() == PAYLOAD
+    assert (weights / (PATH + ".json")).read_bytes() == CONFIG  # the voice is usable: its config came too
     assert not (weights / (PATH + ".part")).exists()
     assert "licence: CC0 (test data)" in out and "fetched, verified" in out and "Restart the worker" in out
-    assert "get it by hand" in out  # the unpinned config is named, not fetched
+    assert "checked as a Piper config of language xx" in out
     again = run()
-    assert "already in place" in again and len(server.requests) == 1  # nothing downloaded twice
+    assert again.count("already in place") == 2 and len(server.requests) == 2  # nothing downloaded twice
+
+
+@pytest.mark.parametrize("body", [b"<html>Sign in to continue</html>", json.dumps({"audio": {}}).encode(),
+                                  CONFIG.replace(b'"xx"', b'"de"'), b"{" + b" " * 300_000 + b"}"])
+def test_a_config_that_is_not_the_voices_never_lands(server, weights, monkeypatch, body):
+    manifest(monkeypatch, server.url)
+    server.files[f"official/{PATH}"] = PAYLOAD
+    server.files[f"official/{PATH}.json"] = body
+    with pytest.raises(CommandError, match="not a Piper voice config; nothing was changed"):
+        run()
+    assert not (weights / (PATH + ".json")).exists() and not (weights / (PATH + ".json.part")).exists()
 
 
 def test_mirror_serves_the_weights_layout(server, weights, monkeypatch):
     manifest(monkeypatch, "http://127.0.0.1:9")  # the official home is unreachable
     server.files[f"mirror/{PATH}"] = PAYLOAD
+    server.files[f"mirror/{PATH}.json"] = CONFIG
     run("test-voice", "--mirror", f"{server.url}/mirror/")
     assert (weights / PATH).read_bytes() == PAYLOAD
-    assert server.requests == [{"path": f"/mirror/{PATH}", "range": None}]
+    assert server.requests == [{"path": f"/mirror/{PATH}", "range": None},
+                               {"path": f"/mirror/{PATH}.json", "range": None}]
 
 
 def test_a_cut_download_resumes_with_range(server, weights, monkeypatch):
     manifest(monkeypatch, server.url)
     server.files[f"official/{PATH}"] = PAYLOAD
+    server.files[f"official/{PATH}.json"] = CONFIG
     server.cut_after = 120_000
     with pytest.raises(CommandError, match="cut after 120000 of 300000 bytes; run the command again"):
         run()
@@ -128,7 +147,7 @@ def test_a_cut_download_resumes_with_range(server, weights, monkeypatch):
     assert (weights / (PATH + ".part")).stat().st_size == 120_000
     assert "partial" in run("--list")
     run()
-    assert server.requests[-1]["range"] == "bytes=120000-"
+    assert server.requests[-2]["range"] == "bytes=120000-"  # the last one fetched the config
     assert (weights / PATH).read_bytes() == PAYLOAD
     assert not (weights / (PATH + ".part")).exists()
 

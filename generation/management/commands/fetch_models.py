@@ -38,10 +38,14 @@ class Command(BaseCommand):
                     raise CommandError(str(exc)) from None
                 fetched += outcome == "fetched"
                 self.stdout.write(f"  {item.path}: {'already in place' if outcome == 'present' else 'fetched, verified'}")
-            for path, url in model.unpinned:
-                if not (root / path).is_file():
-                    self.stdout.write(f"  {path}: no pinned hash to check it by, so not fetched; get it by hand "
-                                      f"from {url}")
+            for path, url, language in model.configs:
+                try:
+                    outcome = fetching.fetch_voice_config(root, path, url, language, mirror=mirror)
+                except fetching.FetchError as exc:
+                    raise CommandError(str(exc)) from None
+                fetched += outcome == "fetched"
+                self.stdout.write(f"  {path}: {'already in place' if outcome == 'present' else 'fetched'} "
+                                  f"(no published hash: checked as a Piper config of language {language})")
         if fetched:
             self.stdout.write("Restart the worker to load the new models (the web process needs no restart).")
 
@@ -51,8 +55,8 @@ class Command(BaseCommand):
             self.stdout.write(f"{model.name}: {model.title} — {model.licence}")
             for item in model.files:
                 self.stdout.write(f"  {status(root, item):8} {item.path} ({item.size / 1e6:.1f} MB)")
-            for path, _ in model.unpinned:
-                self.stdout.write(f"  {'present' if (root / path).is_file() else 'by hand':8} {path}")
+            for path, _, _ in model.configs:
+                self.stdout.write(f"  {'present' if (root / path).is_file() else 'missing':8} {path}")
 
 
 def list_all():
