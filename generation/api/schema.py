@@ -241,6 +241,7 @@ SUMMARIES = {
     ("/api/v1/me/", "get"): "Your account",
     ("/api/v1/me/webhook-secret/", "post"): "Rotate the webhook secret",
     ("/api/v1/voices/", "get"): "List voices",
+    ("/api/v1/voices/{voice_id}/sample", "get"): "Hear a voice (a short WAV sample)",
     ("/api/v1/generations/{id}/stream/index.m3u8", "get"): "Watch it while it is made (HLS playlist)",
     ("/api/v1/generations/{id}/stream/{name}", "get"): "One file of the stream",
     ("/api/v1/generations/{id}/share/", "post"): "Make a share link",
