@@ -163,7 +163,7 @@
       label: T.subtitles, showCaptions: g.subtitles !== "burn",
       onAttach: () => {  // it starts playing: bring it into view first, so no sound plays out of sight
         $("player").hidden = false; $("live").hidden = false;
-        $("result").scrollIntoView({ behavior: "smooth", block: "start" });
+        $("result").scrollIntoView({ block: "start" });  // at once, not smooth: play() follows right after
       },
     });
   }

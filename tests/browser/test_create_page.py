@@ -74,12 +74,22 @@ def test_the_create_page_follows_cancels_and_shows_the_result(browser, live_serv
     expect(page.locator("#cancel")).to_be_hidden()
     expect(page.locator("#recent-list li").first).to_contain_text("Отменено")
 
-    # The second one is made: it comes into view, silent until played, and joins «Recent».
+    # The second one is made: it comes into view and joins «Recent». It may play while it is made (the
+    # stream), but never with the player out of sight: each start of playback records where the player was.
+    page.evaluate("""() => { window.playedOutOfSight = false; window.plays = 0;
+        document.getElementById('video').addEventListener('playing', () => {
+            window.plays += 1;
+            const r = document.getElementById('player').getBoundingClientRect();
+            if (!(r.top < window.innerHeight && r.bottom > 0)) window.playedOutOfSight = true;
+        }); }""")
     page.fill("#id_text", "Привет! Я говорящий аватар.")
     page.click("#submit")
     page.wait_for_selector("#player:not([hidden])", timeout=FIRST_JOB_MS)
     wait_until(page, IN_VIEW, timeout=5_000)
-    assert page.evaluate("document.getElementById('video').paused") is True
+    expect(page.locator("#finished")).to_be_visible(timeout=FIRST_JOB_MS)
+    assert page.evaluate("window.playedOutOfSight") is False
+    if page.evaluate("window.plays") == 0:  # not streamed (finished before its first segment): it waits for a play
+        assert page.evaluate("document.getElementById('video').paused") is True
     expect(page.locator("#recent-list li")).to_have_count(2)
     expect(page.locator("#recent-list li").first).to_contain_text("Готово")
     assert page.locator("#timings dt").all_text_contents() == PIPELINE_LABELS_RU
