@@ -1,9 +1,10 @@
 """Download one pinned model file into WEIGHTS_DIR: streamed, resumable, verified, moved in atomically.
 
 The bytes go to `<file>.part` beside the destination; a cut download resumes from there (HTTP
-Range). Only a file of the pinned size and SHA-256 is renamed into place (os.replace: atomic on one
-file system), so a wrong or partial file never lands and whatever was there stays. Every failure is a
-FetchError with one sentence for the operator.
+Range). Only a file of the pinned size (or within its bound, for a file whose size is not published)
+and SHA-256, which also passes its content check if it has one, is renamed into place (os.replace:
+atomic on one file system), so a wrong or partial file never lands and whatever was there stays.
+Every failure is a FetchError with one sentence for the operator.
 """
 from __future__ import annotations
 
@@ -45,7 +46,32 @@ def sha256_of(path: Path) -> str:
 def is_in_place(root: Path, item: ModelFile) -> bool:
     """True when the destination already holds exactly the pinned file."""
     dest = root / item.path
-    return dest.is_file() and dest.stat().st_size == item.size and sha256_of(dest) == item.sha256
+    return dest.is_file() and item.fits(dest.stat().st_size) and sha256_of(dest) == item.sha256
+
+
+def _check_wav2lip(path: Path) -> str | None:
+    """Why `path` is not a Wav2Lip generator of the official tensor shapes, or None (the worker's own loader)."""
+    from generation.pipeline.lipsync.wav2lip import CheckpointError, load_checkpoint
+
+    try:
+        load_checkpoint(path)
+    except CheckpointError as exc:
+        return str(exc)
+    return None
+
+
+def _wav2lip_checkable() -> str | None:
+    """Why a Wav2Lip checkpoint cannot be checked in this process (no torch), or None."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return ("it is checked by loading it with torch, which this machine lacks; run the command "
+                "on a worker machine (requirements/worker.txt)")
+    return None
+
+
+# name -> (why the check cannot run here or None, why a file fails it or None)
+CONTENT_CHECKS = {"wav2lip": (_wav2lip_checkable, _check_wav2lip)}
 
 
 def source_url(item: ModelFile, mirror: str = "") -> str:
@@ -97,6 +123,8 @@ def _open(session: requests.Session, url: str, offset: int) -> requests.Response
                          f"(--mirror URL fetches from a local mirror).") from None
     except requests.RequestException as exc:
         raise FetchError(f"The request to {_host(url)} failed: {type(exc).__name__}.") from None
+    if response.status_code == 416 and offset:
+        return response  # nothing left after `offset`: the caller decides whether the part is whole
     if response.status_code not in (200, 206):
         response.close()
         raise FetchError(f"{_host(url)} answered {response.status_code} for {urlsplit(url).path}.")
@@ -109,66 +137,95 @@ def fetch_file(root: Path, item: ModelFile, mirror: str = "", session: requests.
     dest = root / item.path
     if is_in_place(root, item):
         return "present"
+    if item.check:  # before any byte: a file that cannot be checked here is not fetched here
+        unable = CONTENT_CHECKS[item.check][0]()
+        if unable:
+            raise FetchError(f"{item.path}: {unable}; nothing was changed.")
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + PART_SUFFIX)
     offset = part.stat().st_size if part.is_file() else 0
-    if offset > item.size:  # not a prefix of the pinned file: start over
+    if offset > item.limit:  # not a prefix of the pinned file: start over
         part.unlink()
         offset = 0
     url = source_url(item, mirror)
     session = session or requests.Session()
-    if offset < item.size:
+    # An exact size says when the part is whole; a bound does not, so ask for the rest (a 416 says none is left)
+    if offset < item.size or not item.size:
         _download(session, url, part, offset, item, stream)
     _verify_and_move(part, dest, item)
     return "fetched"
+
+
+def _pinned(item: ModelFile) -> str:
+    """The size the pin allows, in words."""
+    return f"the pinned size is {item.size}" if item.size else f"the bound is {item.max_size}"
+
+
+def _total(response: requests.Response, offset: int) -> int | None:
+    """The whole file's size by the server's headers (Content-Range's total, else offset + Content-Length)."""
+    whole = response.headers.get("Content-Range", "").rpartition("/")[2]
+    if response.status_code == 206 and whole.isdigit():
+        return int(whole)
+    declared = response.headers.get("Content-Length", "")
+    return offset + int(declared) if declared.isdigit() else None
 
 
 def _download(session, url: str, part: Path, offset: int, item: ModelFile, stream) -> None:
     """Append the rest of the file to `part` (all of it when the server ignores the Range)."""
     response = _open(session, url, offset)
     with response:
+        if response.status_code == 416:
+            return  # the part already holds all there is; the checks that follow decide
         if offset and response.status_code != 206:
             offset = 0  # the server sent the whole file
-        declared = response.headers.get("Content-Length")
-        if declared is not None and declared.isdigit() and offset + int(declared) != item.size:
-            raise FetchError(f"{item.path}: {_host(url)} offers {offset + int(declared)} bytes, the pinned "
-                             f"size is {item.size}: not the expected file; nothing was changed.")
-        progress = _Progress(Path(item.path).name, item.size, offset, stream)
-        written = offset
+        total = _total(response, offset)
+        if total is not None and (total > item.limit or item.size and total != item.size):
+            raise FetchError(f"{item.path}: {_host(url)} offers {total} bytes, {_pinned(item)}: "
+                             f"not the expected file; nothing was changed.")
+        expected = item.size or total  # None: a bounded file sent without a length
+        progress = _Progress(Path(item.path).name, expected or item.limit, offset, stream)
+        written, cut = offset, False
         try:
             with open(part, "ab" if offset else "wb") as f:
                 # read1: whatever has arrived, so a cut connection loses nothing that came before it
                 while chunk := response.raw.read1(CHUNK_BYTES):
                     written += len(chunk)
-                    if written > item.size:
+                    if written > item.limit:
                         f.close()
                         part.unlink()
-                        raise FetchError(f"{item.path}: the download is larger than the pinned {item.size} "
-                                         f"bytes: not the expected file; nothing was changed.")
+                        bound = f"the pinned {item.size}" if item.size else f"the bound of {item.max_size}"
+                        raise FetchError(f"{item.path}: the download is larger than {bound} bytes: "
+                                         f"not the expected file; nothing was changed.")
                     f.write(chunk)
                     progress.advance(len(chunk))
                 f.flush()
                 os.fsync(f.fileno())
         except (requests.RequestException, urllib3.exceptions.HTTPError):
-            pass  # cut off: what arrived stays in the .part file, and the size check below says so
+            cut = True  # what arrived stays in the .part file for the next run to resume
         finally:
             progress.close()
-    if written < item.size:
-        raise FetchError(f"{item.path}: the download was cut after {written} of {item.size} bytes; run the "
+    if cut or (expected is not None and written < expected):
+        of = f" of {expected}" if expected else ""
+        raise FetchError(f"{item.path}: the download was cut after {written}{of} bytes; run the "
                          f"command again to resume (nothing was changed).")
 
 
 def _verify_and_move(part: Path, dest: Path, item: ModelFile) -> None:
     """Move `part` into place if it is the pinned file; else remove it and raise."""
     size = part.stat().st_size
-    if size != item.size:
+    if not item.fits(size):
         part.unlink()
-        raise FetchError(f"{item.path}: {size} bytes, the pinned size is {item.size}; nothing was changed.")
+        raise FetchError(f"{item.path}: {size} bytes, {_pinned(item)}; nothing was changed.")
     digest = sha256_of(part)
     if digest != item.sha256:
         part.unlink()  # a wrong file: resuming it would only make it longer
         raise FetchError(f"{item.path}: SHA-256 {digest[:12]}… is not the pinned {item.sha256[:12]}…: "
                          f"not the expected file; nothing was changed.")
+    problem = CONTENT_CHECKS[item.check][1](part) if item.check else None
+    if problem:
+        part.unlink()
+        raise FetchError(f"{item.path}: the file matches its pin but fails its {item.check} check ({problem}); "
+                         f"nothing was changed.")
     os.replace(part, dest)
 
 

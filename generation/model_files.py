@@ -5,12 +5,22 @@ the files' own publishers where found: the Piper voices from the Git LFS pointer
 rhasspy/piper-voices layout (as mirrored at smseagle/piper-voices@5227e415), the S3FD detector from
 face-alignment's published hash (its file name carries the hash's first ten digits).
 
-Left out, for want of a pin that could be checked here:
-- the voices' `.onnx.json` configs (plain Git files, no LFS pointer: no published hash) are fetched
-  too, but checked by what they are (small JSON of Piper's shape, an espeak voice of the model's
-  language: fetching.fetch_voice_config), not by a hash;
-- the Wav2Lip checkpoint: its official home (the project's README) links a SharePoint share page,
-  not a file; its SHA-256 is widely quoted (ca9ab7b7…3d8) but no size was found to pin.
+The Wav2Lip + GAN checkpoint (`wav2lip_gan.pth`, where the worker looks for it: WEIGHTS_DIR's top
+level, lipsync.WAV2LIP_CHECKPOINTS) has a SHA-256 but no exact size:
+- its official home, the Rudrabha/Wav2Lip README, links a SharePoint share; the URL below is that
+  share's direct-download form, the one many install scripts use;
+- its SHA-256 (ca9ab7b7…3d8) is quoted identically by many independent projects, one of them a
+  Git LFS error naming it as the object id (an LFS oid is the content's SHA-256);
+- no one publishes its byte count (a Hugging Face mirror's script, camenduru/Wav2Lip, says ~436 MB).
+So it carries `max_size` (500 MB) instead of `size`: the download stops past the bound, and the
+SHA-256 decides. Before it is moved in it must also load as a Wav2Lip generator of the official
+tensor shapes (`check="wav2lip"`: the worker's own checkpoint loader).
+It is not fetched by default (`default=False`): its licence is research and non-commercial only,
+and the worker uses it for every request once it is there. Name it to fetch it.
+
+Left out, for want of a pin that could be checked here: the voices' `.onnx.json` configs (plain Git
+files, no LFS pointer: no published hash) are fetched too, but checked by what they are (small JSON of
+Piper's shape, an espeak voice of the model's language: fetching.fetch_voice_config), not by a hash.
 """
 from __future__ import annotations
 
@@ -18,6 +28,9 @@ from dataclasses import dataclass
 
 PIPER_HOME = "https://huggingface.co/rhasspy/piper-voices/resolve/main"
 S3FD_HOME = "https://www.adrianbulat.com/downloads/python-fan"
+WAV2LIP_GAN_URL = ("https://iiitaphyd-my.sharepoint.com/personal/radrabha_m_research_iiit_ac_in/_layouts/15/"
+                   "download.aspx?share=EdjI7bZlgApMqsVoEUUXpLsBxqXbn5z8VTmoxp55YNDcIA")
+WAV2LIP_MAX_BYTES = 500_000_000  # no published size; ~436 MB by the one mirror that states it
 
 
 @dataclass(frozen=True)
@@ -27,7 +40,22 @@ class ModelFile:
     path: str  # relative to WEIGHTS_DIR; a mirror serves the same path under its URL
     url: str
     sha256: str
-    size: int
+    size: int = 0  # exact bytes, when published
+    max_size: int = 0  # else an upper bound: the download stops past it, and the SHA-256 decides
+    check: str = ""  # a content check after the SHA-256 (fetching.CONTENT_CHECKS), e.g. "wav2lip"
+
+    def __post_init__(self):
+        if (self.size > 0) == (self.max_size > 0):
+            raise ValueError(f"{self.path}: give exactly one of size and max_size")
+
+    @property
+    def limit(self) -> int:
+        """The most bytes the file may have."""
+        return self.size or self.max_size
+
+    def fits(self, size: int) -> bool:
+        """True when a file of `size` bytes may be this one (the SHA-256 still has to say so)."""
+        return size == self.size if self.size else 0 < size <= self.max_size
 
 
 @dataclass(frozen=True)
@@ -39,6 +67,7 @@ class Model:
     licence: str
     files: tuple[ModelFile, ...]
     configs: tuple[tuple[str, str, str], ...] = ()  # (path, url, language): no pin; checked by content
+    default: bool = True  # fetched when no name is given
 
 
 def _piper(name: str, folder: str, sha256: str, size: int, title: str, licence: str) -> Model:
@@ -69,6 +98,13 @@ MODELS: tuple[Model, ...] = (
           "BSD-3-Clause (face-alignment); the S3FD authors' research terms may apply",
           (ModelFile("s3fd-619a316812.pth", f"{S3FD_HOME}/s3fd-619a316812.pth",
                      "619a31681264d3f7f7fc7a16a42cbbe8b23f31a256f75a366e5a1bcd59b33543", 89843225),)),
+    Model("wav2lip-gan", "Wav2Lip + GAN lip-sync checkpoint (official, wav2lip_gan.pth)",
+          "personal, research and non-commercial use only; commercial use needs a licence from the "
+          "Wav2Lip authors (Rudrabha/Wav2Lip)",
+          (ModelFile("wav2lip_gan.pth", WAV2LIP_GAN_URL,
+                     "ca9ab7b7b812c0e80a6e70a5977c545a1e8a365a6c49d5e533023c034d7ac3d8",
+                     max_size=WAV2LIP_MAX_BYTES, check="wav2lip"),),
+          default=False),
 )
 
 

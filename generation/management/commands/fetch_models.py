@@ -9,11 +9,12 @@ from generation.model_files import MODELS, by_name
 
 
 class Command(BaseCommand):
-    help = ("Download optional model files (Piper voices, the S3FD face detector) into WEIGHTS_DIR, "
-            "each checked against its pinned SHA-256 and size before it is moved in.")
+    help = ("Download optional model files (Piper voices, the S3FD face detector, the Wav2Lip checkpoint) into "
+            "WEIGHTS_DIR, each checked against its pinned SHA-256 and size before it is moved in.")
 
     def add_arguments(self, parser):
-        parser.add_argument("names", nargs="*", metavar="NAME", help="models to fetch (default: all)")
+        parser.add_argument("names", nargs="*", metavar="NAME", help="models to fetch (default: all but those "
+                            "marked 'only when named', e.g. the non-commercial Wav2Lip checkpoint)")
         parser.add_argument("--list", dest="show_list", action="store_true", help="list the models and whether each is in place")
         parser.add_argument("--mirror", default="", metavar="URL",
                             help="fetch from a mirror serving the WEIGHTS_DIR layout (e.g. URL/piper/<voice>.onnx)")
@@ -27,6 +28,10 @@ class Command(BaseCommand):
         chosen = [known[n] for n in names] or list_all()
         if show_list:
             return self.show(root, chosen)
+        if not names:
+            for model in [m for m in chosen if not m.default]:
+                self.stdout.write(f"{model.name}: skipped, fetched only when named ({model.licence})")
+            chosen = [m for m in chosen if m.default]
         fetched = 0
         for model in chosen:
             self.stdout.write(f"{model.name}: {model.title}")
@@ -37,7 +42,9 @@ class Command(BaseCommand):
                 except fetching.FetchError as exc:
                     raise CommandError(str(exc)) from None
                 fetched += outcome == "fetched"
-                self.stdout.write(f"  {item.path}: {'already in place' if outcome == 'present' else 'fetched, verified'}")
+                checked = f", checked as a {item.check} file" if item.check else ""
+                self.stdout.write(f"  {item.path}: "
+                                  f"{'already in place' if outcome == 'present' else 'fetched, verified' + checked}")
             for path, url, language in model.configs:
                 try:
                     outcome = fetching.fetch_voice_config(root, path, url, language, mirror=mirror)
@@ -52,9 +59,11 @@ class Command(BaseCommand):
     def show(self, root: Path, models) -> None:
         """One line per file: in place, partly downloaded, or missing."""
         for model in models:
-            self.stdout.write(f"{model.name}: {model.title} — {model.licence}")
+            named = "" if model.default else " (fetched only when named)"
+            self.stdout.write(f"{model.name}: {model.title} — {model.licence}{named}")
             for item in model.files:
-                self.stdout.write(f"  {status(root, item):8} {item.path} ({item.size / 1e6:.1f} MB)")
+                size = f"{item.size / 1e6:.1f} MB" if item.size else f"at most {item.max_size / 1e6:.0f} MB"
+                self.stdout.write(f"  {status(root, item):8} {item.path} ({size})")
             for path, _, _ in model.configs:
                 self.stdout.write(f"  {'present' if (root / path).is_file() else 'missing':8} {path}")
 
@@ -66,7 +75,7 @@ def list_all():
 def status(root: Path, item) -> str:
     """present | partial | missing (size only: --list stays quick)."""
     dest = root / item.path
-    if dest.is_file() and dest.stat().st_size == item.size:
+    if dest.is_file() and item.fits(dest.stat().st_size):
         return "present"
     if dest.with_name(dest.name + fetching.PART_SUFFIX).is_file():
         return "partial"
