@@ -5,8 +5,11 @@ language ("Русский, мужской", "Орысша, ер дауысы"), 
 names its voices this way is covered. A part with no translation stays as the backend wrote it.
 """
 import dataclasses
+import os
 import re
+import time
 from functools import lru_cache
+from pathlib import Path
 
 from django.conf import settings
 from django.utils.translation import gettext as _
@@ -29,16 +32,48 @@ NAME_PARTS = {
 MODEL_TIERS = {"x_low", "low", "medium", "high"}
 REMOTE_NAME = re.compile(r"^Remote service \((?P<voice>.+)\)$")
 PIPER_NAME = re.compile(r"^(?P<who>[^()]+) \((?P<parts>[^()]+)\)$")  # "Joe (English, United States, medium)"
+# A directory changed this recently may change again within the same mtime tick: its scan is not trusted
+RACY_NS = 2_000_000_000
+
+
+def _stamps(dirs: tuple) -> tuple:
+    """Each directory's mtime (None when it is missing): a file added, removed or renamed in changes it."""
+    stamps = []
+    for folder in dirs:
+        try:
+            stamps.append(os.stat(folder).st_mtime_ns)
+        except OSError:
+            stamps.append(None)
+    return tuple(stamps)
+
+
+# (piper root, the directories watched, their mtimes at the scan, what the scan found): one tuple, swapped whole
+_scan: tuple = (None, (), (), ())
 
 
 def _voice_files() -> tuple:
-    """(name, size) of the Piper voice files in WEIGHTS_DIR: a new voice (manage.py fetch_models) changes it."""
-    from pathlib import Path
+    """(name, size) of the Piper voice files in WEIGHTS_DIR: a new voice (manage.py fetch_models) changes it.
 
+    Rescanned only when a watched directory's mtime moved: WEIGHTS_DIR/piper and every folder under it
+    (a voice may sit at any depth; a new folder moves its parent's), or WEIGHTS_DIR while piper/ is missing.
+    So listing the voices costs a few stat calls, and a fetched voice still shows without a restart.
+    """
+    global _scan
     root = Path(settings.WEIGHTS_DIR) / "piper"
-    if not root.is_dir():
-        return ()
-    return tuple(sorted((str(p.relative_to(root)), p.stat().st_size) for p in root.rglob("*.onnx*") if p.is_file()))
+    cached_root, dirs, stamps, files = _scan
+    if cached_root == root and _stamps(dirs) == stamps:
+        return files
+    if root.is_dir():
+        dirs = (root, *sorted(p for p in root.rglob("*") if p.is_dir()))
+    else:
+        dirs = (root.parent, root)
+    stamps = _stamps(dirs)  # before the listing: a file landing during it moves a stamp, so the next call rescans
+    files = tuple(sorted((str(p.relative_to(root)), p.stat().st_size)
+                         for p in root.rglob("*.onnx*") if p.is_file())) if root.is_dir() else ()
+    if any(stamp is not None and time.time_ns() - stamp < RACY_NS for stamp in stamps):
+        stamps = None  # changed within the clock's tick: a change in the same tick would keep the stamp; look again
+    _scan = (root, dirs, stamps, files)
+    return files
 
 
 @lru_cache(maxsize=1)
@@ -55,7 +90,14 @@ def _backend():
                      settings.TTS_REMOTE_RATE_FIELD)
 
 
-_backend.cache_clear = _registry.cache_clear
+def _cache_clear() -> None:
+    """Forget the registry and the voice-file scan (tests that change WEIGHTS_DIR's contents by hand)."""
+    global _scan
+    _scan = (None, (), (), ())
+    _registry.cache_clear()
+
+
+_backend.cache_clear = _cache_clear
 
 
 def display_name(name: str) -> str:
