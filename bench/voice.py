@@ -25,6 +25,7 @@ from generation.pipeline.audio import frame_rms, to_mono_float  # noqa: E402
 from generation.pipeline.tts.espeak import ESPEAK_DEFAULTS, PROSODY, EspeakBackend, Prosody  # noqa: E402
 from generation.pipeline.tts import text as splitting  # noqa: E402
 from generation.pipeline.tts.text import synthesize_text  # noqa: E402
+from tests.pauses import longest_pause  # noqa: E402
 
 TEXTS = {
     "ru": "Сегодня хорошая погода, и мы пойдём гулять в парк. Вы знаете, где находится старый мост? "
@@ -65,18 +66,6 @@ def pitch_track(x: np.ndarray, sr: int) -> np.ndarray:
     return np.array(f0)
 
 
-def longest_pause(x: np.ndarray, sr: int) -> float:
-    """The longest silence between the first and last sound, seconds."""
-    rms = frame_rms(x, int(0.01 * sr))
-    on = rms >= rms.max() * 10 ** (-40 / 20)
-    idx = np.flatnonzero(on)
-    best = run = 0
-    for v in on[idx[0]:idx[-1] + 1]:
-        run = 0 if v else run + 1
-        best = max(best, run)
-    return best * 0.01
-
-
 def tilt_db(x: np.ndarray, sr: int) -> float:
     """Energy above 2 kHz against below, dB."""
     power = np.abs(np.fft.rfft(x)) ** 2
@@ -101,8 +90,7 @@ def measure(language: str, prosody: Prosody, voice: str | None = None, old_pause
     p5, p50, p95 = np.percentile(voiced, [5, 50, 95])
     steps = np.abs(12 * np.log2(f0[1:] / f0[:-1]))
     steps = steps[~np.isnan(steps)]
-    stop, ellipsis = (longest_pause(to_mono_float(s.samples), int(s.sample_rate)) for s in
-                      (synthesize_text(tts, t, language, voice) for t in PAUSE_TEXTS[language]))
+    stop, ellipsis = (longest_pause(synthesize_text(tts, t, language, voice)) for t in PAUSE_TEXTS[language])
     return {"span": 12 * np.log2(p95 / p5), "median": p50, "jumps": float(np.mean(steps > 3)),
             "stop": stop, "ellipsis": ellipsis, "tilt": tilt_db(x, sr), "seconds": len(x) / sr}
 

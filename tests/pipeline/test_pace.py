@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 
 from generation.pipeline import audio, captions
-from generation.pipeline.audio import frame_rms, speech_bounds, wav_bytes
+from generation.pipeline.audio import speech_bounds, wav_bytes
 from generation.pipeline.tts.espeak import EspeakBackend
 from generation.pipeline.tts.remote import RemoteBackend
 from generation.pipeline.tts.text import synthesize_text
 from generation.pipeline.types import SAMPLE_RATE, PipelineError, Speech
+from tests.pauses import longest_pause
 
 TEXTS = {
     "ru": "Мама мыла раму, папа читал газету, а дети играли во дворе до самого вечера.",
@@ -31,20 +32,6 @@ def speech_seconds(speech) -> float:
     """Seconds from the first sound to the last."""
     start, end = speech_bounds(audio.to_mono_float(speech.samples), int(speech.sample_rate))
     return (end - start) / speech.sample_rate
-
-
-def longest_pause(speech) -> float:
-    """The longest silence between the first and the last sound, in seconds (10 ms frames)."""
-    x = audio.to_mono_float(speech.samples)
-    frame = round(0.01 * speech.sample_rate)
-    rms = frame_rms(x, frame)
-    loud = rms >= rms.max() * 10 ** (-40 / 20)
-    idx = np.flatnonzero(loud)
-    best = run = 0
-    for on in loud[idx[0]:idx[-1] + 1]:
-        run = 0 if on else run + 1
-        best = max(best, run)
-    return best * 0.01
 
 
 @pytest.mark.parametrize("language", ["ru", "kk", "en"])
