@@ -21,8 +21,9 @@
       return;
     }
     const captions = g.video.captions ? g.video.captions.vtt : "";
+    $("live").hidden = true;  // it is made, though the stream may still be playing
     streamer.finish($("player").dataset.video, $("player").dataset.poster, captions, () => {
-      $("live").hidden = true; $("finished").hidden = false;
+      $("finished").hidden = false;
     });
   }
   async function poll() {

@@ -173,7 +173,8 @@
     $("download").href = g.video.url + "?download=1";
     $("download").setAttribute("download", `avatar-${g.id}.mp4`);
     $("detail-link").href = `/generations/${g.id}/`;
-    const live = streamer && streamer.finish(g.video.url, poster, captions, () => { $("live").hidden = true; });
+    $("live").hidden = true;  // it is made: a stream still playing plays on, and the MP4 takes over at its end
+    const live = streamer && streamer.finish(g.video.url, poster, captions);
     if (!live) {
       if (streamer) streamer.stop();
       const video = $("video");

@@ -59,3 +59,29 @@ def test_the_page_uploads_a_background_and_asks_for_a_framed_video(live_server, 
         assert not Background.objects.exists()
         assert errors == []
         browser.close()
+
+
+LOOK = ("(id) => { const s = getComputedStyle(document.getElementById(id));"
+        " return [s.borderTopWidth, s.borderTopStyle, s.borderTopColor, s.borderRadius, s.paddingLeft, s.paddingTop,"
+        " s.fontFamily, s.fontSize, document.getElementById(id).getBoundingClientRect().width]; }")
+
+
+def test_the_pace_field_looks_like_the_other_controls(live_server, user, avatar, tmp_path, monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    user.set_password(PASSWORD)
+    user.save()
+    shots = os.environ.get("BROWSER_SHOTS_DIR") or str(tmp_path)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        page = browser.new_page(locale="en-US", viewport={"width": 1000, "height": 1100})
+        page.goto(f"{live_server.url}/")
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", PASSWORD)
+        with page.expect_navigation():
+            page.click("main button[type=submit]")
+        rate, motion = page.evaluate(LOOK, "id_rate"), page.evaluate(LOOK, "id_motion")
+        assert rate == motion, (rate, motion)  # the same border, corners, padding, font and width as a select
+        page.locator("#id_rate").scroll_into_view_if_needed()
+        page.screenshot(path=os.path.join(shots, "pace-field.png"),
+                        clip={**page.locator("#id_voice").bounding_box(), "height": 260, "width": 900})
+        browser.close()

@@ -68,6 +68,13 @@ def test_the_create_page_plays_the_stream_while_running_then_the_mp4(browser_ctx
     page.locator("#result").screenshot(path=str(shots / "1-streaming.png"))
     assert status_while_playing == "running", "the stream should play before the request is done"
 
+    # Ready while the stream still plays (the worker outruns real time): the label goes at once, the stream plays on
+    wait_until(page, "!document.getElementById('finished').hidden", timeout=120_000)
+    still_streaming = page.evaluate("(() => { const v = document.getElementById('video');"
+                                    " return v.currentSrc.startsWith('blob:') && !v.ended; })()")
+    expect(page.locator("#live")).to_be_hidden()
+    page.locator("#result").screenshot(path=str(shots / "1b-ready-still-streaming.png"))
+
     # to the end of the stream, then the MP4 in its place at its last frame
     wait_until(page, "window.__media.some(([type, , src]) => type === 'ended' && src === 'stream')", timeout=120_000)
     wait_until(page, "document.getElementById('video').currentSrc.includes('/video')", timeout=20_000)
@@ -83,6 +90,7 @@ def test_the_create_page_plays_the_stream_while_running_then_the_mp4(browser_ctx
     ended_at = next(t for kind, t, src in media if kind == "ended" and src == "stream")
     assert abs(ended_at - final["d"]) <= 0.2 and final["t"] >= final["d"] - 0.2 and final["error"] is None, (final, media)
     expect(page.locator("#live")).to_be_hidden()
+    assert still_streaming, "the request should be ready before its stream has played out"
 
     # the detail page of a running request plays its stream too, then offers the finished MP4
     page.fill("#id_text", TEXT + " " + TEXT + " " + TEXT)  # long enough to be running when the page opens
