@@ -61,12 +61,12 @@ def _check_wav2lip(path: Path) -> str | None:
 
 
 def _wav2lip_checkable() -> str | None:
-    """Why a Wav2Lip checkpoint cannot be checked in this process (no torch), or None."""
-    import importlib.util
-
-    if importlib.util.find_spec("torch") is None:
-        return ("it is checked by loading it with torch, which this machine lacks; run the command "
-                "on a worker machine (requirements/worker.txt)")
+    """Why a Wav2Lip checkpoint cannot be checked in this process (a web-only machine: no torch), or None."""
+    try:
+        import generation.pipeline.lipsync.wav2lip  # noqa: F401  (the worker's loader and what it needs)
+    except ImportError as exc:
+        return (f"it is checked by loading it as the worker does, which needs {exc.name or 'torch'}, missing "
+                f"here; run the command on a worker machine (requirements/worker.txt)")
     return None
 
 
@@ -204,7 +204,7 @@ def _download(session, url: str, part: Path, offset: int, item: ModelFile, strea
             cut = True  # what arrived stays in the .part file for the next run to resume
         finally:
             progress.close()
-    if cut or (expected is not None and written < expected):
+    if (expected is None and cut) or (expected is not None and written < expected):
         of = f" of {expected}" if expected else ""
         raise FetchError(f"{item.path}: the download was cut after {written}{of} bytes; run the "
                          f"command again to resume (nothing was changed).")
