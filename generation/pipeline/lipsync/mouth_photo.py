@@ -55,6 +55,7 @@ OWN_ROWS_PER_MW = 80  # ... and across it, rows per mouth width
 FILL_MARGIN = 0.02  # mouth widths: the strip is widened by this much so no tooth edge stays
 FILL_SAMPLE = 0.02  # lip colour is read this many mouth widths outside the strip
 PALE_L, PALE_A = 18.0, -6.0  # Lab (0-100, a*): lighter and less red than the lips = a tooth remnant
+DARK_L = 22.0  # Lab L (0-100) under the lips' from which a pixel in the lips is the cavity, not lip
 PALE_NEAR = 0.06  # ... looked for this many mouth widths round the strip
 
 
@@ -268,6 +269,10 @@ def filled_rest_image(image: np.ndarray, lm: np.ndarray, toothy: bool = True) ->
     # near the strip -> inpainted away (further out, a pale pixel is the lips' own skin or highlight)
     near = (b > b_top - PALE_NEAR * mw) & (b < b_bot + PALE_NEAR * mw) & outer
     pale = pale_mask(filled[y0:y1, x0:x1], near, lips_rgb(image, lm)) if toothy else np.zeros_like(near)
+    if toothy:
+        # ... and the cavity's dark at the inner corners, which the contour cuts off: closed, it
+        # would show as a black notch at each end of the lip line
+        pale |= dark_mask(filled[y0:y1, x0:x1], near, lips_rgb(image, lm))
     if pale.any():
         mask = np.zeros((h, w), np.uint8)
         mask[y0:y1, x0:x1] = cv2.dilate(pale.astype(np.uint8), np.ones((3, 3), np.uint8))
@@ -284,6 +289,13 @@ def pale_mask(patch: np.ndarray, region: np.ndarray, lips: np.ndarray) -> np.nda
     return region & (dl > PALE_L) & (da < PALE_A)
 
 
+def dark_mask(patch: np.ndarray, region: np.ndarray, lips: np.ndarray) -> np.ndarray:
+    """Pixels of `region` much darker than the lips' colour: the open mouth's cavity, not lip."""
+    lab = cv2.cvtColor(patch, cv2.COLOR_RGB2LAB).astype(np.float32)
+    ref = cv2.cvtColor(np.clip(lips, 0, 255).astype(np.uint8)[None, None], cv2.COLOR_RGB2LAB)[0, 0].astype(np.float32)
+    return region & ((lab[..., 0] - ref[0]) * 100 / 255 < -DARK_L)
+
+
 def measure(image: np.ndarray, lm: np.ndarray) -> tuple[MouthInterior, np.ndarray]:
     """The photo's MouthInterior facts and the image the mouth warp should sample (filled when toothy)."""
     lm = np.asarray(lm, np.float64)
@@ -291,6 +303,11 @@ def measure(image: np.ndarray, lm: np.ndarray) -> tuple[MouthInterior, np.ndarra
     interior = MouthInterior(**face_light(image, lm), grain=grain_level(image, lm, mw))
     if shows_teeth(image, lm):
         interior.own = own_teeth(image, lm)
+        return interior, filled_rest_image(image, lm)
+    if photo_gap(lm) >= OWN_GAP_MIN:
+        # parted lips on a dark mouth with a few teeth (a photo taken mid-word): too little tooth to
+        # reuse, but the rest pose's closing squeezes whatever is between the lips into a pale line
+        # along them, so the strip is painted out all the same
         return interior, filled_rest_image(image, lm)
     return interior, image
 
