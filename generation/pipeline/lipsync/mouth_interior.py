@@ -88,7 +88,6 @@ OWN_UPPER_SHARE = 0.8  # share of the photo's own gap that hangs from the upper 
 ROUND_WIDTH, ROUND_SPAN = 0.72, 0.24
 ROUND_HIDE = 0.65  # ... the teeth's visible length shrinks by this share when fully rounded ...
 ROUND_SHADE = 0.18  # ... and they darken this much (set back behind the lips, in their shade)
-OWN_COVER = 0.85  # the photo's own upper teeth cover at most this share of the opening (the lower lip the rest)
 GRAIN_DARK_FLOOR = 0.3  # the photo's grain is weaker in the dark (shot noise): at least this share of it
 
 
@@ -166,9 +165,8 @@ def roundness(inner_width: float, mw: float) -> float:
     return float(np.clip((ROUND_WIDTH - inner_width / max(mw, 1e-6)) / ROUND_SPAN, 0.0, 1.0))
 
 
-def own_layer(own, rows_px, cols, gap_share, mw, cap=None):
-    """(colour, alpha) of the photo's own teeth hung from one lip: rows_px from that lip, cols into the strip
-    (reaching `cap` px at most, where given)."""
+def own_layer(own, rows_px, cols, gap_share, mw):
+    """(colour, alpha) of the photo's own teeth hung from one lip: rows_px from that lip, cols into the strip."""
     tex = own.upper if gap_share > 0 else own.lower
     share = abs(gap_share)
     row = rows_px / mw * OWN_ROWS_PER_MW
@@ -176,8 +174,6 @@ def own_layer(own, rows_px, cols, gap_share, mw, cap=None):
                        borderMode=cv2.BORDER_REPLICATE)
     n = len(own.gap)
     reach = np.interp(cols, np.arange(n), own.gap) * share * mw
-    if cap is not None:
-        reach = np.minimum(reach, cap)
     alpha = ramp(reach - rows_px) * ((cols >= 0) & (cols <= n - 1))
     return colour, alpha
 
@@ -304,7 +300,7 @@ def draw_mouth(out: np.ndarray, inner: np.ndarray, mw: float, v: np.ndarray, int
         lcol, la = own_layer(interior.own, d_bot, cols, -(1 - OWN_UPPER_SHARE), mw)
         la = soften(la.astype(np.float32), interior, mw)
         inside = over(inside, lcol, la)
-        ucol, ua = own_layer(interior.own, d_top, cols, OWN_UPPER_SHARE * hide, mw, OWN_COVER * room)
+        ucol, ua = own_layer(interior.own, d_top, cols, OWN_UPPER_SHARE * hide, mw)
         ucol = ucol * np.float32(1 - ROUND_SHADE * rounded)
         ua = soften(ua.astype(np.float32), interior, mw)
         inside = over(inside, ucol, ua)

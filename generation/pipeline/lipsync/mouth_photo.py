@@ -53,6 +53,7 @@ OWN_COLUMNS = 64  # resolution of the resampled strip along the mouth
 OWN_ROWS_PER_MW = 80  # ... and across it, rows per mouth width
 # Rest fill
 FILL_MARGIN = 0.02  # mouth widths: the strip is widened by this much so no tooth edge stays
+FILL_FEATHER = 1.5  # px: the painted strip fades into the lips over this much
 FILL_SAMPLE = 0.02  # lip colour is read this many mouth widths outside the strip
 PALE_L, PALE_A = 18.0, -6.0  # Lab (0-100, a*): lighter and less red than the lips = a tooth remnant
 DARK_L = 22.0  # Lab L (0-100) under the lips' from which a pixel in the lips is the cavity, not lip
@@ -252,7 +253,10 @@ def filled_rest_image(image: np.ndarray, lm: np.ndarray, toothy: bool = True) ->
     b_top, b_bot = lip_curve(top, a) - margin, lip_curve(bot, a) + margin
     outer = polygon((h, w), lips)[y0:y1, x0:x1]
     # the strip, widened, but never beyond the outer lips (corners included: teeth show there too)
-    inside = (b > b_top) & (b < b_bot) & (a > ends[0] - margin) & (a < ends[1] + margin) & outer
+    inside = (b > b_top - FILL_FEATHER) & (b < b_bot + FILL_FEATHER) & (a > ends[0] - margin) & (a < ends[1] + margin) & outer
+    # a soft edge across the lips (a hard one stepped from pixel row to row: closed, the lip line
+    # read as a dashed seam)
+    soft_edge = (np.clip((b - b_top) / FILL_FEATHER + 0.5, 0, 1) * np.clip((b_bot - b) / FILL_FEATHER + 0.5, 0, 1))
     soft = cv2.GaussianBlur(image, (0, 0), max(0.8, 0.012 * mw)).astype(np.float32)
     out = image.astype(np.float32).copy()
     if inside.any():
@@ -263,7 +267,8 @@ def filled_rest_image(image: np.ndarray, lm: np.ndarray, toothy: bool = True) ->
         ct = cv2.remap(soft, pt[:, 0:1].astype(np.float32), pt[:, 1:2].astype(np.float32), cv2.INTER_LINEAR)[:, 0]
         cb = cv2.remap(soft, pb[:, 0:1].astype(np.float32), pb[:, 1:2].astype(np.float32), cv2.INTER_LINEAR)[:, 0]
         region = out[y0:y1, x0:x1]
-        region[inside] = ct * (1 - t) + cb * t
+        k = soft_edge[inside][:, None]
+        region[inside] = region[inside] * (1 - k) + (ct * (1 - t) + cb * t) * k
     filled = np.clip(out + 0.5, 0, 255).astype(np.uint8)
     # what dlib's inner contour missed on a toothy photo: pale, unreddish pixels still in the lips
     # near the strip -> inpainted away (further out, a pale pixel is the lips' own skin or highlight)
