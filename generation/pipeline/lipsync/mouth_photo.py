@@ -56,6 +56,11 @@ FILL_MARGIN = 0.02  # mouth widths: the strip is widened by this much so no toot
 FILL_FEATHER = 1.5  # px: the painted strip fades into the lips over this much
 FILL_SAMPLE = 0.02  # lip colour is read this many mouth widths outside the strip
 PALE_L, PALE_A = 18.0, -6.0  # Lab (0-100, a*): lighter and less red than the lips = a tooth remnant
+RELIEF = 0.9  # share of the creases' shading taken out round the corners of a fully rounded mouth ...
+RELIEF_REACH, RELIEF_OUT = 0.2, 0.1  # ... in blobs this wide (mouth widths), this far outside each corner
+RELIEF_FINE, RELIEF_BROAD = 0.008, 0.06  # mouth widths: finer is grain, broader the cheek's light; both stay
+RELIEF_EPS = 0.02
+RELIEF_NOSE_FADE = 0.2  # mouth widths below the nose tip's line over which the relief fades in
 DARK_L = 22.0  # Lab L (0-100) under the lips' from which a pixel in the lips is the cavity, not lip
 PALE_NEAR = 0.06  # ... looked for this many mouth widths round the strip
 
@@ -299,6 +304,47 @@ def dark_mask(patch: np.ndarray, region: np.ndarray, lips: np.ndarray) -> np.nda
     lab = cv2.cvtColor(patch, cv2.COLOR_RGB2LAB).astype(np.float32)
     ref = cv2.cvtColor(np.clip(lips, 0, 255).astype(np.uint8)[None, None], cv2.COLOR_RGB2LAB)[0, 0].astype(np.float32)
     return region & ((lab[..., 0] - ref[0]) * 100 / 255 < -DARK_L)
+
+
+def corner_relief(image: np.ndarray, lm: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """(roi, delta): what, added at full rounding, smooths out the creases round the mouth's corners.
+
+    The round basis pulls the corners in by a quarter of the mouth's width, and the skin folds just
+    outside them (a smile's, an older face's) come along, squeezed into a pinched "( )": a mouth that
+    rounds relaxes them. delta takes out their mid-frequency shading (between the skin's grain and the
+    cheek's broad light, both kept) in blobs round the corners, never in the lips themselves.
+    """
+    centre, u, v, mw = mouth_axes(lm)
+    h, w = image.shape[:2]
+    reach = RELIEF_REACH * mw
+    pts = np.vstack([lm[48] - RELIEF_OUT * mw * u, lm[54] + RELIEF_OUT * mw * u])
+    x0, y0 = np.maximum(np.floor(pts.min(axis=0) - 3 * reach).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(axis=0) + 3 * reach).astype(int) + 1, (w, h))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    patch = image[y0:y1, x0:x1].astype(np.float32)
+    fine = cv2.GaussianBlur(patch, (0, 0), max(0.6, RELIEF_FINE * mw))
+    broad = cv2.GaussianBlur(patch, (0, 0), max(1.5, RELIEF_BROAD * mw))
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    blob = np.zeros(patch.shape[:2], np.float32)
+    for p in pts:
+        blob = np.maximum(blob, np.exp(-((xs - p[0]) ** 2 + (ys - p[1]) ** 2) / (2 * reach ** 2)))
+    lips = polygon((h, w), lm[list(OUTER_LIPS)])[y0:y1, x0:x1].astype(np.float32)
+    blob *= 1 - cv2.GaussianBlur(lips, (0, 0), max(1.0, 0.02 * mw))
+    # nothing at or above the nose tip changes (as with the mouth warp): faded in below its line
+    below_tip = np.clip(((xs - lm[30, 0]) * v[0] + (ys - lm[30, 1]) * v[1]) / (RELIEF_NOSE_FADE * mw), 0, 1)
+    blob *= below_tip * below_tip * (3 - 2 * below_tip)
+    return (int(x0), int(y0), int(x1), int(y1)), (-RELIEF * (fine - broad) * blob[..., None]).astype(np.float32)
+
+
+def relieved(source: np.ndarray, relief, amount: float) -> np.ndarray:
+    """The source with `amount` (0..1) of a corner relief added (the source itself when there is none)."""
+    if relief is None or amount <= RELIEF_EPS:
+        return source
+    (x0, y0, x1, y1), delta = relief
+    out = source.copy()
+    out[y0:y1, x0:x1] = np.clip(source[y0:y1, x0:x1] + np.float32(min(amount, 1.0)) * delta + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
 def measure(image: np.ndarray, lm: np.ndarray) -> tuple[MouthInterior, np.ndarray]:
