@@ -33,6 +33,7 @@ MIN_LID_SKIN = 0.05  # eye widths of lid skin kept between the lash band and the
 LID_SHADOW = 0.5  # a lid skin darker than this share of the skin under the eye lies in the socket's shadow ...
 LID_LIFT_TARGET = 0.72  # ... and is lightened towards this share of that skin ...
 LID_LIFT_MAX = 0.3  # ... by at most this share of white (a closed lid turns to the light; its texture is kept)
+LIFT_HUE_RAMP = 0.1  # lid chroma this far under the under-eye skin's: lifted in the latter's hue
 LIFT_RAMP = 0.12  # eye widths below the crease over which the lightening fades in ...
 LIFT_CORNER = 0.3  # ... and in from each corner (no edge against the photo's own shadow there)
 UNDER_GRAIN_MAX = 1.3  # the lid's grain is at most this many times the under-eye skin's
@@ -66,6 +67,7 @@ DESTREAK_SIGMA = 0.1  # eye widths: what is kept of over-stretched skin is blurr
 # the glare stays on the lens where it was (it is in front of the lid), and the lid's copy is filled
 # from the skin round it.
 GLARE_START, GLARE_RAMP = 1.3, 0.2
+GLARE_CHROMA = 0.3  # ... and less saturated than this ((max - min) / max), fading over 0.1
 SEAM_SIGMA = 0.02  # eye widths: where the two lids meet the skin is blurred this much across the seam ...
 SEAM_WIDTH = 0.05  # ... over this many eye widths either side of it (two resampled edges met in a bright line)
 PAD = 0.2  # eye widths of margin round the drawn region
@@ -167,11 +169,16 @@ def measure_eye(image: np.ndarray, p: np.ndarray, brow: np.ndarray) -> EyeFacts:
     under_rgb = np.median(cv2.remap(image, pts[:, 0:1].astype(np.float32), pts[:, 1:2].astype(np.float32), cv2.INTER_LINEAR,
                                     borderMode=cv2.BORDER_REPLICATE)[:, 0], axis=0).astype(np.float64)
     # only a lid in deep shadow (darker than LID_SHADOW of the skin under the eye) is lightened towards
-    # LID_LIFT_TARGET of that skin, and towards its hue (such a lid's sample is mostly lash and brow
-    # shadow, grey: lifted in its own hue it stayed a grey patch), by at most LID_LIFT_MAX of white
+    # LID_LIFT_TARGET of that skin, by at most LID_LIFT_MAX of white: in its own hue where that is
+    # skin's, towards the under-eye skin's where it is greyer (a sample of lash and brow shadow:
+    # lifted in its own hue it stayed a grey patch; a red, shadowed lid lifted towards a paler
+    # under-eye skin turned grey-pink instead)
     ratio = float(np.mean(lid_rgb)) / max(float(np.mean(under_rgb)), 1.0)
     strength = 0.0 if ratio >= LID_SHADOW else min(1.0, (LID_SHADOW - ratio) / 0.1)
-    lift = np.maximum(LID_LIFT_TARGET * under_rgb - lid_rgb, 0.0) * strength
+    chroma = lambda c: float((np.max(c) - np.min(c)) / max(float(np.max(c)), 1.0))  # noqa: E731
+    towards_under = float(np.clip((chroma(under_rgb) - chroma(lid_rgb)) / LIFT_HUE_RAMP, 0, 1))
+    own = lid_rgb * (LID_LIFT_TARGET / max(ratio, 1e-3) - 1)
+    lift = np.maximum(own * (1 - towards_under) + (LID_LIFT_TARGET * under_rgb - lid_rgb) * towards_under, 0.0) * strength
     lift *= min(1.0, LID_LIFT_MAX * 255 / max(float(lift.max()), 1e-6))
     texture_gain = float(np.clip(grain / max(under_grain, 1e-3), 0.3, 1.0))
     return EyeFacts(dark.astype(np.float64), band, float(max(stop, band + MIN_LID_SKIN)), grain,
@@ -268,7 +275,11 @@ def glare_map(patch: np.ndarray, facts: EyeFacts) -> np.ndarray:
     if facts.skin_rgb is None:
         return np.zeros(patch.shape[:2], np.float32)
     skin = max(float(np.mean(facts.skin_rgb)), 1.0)
-    return np.clip((patch.mean(axis=2) / skin - GLARE_START) / GLARE_RAMP, 0, 1).astype(np.float32)
+    light = np.clip((patch.mean(axis=2) / skin - GLARE_START) / GLARE_RAMP, 0, 1)
+    # and whitish: a lid in shadow makes the lit skin round it "lighter" too, but that keeps its colour
+    top, low = patch.max(axis=2), patch.min(axis=2)
+    white = np.clip((GLARE_CHROMA - (top - low) / np.maximum(top, 1.0)) / 0.1, 0, 1)
+    return (light * white).astype(np.float32)
 
 
 def fill_from_around(patch: np.ndarray, m: np.ndarray, sigma: float) -> np.ndarray:
