@@ -337,12 +337,16 @@ def corner_relief(image: np.ndarray, lm: np.ndarray) -> tuple[tuple[int, int, in
     return (int(x0), int(y0), int(x1), int(y1)), (-RELIEF * (fine - broad) * blob[..., None]).astype(np.float32)
 
 
-def relieved(source: np.ndarray, relief, amount: float) -> np.ndarray:
-    """The source with `amount` (0..1) of a corner relief added (the source itself when there is none)."""
+def relieved(source: np.ndarray, relief, amount: float, buffer: np.ndarray | None = None) -> np.ndarray:
+    """The source with `amount` (0..1) of a corner relief added (the source itself when there is none).
+
+    buffer: a copy of the source to write into (only the relief's ROI changes; it is valid until the
+    next call), so a frame costs no whole-image copy.
+    """
     if relief is None or amount <= RELIEF_EPS:
         return source
     (x0, y0, x1, y1), delta = relief
-    out = source.copy()
+    out = source.copy() if buffer is None else buffer
     out[y0:y1, x0:x1] = np.clip(source[y0:y1, x0:x1] + np.float32(min(amount, 1.0)) * delta + 0.5, 0, 255).astype(np.uint8)
     return out
 

@@ -62,6 +62,7 @@ class VisemeState:
     eye_points: np.ndarray | None = None  # (12, 2) landmarks 36..47
     landmarks: np.ndarray | None = None  # (68, 2) of the photo
     relief: tuple | None = None  # mouth_photo.corner_relief: the corners' creases relaxed as the mouth rounds
+    relief_buffer: np.ndarray | None = None  # the source with the relief applied, rewritten per frame in its ROI
 
 
 @dataclass
@@ -246,7 +247,9 @@ class VisemeEngine(LipSyncEngine):
         image = state.image if state.source is None else state.source
         if weights is None or len(weights) < 3:
             return image
-        return photo_.relieved(image, state.relief, float(weights[2]))
+        if state.relief is not None and state.relief_buffer is None:
+            state.relief_buffer = image.copy()
+        return photo_.relieved(image, state.relief, float(weights[2]), state.relief_buffer)
 
     def local_maps(self, state: VisemeState, weights: np.ndarray, blink: float) -> list:
         """[(roi, map), ...]: the mouth (and, in a blink, the lids) warp as source positions per ROI pixel,
