@@ -83,7 +83,7 @@ def measure_one(engine: VisemeEngine, analyzer: FaceAnalyzer, name: str, rgb: np
     face = analyzer.analyze(rgb)
     state = engine.prepare(rgb, face)
     lm = np.asarray(face.landmarks, np.float64)
-    row = {"name": name, "toothy": state.interior.own is not None}
+    row = {"name": name, "toothy": state.interior.own is not None, "parted": P.photo_gap(lm) >= P.OWN_GAP_MIN}
     outer_idx = [M.lip_vertex(i) for i in range(48, 60)]
     lips = P.lips_rgb(rgb, lm)
     # the photo's own open mouth, where it has one: what a real mouth's ratio is on this photo
@@ -183,7 +183,7 @@ def table(rows: list[dict]) -> list[str]:
     for r in rows:
         tex = lambda k: "-" if r[k] is None else f"{r[k]:.2f}"  # noqa: E731
         lines.append(f"{r['name']:22} {str(r['toothy']):6} {r['sep_new']:>4} {tex('tex_new'):>6} {tex('rtex_new'):>10} "
-                     f"{(str(r['remnant_new']) if r['toothy'] else '-'):>8} {r['lid_new']:6.2f} {tex('tex_photo'):>9}")
+                     f"{(str(r['remnant_new']) if r.get('parted', r['toothy']) else '-'):>8} {r['lid_new']:6.2f} {tex('tex_photo'):>9}")
     return lines
 
 

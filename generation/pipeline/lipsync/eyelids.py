@@ -32,7 +32,8 @@ BROW_THICK = 0.3  # eye widths: the brow's landmarks run along its upper edge; i
 MIN_LID_SKIN = 0.05  # eye widths of lid skin kept between the lash band and the crease, at least
 LID_SHADOW = 0.5  # a lid skin darker than this share of the skin under the eye lies in the socket's shadow ...
 LID_LIFT_TARGET = 0.72  # ... and is lightened towards this share of that skin ...
-LID_LIFT_MAX = 0.21  # ... by at most this share of white (a closed lid turns to the light; its texture is kept)
+LID_LIFT_MAX = 0.3  # ... by at most this share of white (a closed lid turns to the light; its texture is kept)
+LIFT_HUE_RAMP = 0.1  # lid chroma this far under the under-eye skin's: lifted in the latter's hue
 LIFT_RAMP = 0.12  # eye widths below the crease over which the lightening fades in ...
 LIFT_CORNER = 0.3  # ... and in from each corner (no edge against the photo's own shadow there)
 UNDER_GRAIN_MAX = 1.3  # the lid's grain is at most this many times the under-eye skin's
@@ -44,6 +45,7 @@ TUFT_BELOW = 0.08  # ... down to this many eye widths below the lid line
 TUFT_ABOVE = 0.07  # ... up to this far above the crease (the lashes there sweep up past it)
 TUFT_BROW_MARGIN = 0.04  # ... and this far short of the brow's lower edge
 TUFT_DARK = 0.25  # pixels this much darker than the lid skin are painted over fully
+TUFT_SKIN_PRIOR = 0.05  # the fill's weight on the lid skin's colour (it dominates only where nothing round is skin)
 LASH_BAND = (0.03, 0.3)  # eye widths: the photo's lash band (measured, kept in this range)
 LASH_SKIN = 0.88  # the lash band ends where the luminance comes back to this share of the skin's
 SKIN_QUANTILE = 0.8  # the lid skin's level: this quantile of the luminance above the lid
@@ -58,8 +60,16 @@ LOWER_SKIN = 0.14  # eye widths of lower-lid skin below its rim that stretch up 
 LOWER_LASH = 0.04  # eye widths of the lower lid's rim (its lashes, the waterline) left out as it rises
 LASH_PAST_CORNER = 0.12  # eye widths: the lash band is left out this far past the corners, fading
 LID_SHADE = 0.015  # the closed lid is this much darker at its edge than at the crease (it curves in)
-MAX_STRETCH = 1.6  # lid skin stretched further than this streaks: its texture is replaced by grain
-DESTREAK_SIGMA = 0.05  # eye widths: what is kept of over-stretched skin is blurred this much (and the texture laid over it is the rest)
+MAX_STRETCH = 1.25  # lid skin stretched further than this streaks: its texture is replaced by grain
+DESTREAK_SIGMA = 0.1  # eye widths: what is kept of over-stretched skin is blurred this much (and the texture laid over it is the rest)
+# Spectacle glare: pixels this much lighter than the lid skin (ramping to full over GLARE_RAMP) are
+# the lens's, not the skin's. Sampled into the sliding lid they smeared down over the closed eye;
+# the glare stays on the lens where it was (it is in front of the lid), and the lid's copy is filled
+# from the skin round it.
+GLARE_START, GLARE_RAMP = 1.3, 0.2
+GLARE_CHROMA = 0.3  # ... and less saturated than this ((max - min) / max), fading over 0.1
+SEAM_SIGMA = 0.02  # eye widths: where the two lids meet the skin is blurred this much across the seam ...
+SEAM_WIDTH = 0.05  # ... over this many eye widths either side of it (two resampled edges met in a bright line)
 PAD = 0.2  # eye widths of margin round the drawn region
 MIN_EYE = 6.0  # px: a narrower eye is left as it is
 CURVE_SAMPLES = 48
@@ -158,11 +168,17 @@ def measure_eye(image: np.ndarray, p: np.ndarray, brow: np.ndarray) -> EyeFacts:
     grain = min(grain, UNDER_GRAIN_MAX * under_grain)
     under_rgb = np.median(cv2.remap(image, pts[:, 0:1].astype(np.float32), pts[:, 1:2].astype(np.float32), cv2.INTER_LINEAR,
                                     borderMode=cv2.BORDER_REPLICATE)[:, 0], axis=0).astype(np.float64)
-    # only a lid in deep shadow (darker than LID_SHADOW of the skin under the eye) is lightened, in its
-    # own hue, towards LID_LIFT_TARGET of that skin, by at most LID_LIFT_MAX of white in its strongest channel
+    # only a lid in deep shadow (darker than LID_SHADOW of the skin under the eye) is lightened towards
+    # LID_LIFT_TARGET of that skin, by at most LID_LIFT_MAX of white: in its own hue where that is
+    # skin's, towards the under-eye skin's where it is greyer (a sample of lash and brow shadow:
+    # lifted in its own hue it stayed a grey patch; a red, shadowed lid lifted towards a paler
+    # under-eye skin turned grey-pink instead)
     ratio = float(np.mean(lid_rgb)) / max(float(np.mean(under_rgb)), 1.0)
-    gain = 0.0 if ratio >= LID_SHADOW else (LID_LIFT_TARGET / max(ratio, 1e-3) - 1) * min(1.0, (LID_SHADOW - ratio) / 0.1)
-    lift = lid_rgb * gain
+    strength = 0.0 if ratio >= LID_SHADOW else min(1.0, (LID_SHADOW - ratio) / 0.1)
+    chroma = lambda c: float((np.max(c) - np.min(c)) / max(float(np.max(c)), 1.0))  # noqa: E731
+    towards_under = float(np.clip((chroma(under_rgb) - chroma(lid_rgb)) / LIFT_HUE_RAMP, 0, 1))
+    own = lid_rgb * (LID_LIFT_TARGET / max(ratio, 1e-3) - 1)
+    lift = np.maximum(own * (1 - towards_under) + (LID_LIFT_TARGET * under_rgb - lid_rgb) * towards_under, 0.0) * strength
     lift *= min(1.0, LID_LIFT_MAX * 255 / max(float(lift.max()), 1e-6))
     texture_gain = float(np.clip(grain / max(under_grain, 1e-3), 0.3, 1.0))
     return EyeFacts(dark.astype(np.float64), band, float(max(stop, band + MIN_LID_SKIN)), grain,
@@ -219,7 +235,8 @@ def skin_texture(frame: np.ndarray, facts: EyeFacts, o, a, n, x, y, c, b, ew: fl
     return high * np.float32(facts.texture_gain)
 
 
-def untuft(patch: np.ndarray, facts: EyeFacts, x, y, t, edge, b, ew: float, fade: float) -> np.ndarray:
+def untuft(patch: np.ndarray, facts: EyeFacts, x, y, t, edge, b, ew: float, fade: float,
+           texture: np.ndarray | None = None) -> np.ndarray:
     """Paint the photo's dark lashes round the outer corner over with lid skin: shut, they would stay up as a tuft."""
     if facts.skin_rgb is None or fade <= 0:
         return patch
@@ -239,11 +256,37 @@ def untuft(patch: np.ndarray, facts: EyeFacts, x, y, t, edge, b, ew: float, fade
     if m.max() < 0.02:
         return patch
     # filled from the skin round it (a normalised blur of what is not dark): its light, not one flat colour
+    # (not from a lens's glare, which blurred into a pale smooth smear), with the under-eye skin's
+    # fine texture on it: a flat fill read as a smudge
     sigma = max(1.0, TUFT_REACH * 0.5 * ew)
-    ok = (1 - dark)[..., None]
-    fill = cv2.GaussianBlur(patch * ok, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(ok, (0, 0), sigma)[..., None], 1e-3)
+    ok = ((1 - dark) * (1 - glare_map(patch, facts)))[..., None]
+    # where all round is dark too (a deep socket's corner), the fill leans on the lid skin's own colour
+    lid = np.asarray(facts.skin_rgb + (facts.lift if facts.lift is not None else 0.0), np.float32)
+    fill = ((cv2.GaussianBlur(patch * ok, (0, 0), sigma) + TUFT_SKIN_PRIOR * lid)
+            / (cv2.GaussianBlur(ok, (0, 0), sigma)[..., None] + TUFT_SKIN_PRIOR))
+    if texture is not None:
+        fill = fill + texture
     m = m[..., None]
     return patch * (1 - m) + fill * m
+
+
+def glare_map(patch: np.ndarray, facts: EyeFacts) -> np.ndarray:
+    """0..1: how much each pixel is a lens's glare (far lighter than the lid skin), not skin."""
+    if facts.skin_rgb is None:
+        return np.zeros(patch.shape[:2], np.float32)
+    skin = max(float(np.mean(facts.skin_rgb)), 1.0)
+    light = np.clip((patch.mean(axis=2) / skin - GLARE_START) / GLARE_RAMP, 0, 1)
+    # and whitish: a lid in shadow makes the lit skin round it "lighter" too, but that keeps its colour
+    top, low = patch.max(axis=2), patch.min(axis=2)
+    white = np.clip((GLARE_CHROMA - (top - low) / np.maximum(top, 1.0)) / 0.1, 0, 1)
+    return (light * white).astype(np.float32)
+
+
+def fill_from_around(patch: np.ndarray, m: np.ndarray, sigma: float) -> np.ndarray:
+    """Pixels under mask m replaced by a normalised blur of the rest (the light round them, not one colour)."""
+    ok = (1 - m)[..., None]
+    fill = cv2.GaussianBlur(patch * ok, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(ok, (0, 0), sigma)[..., None], 1e-3)
+    return patch * ok + fill * m[..., None]
 
 
 def draw_eye(frame: np.ndarray, facts: EyeFacts, p: np.ndarray, blink: float) -> None:
@@ -287,6 +330,10 @@ def draw_eye(frame: np.ndarray, facts: EyeFacts, p: np.ndarray, blink: float) ->
     sy = o[1] + x * a[1] + src_y * n[1]
     patch = cv2.remap(frame, sx.astype(np.float32), sy.astype(np.float32), cv2.INTER_CUBIC,
                       borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    moved = (inside | below) & (g > 0)
+    glare = glare_map(patch, facts) * moved * fade
+    if glare.max() > 0.02:
+        patch = fill_from_around(patch, glare, max(1.5, 0.15 * ew))
     texture = skin_texture(frame, facts, o, a, n, x, y, c, b, ew)
     patch = destreak(patch, (edge - c) / np.maximum(src_end - c, 1e-3), inside & (g > 0), ew, texture)
     # the closed lid curves in towards its edge: a little darker there; a lid skin in the socket's
@@ -298,13 +345,23 @@ def draw_eye(frame: np.ndarray, facts: EyeFacts, p: np.ndarray, blink: float) ->
         ramp_in = smoothstep((y - c) / max(LIFT_RAMP * ew, 1.0))
         corners = smoothstep(x / (LIFT_CORNER * ew)) * smoothstep((ew - x) / (LIFT_CORNER * ew))
         patch += (blink * inside * ramp_in * corners)[..., None] * np.asarray(facts.lift, np.float32)
-    patch = untuft(patch, facts, x, y, t, edge, b, ew, fade)
+    patch = untuft(patch, facts, x, y, t, edge, b, ew, fade, texture)
     # the lash line along the edge, thinner towards the corners where the lid is thin
     # the lash line runs corner to corner, thickest towards the outer corner, thin at the inner one
     outer = np.clip(x / ew, 0, 1) if facts.outer_right else np.clip(1 - x / ew, 0, 1)
     thick = np.maximum(LASH_LINE * ew * (0.5 + 0.7 * outer), 0.5)
     line = np.clip(thick - np.abs(y - (edge - 0.5 * thick)) + 0.5, 0, 1) * LASH_ALPHA * fade * reach
+    # where the lids meet, two resampled edges touch: blur across that seam so no bright line shows
+    meet = np.exp(-((y - edge) / max(SEAM_WIDTH * ew, 1.0)) ** 2) * (g > 0) * fade
+    if meet.max() > 0.02:
+        soft = cv2.GaussianBlur(patch, (0, 0), max(0.7, SEAM_SIGMA * ew))
+        patch += (soft - patch) * meet[..., None]
     patch = patch * (1 - line[..., None]) + facts.lash_rgb * line[..., None]
+    original = frame[y0:y1, x0:x1].astype(np.float32)
+    # the lens's glare stays where it was, over the lid: above the eye and below it (inside it, a
+    # bright spot is the eye's own catchlight or sclera, which the lid covers)
+    lens = glare_map(original, facts) * ((y < t - facts.lash_band * ew) | (y > b)) * fade
+    patch += (original - patch) * lens[..., None]
     frame[y0:y1, x0:x1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
 
 

@@ -81,6 +81,13 @@ ROOT_FOLLOW = 0.55  # ... which follow the lip above (below) them this much: the
 GUM_HIDDEN = 0.03  # mouth widths of tooth above the rows' root line, behind the lip (shown where the lip lifts)
 EDGE_OUTSIDE = 0.5  # px beyond the inner lip line that drawn teeth may reach (into the feathered rim)
 OWN_UPPER_SHARE = 0.8  # share of the photo's own gap that hangs from the upper lip (a smile shows upper teeth)
+# A rounded mouth (о/у) pushes the lips forward, away from the teeth: a small round opening shows
+# the dark and at most the upper incisors' edge (drawn at full length they filled it like fangs).
+# Roundness is read off the opening's width: ROUND_WIDTH (inner corners apart, in rest mouth
+# widths) is an unrounded mouth, ROUND_WIDTH - ROUND_SPAN a fully rounded one.
+ROUND_WIDTH, ROUND_SPAN = 0.72, 0.24
+ROUND_HIDE = 0.65  # ... the teeth's visible length shrinks by this share when fully rounded ...
+ROUND_SHADE = 0.18  # ... and they darken this much (set back behind the lips, in their shade)
 GRAIN_DARK_FLOOR = 0.3  # the photo's grain is weaker in the dark (shot noise): at least this share of it
 
 
@@ -151,6 +158,11 @@ def teeth_layer(x, depth, lip_depth, mw, rgb, cavity, widths, lengths, brights, 
     sep = SEPARATION_DEPTH * (SEPARATION_GUM + (1 - SEPARATION_GUM) * along) * np.exp(-(edge / width) ** 2)
     mix = np.clip(EDGE_MIX * edge_t[..., 0] + sep, 0, 1)[..., None]
     return colour * (1 - mix) + cavity * mix, alpha
+
+
+def roundness(inner_width: float, mw: float) -> float:
+    """0 for an unrounded opening, 1 for a fully rounded one (о/у), from its width over the rest mouth width."""
+    return float(np.clip((ROUND_WIDTH - inner_width / max(mw, 1e-6)) / ROUND_SPAN, 0.0, 1.0))
 
 
 def own_layer(own, rows_px, cols, gap_share, mw):
@@ -257,7 +269,9 @@ def draw_mouth(out: np.ndarray, inner: np.ndarray, mw: float, v: np.ndarray, int
     s = (a - mid_a) / half
     x = a - mid_a
     room = np.maximum(bot - top, np.float32(0.0))  # the opening's height at each position along the mouth
-    upper_h = min(UPPER_H * mw, UPPER_SHARE * gap)
+    rounded = roundness(float(ends[1] - ends[0]), mw)
+    hide = 1 - ROUND_HIDE * rounded
+    upper_h = min(UPPER_H * mw, UPPER_SHARE * gap) * hide
     # the tooth rows hang from (rise from) the lips' middle, not from the lip above each tooth: towards
     # the corners the lips close over them and the cavity there stays dark (the buccal corridor)
     top_mid, bot_mid = float(line_at(pts[[0, 1, 2, 3, 4]], np.array([mid_a]))[0]), float(line_at(pts[[0, 7, 6, 5, 4]], np.array([mid_a]))[0])
@@ -275,6 +289,8 @@ def draw_mouth(out: np.ndarray, inner: np.ndarray, mw: float, v: np.ndarray, int
         tcol, ta = tongue_layer(interior, d_bot, s, top_t)
         inside = over(cavity, tcol, ta * min(1.0, (gap / mw - TONGUE_SHOW) / TONGUE_SHOW))
     reveal = lower_jaw if lower_jaw is not None else np.clip((gap / mw - JAW_REVEAL[0]) / (JAW_REVEAL[1] - JAW_REVEAL[0]), 0, 1)
+    reveal = reveal * (1 - rounded)
+    teeth_rgb = f32(interior.teeth_rgb) * np.float32(1 - ROUND_SHADE * rounded)
     own_alpha = None
     if interior.own is not None:
         photo_mid = 0.5 * (len(interior.own.gap) - 1)
@@ -284,19 +300,20 @@ def draw_mouth(out: np.ndarray, inner: np.ndarray, mw: float, v: np.ndarray, int
         lcol, la = own_layer(interior.own, d_bot, cols, -(1 - OWN_UPPER_SHARE), mw)
         la = soften(la.astype(np.float32), interior, mw)
         inside = over(inside, lcol, la)
-        ucol, ua = own_layer(interior.own, d_top, cols, OWN_UPPER_SHARE, mw)
+        ucol, ua = own_layer(interior.own, d_top, cols, OWN_UPPER_SHARE * hide, mw)
+        ucol = ucol * np.float32(1 - ROUND_SHADE * rounded)
         ua = soften(ua.astype(np.float32), interior, mw)
         inside = over(inside, ucol, ua)
         own_alpha = np.maximum(la, ua)
     else:
         if reveal > 0.01:
             lower_h = min(LOWER_H * mw * float(reveal), LOWER_SHARE * gap)
-            lcol, la = teeth_layer(x, bot_root - b, d_bot, mw, f32(interior.teeth_rgb), cavity, LOWER_WIDTH, LOWER_LENGTH,
+            lcol, la = teeth_layer(x, bot_root - b, d_bot, mw, teeth_rgb, cavity, LOWER_WIDTH, LOWER_LENGTH,
                                    LOWER_BRIGHT, lower_h, LOWER_LIP_SHADOW, s)
             # rising from the lower lip: nothing below its edge (there, the feathered rim would show a
             # pale band of teeth all along the lower lip)
             inside = over(inside, lcol, la * (d_bot > -EDGE_OUTSIDE))
-        ucol, ua = teeth_layer(x, b - top_root, d_top, mw, f32(interior.teeth_rgb), cavity, UPPER_WIDTH, UPPER_LENGTH,
+        ucol, ua = teeth_layer(x, b - top_root, d_top, mw, teeth_rgb, cavity, UPPER_WIDTH, UPPER_LENGTH,
                                UPPER_BRIGHT, upper_h, LIP_SHADOW, s)
         inside = over(inside, ucol, ua * (d_top > -EDGE_OUTSIDE))
     if own_alpha is None:

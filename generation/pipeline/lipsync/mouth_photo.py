@@ -53,8 +53,15 @@ OWN_COLUMNS = 64  # resolution of the resampled strip along the mouth
 OWN_ROWS_PER_MW = 80  # ... and across it, rows per mouth width
 # Rest fill
 FILL_MARGIN = 0.02  # mouth widths: the strip is widened by this much so no tooth edge stays
+FILL_FEATHER = 1.5  # px: the painted strip fades into the lips over this much
 FILL_SAMPLE = 0.02  # lip colour is read this many mouth widths outside the strip
 PALE_L, PALE_A = 18.0, -6.0  # Lab (0-100, a*): lighter and less red than the lips = a tooth remnant
+RELIEF = 0.9  # share of the creases' shading taken out round the corners of a fully rounded mouth ...
+RELIEF_REACH, RELIEF_OUT = 0.2, 0.1  # ... in blobs this wide (mouth widths), this far outside each corner
+RELIEF_FINE, RELIEF_BROAD = 0.008, 0.06  # mouth widths: finer is grain, broader the cheek's light; both stay
+RELIEF_EPS = 0.02
+RELIEF_NOSE_FADE = 0.2  # mouth widths below the nose tip's line over which the relief fades in
+DARK_L = 22.0  # Lab L (0-100) under the lips' from which a pixel in the lips is the cavity, not lip
 PALE_NEAR = 0.06  # ... looked for this many mouth widths round the strip
 
 
@@ -251,7 +258,10 @@ def filled_rest_image(image: np.ndarray, lm: np.ndarray, toothy: bool = True) ->
     b_top, b_bot = lip_curve(top, a) - margin, lip_curve(bot, a) + margin
     outer = polygon((h, w), lips)[y0:y1, x0:x1]
     # the strip, widened, but never beyond the outer lips (corners included: teeth show there too)
-    inside = (b > b_top) & (b < b_bot) & (a > ends[0] - margin) & (a < ends[1] + margin) & outer
+    inside = (b > b_top - FILL_FEATHER) & (b < b_bot + FILL_FEATHER) & (a > ends[0] - margin) & (a < ends[1] + margin) & outer
+    # a soft edge across the lips (a hard one stepped from pixel row to row: closed, the lip line
+    # read as a dashed seam)
+    soft_edge = (np.clip((b - b_top) / FILL_FEATHER + 0.5, 0, 1) * np.clip((b_bot - b) / FILL_FEATHER + 0.5, 0, 1))
     soft = cv2.GaussianBlur(image, (0, 0), max(0.8, 0.012 * mw)).astype(np.float32)
     out = image.astype(np.float32).copy()
     if inside.any():
@@ -262,12 +272,17 @@ def filled_rest_image(image: np.ndarray, lm: np.ndarray, toothy: bool = True) ->
         ct = cv2.remap(soft, pt[:, 0:1].astype(np.float32), pt[:, 1:2].astype(np.float32), cv2.INTER_LINEAR)[:, 0]
         cb = cv2.remap(soft, pb[:, 0:1].astype(np.float32), pb[:, 1:2].astype(np.float32), cv2.INTER_LINEAR)[:, 0]
         region = out[y0:y1, x0:x1]
-        region[inside] = ct * (1 - t) + cb * t
+        k = soft_edge[inside][:, None]
+        region[inside] = region[inside] * (1 - k) + (ct * (1 - t) + cb * t) * k
     filled = np.clip(out + 0.5, 0, 255).astype(np.uint8)
     # what dlib's inner contour missed on a toothy photo: pale, unreddish pixels still in the lips
     # near the strip -> inpainted away (further out, a pale pixel is the lips' own skin or highlight)
     near = (b > b_top - PALE_NEAR * mw) & (b < b_bot + PALE_NEAR * mw) & outer
     pale = pale_mask(filled[y0:y1, x0:x1], near, lips_rgb(image, lm)) if toothy else np.zeros_like(near)
+    if toothy:
+        # ... and the cavity's dark at the inner corners, which the contour cuts off: closed, it
+        # would show as a black notch at each end of the lip line
+        pale |= dark_mask(filled[y0:y1, x0:x1], near, lips_rgb(image, lm))
     if pale.any():
         mask = np.zeros((h, w), np.uint8)
         mask[y0:y1, x0:x1] = cv2.dilate(pale.astype(np.uint8), np.ones((3, 3), np.uint8))
@@ -284,6 +299,58 @@ def pale_mask(patch: np.ndarray, region: np.ndarray, lips: np.ndarray) -> np.nda
     return region & (dl > PALE_L) & (da < PALE_A)
 
 
+def dark_mask(patch: np.ndarray, region: np.ndarray, lips: np.ndarray) -> np.ndarray:
+    """Pixels of `region` much darker than the lips' colour: the open mouth's cavity, not lip."""
+    lab = cv2.cvtColor(patch, cv2.COLOR_RGB2LAB).astype(np.float32)
+    ref = cv2.cvtColor(np.clip(lips, 0, 255).astype(np.uint8)[None, None], cv2.COLOR_RGB2LAB)[0, 0].astype(np.float32)
+    return region & ((lab[..., 0] - ref[0]) * 100 / 255 < -DARK_L)
+
+
+def corner_relief(image: np.ndarray, lm: np.ndarray) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """(roi, delta): what, added at full rounding, smooths out the creases round the mouth's corners.
+
+    The round basis pulls the corners in by a quarter of the mouth's width, and the skin folds just
+    outside them (a smile's, an older face's) come along, squeezed into a pinched "( )": a mouth that
+    rounds relaxes them. delta takes out their mid-frequency shading (between the skin's grain and the
+    cheek's broad light, both kept) in blobs round the corners, never in the lips themselves.
+    """
+    centre, u, v, mw = mouth_axes(lm)
+    h, w = image.shape[:2]
+    reach = RELIEF_REACH * mw
+    pts = np.vstack([lm[48] - RELIEF_OUT * mw * u, lm[54] + RELIEF_OUT * mw * u])
+    x0, y0 = np.maximum(np.floor(pts.min(axis=0) - 3 * reach).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(pts.max(axis=0) + 3 * reach).astype(int) + 1, (w, h))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    patch = image[y0:y1, x0:x1].astype(np.float32)
+    fine = cv2.GaussianBlur(patch, (0, 0), max(0.6, RELIEF_FINE * mw))
+    broad = cv2.GaussianBlur(patch, (0, 0), max(1.5, RELIEF_BROAD * mw))
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    blob = np.zeros(patch.shape[:2], np.float32)
+    for p in pts:
+        blob = np.maximum(blob, np.exp(-((xs - p[0]) ** 2 + (ys - p[1]) ** 2) / (2 * reach ** 2)))
+    lips = polygon((h, w), lm[list(OUTER_LIPS)])[y0:y1, x0:x1].astype(np.float32)
+    blob *= 1 - cv2.GaussianBlur(lips, (0, 0), max(1.0, 0.02 * mw))
+    # nothing at or above the nose tip changes (as with the mouth warp): faded in below its line
+    below_tip = np.clip(((xs - lm[30, 0]) * v[0] + (ys - lm[30, 1]) * v[1]) / (RELIEF_NOSE_FADE * mw), 0, 1)
+    blob *= below_tip * below_tip * (3 - 2 * below_tip)
+    return (int(x0), int(y0), int(x1), int(y1)), (-RELIEF * (fine - broad) * blob[..., None]).astype(np.float32)
+
+
+def relieved(source: np.ndarray, relief, amount: float, buffer: np.ndarray | None = None) -> np.ndarray:
+    """The source with `amount` (0..1) of a corner relief added (the source itself when there is none).
+
+    buffer: a copy of the source to write into (only the relief's ROI changes; it is valid until the
+    next call), so a frame costs no whole-image copy.
+    """
+    if relief is None or amount <= RELIEF_EPS:
+        return source
+    (x0, y0, x1, y1), delta = relief
+    out = source.copy() if buffer is None else buffer
+    out[y0:y1, x0:x1] = np.clip(source[y0:y1, x0:x1] + np.float32(min(amount, 1.0)) * delta + 0.5, 0, 255).astype(np.uint8)
+    return out
+
+
 def measure(image: np.ndarray, lm: np.ndarray) -> tuple[MouthInterior, np.ndarray]:
     """The photo's MouthInterior facts and the image the mouth warp should sample (filled when toothy)."""
     lm = np.asarray(lm, np.float64)
@@ -291,6 +358,11 @@ def measure(image: np.ndarray, lm: np.ndarray) -> tuple[MouthInterior, np.ndarra
     interior = MouthInterior(**face_light(image, lm), grain=grain_level(image, lm, mw))
     if shows_teeth(image, lm):
         interior.own = own_teeth(image, lm)
+        return interior, filled_rest_image(image, lm)
+    if photo_gap(lm) >= OWN_GAP_MIN:
+        # parted lips on a dark mouth with a few teeth (a photo taken mid-word): too little tooth to
+        # reuse, but the rest pose's closing squeezes whatever is between the lips into a pale line
+        # along them, so the strip is painted out all the same
         return interior, filled_rest_image(image, lm)
     return interior, image
 

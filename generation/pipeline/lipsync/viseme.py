@@ -61,6 +61,8 @@ class VisemeState:
     lids: lids_.LidsState | None = None
     eye_points: np.ndarray | None = None  # (12, 2) landmarks 36..47
     landmarks: np.ndarray | None = None  # (68, 2) of the photo
+    relief: tuple | None = None  # mouth_photo.corner_relief: the corners' creases relaxed as the mouth rounds
+    relief_buffer: np.ndarray | None = None  # the source with the relief applied, rewritten per frame in its ROI
 
 
 @dataclass
@@ -108,7 +110,7 @@ class VisemeEngine(LipSyncEngine):
         inner_idx = np.array([mesh_.lip_vertex(i) for i in INNER_LIPS])
         interior, source = photo_.measure(image, lm)
         state = VisemeState(image, mouth, eyes, mw, v, inner_idx, source, interior,
-                            lids_.measure_lids(image, lm), lm[36:48].copy(), lm)
+                            lids_.measure_lids(image, lm), lm[36:48].copy(), lm, photo_.corner_relief(source, lm))
         interior.blur = self.calibrate_blur(state)
         interior.grain *= self.calibrate_grain(state)
         return state
@@ -232,16 +234,22 @@ class VisemeEngine(LipSyncEngine):
         """One frame for mouth basis weights (open, spread, round[, tuck, press]), eyelid closure and tongue height."""
         frame = state.image.copy()
         dst = state.mouth.displaced(weights)
-        render_.warp_roi(self.source(state), frame, state.mouth, dst)
+        render_.warp_roi(self.source(state, weights), frame, state.mouth, dst)
         if blink > BLINK_EPS and state.lids is None:
             render_.warp_roi(state.image, frame, state.eyes, state.eyes.displaced(np.array([blink])))
         self.paint(frame, state, dst, blink, None, tongue)
         return frame
 
     @staticmethod
-    def source(state: VisemeState) -> np.ndarray:
-        """What the warps sample: the photo with its own teeth painted out (the rest image), where measured."""
-        return state.image if state.source is None else state.source
+    def source(state: VisemeState, weights: np.ndarray | None = None) -> np.ndarray:
+        """What the warps sample: the photo with its own teeth painted out (the rest image), where measured,
+        and for basis weights that round the mouth its corners' creases relaxed that much."""
+        image = state.image if state.source is None else state.source
+        if weights is None or len(weights) < 3:
+            return image
+        if state.relief is not None and state.relief_buffer is None:
+            state.relief_buffer = image.copy()
+        return photo_.relieved(image, state.relief, float(weights[2]), state.relief_buffer)
 
     def local_maps(self, state: VisemeState, weights: np.ndarray, blink: float) -> list:
         """[(roi, map), ...]: the mouth (and, in a blink, the lids) warp as source positions per ROI pixel,
@@ -320,8 +328,7 @@ class VisemeEngine(LipSyncEngine):
 
     def _render_moving(self, state: VisemeState, track: MouthTrack, motion, tongues) -> Iterator[np.ndarray]:
         """Frames of a moving head: one interpolation per frame from the rest image, then the painted parts."""
-        last_key, maps = None, None
-        source = self.source(state)
+        last_key, maps, source = None, None, None
         for i in range(len(track)):
             weights = self.mouth_weights(track, i)
             blink = float(motion.blink[i])
@@ -329,6 +336,7 @@ class VisemeEngine(LipSyncEngine):
             key = _frame_key(weights, blink, 0.0)  # the tongue is painted: the warp maps do not depend on it
             if key != last_key:
                 maps, last_key = self.local_maps(state, weights, blink), key
+                source = self.source(state, weights)
             frame = motion.warp(source, i, local=maps)
             self.paint(frame, state, state.mouth.displaced(weights), blink,
                        lambda points, i=i: motion.forward(points, i), tongue)

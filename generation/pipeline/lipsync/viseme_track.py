@@ -116,7 +116,7 @@ def grid(duration: float) -> np.ndarray:
 
 def vowel_open(p: Phoneme, language: str | None) -> float:
     """Target opening of a vowel phoneme, scaled by its stress."""
-    return T.viseme(p.symbol, language).open * T.stress_gain(p.stress)
+    return T.viseme(p.symbol, language).open * T.stress_gain(p.stress, language)
 
 
 def phoneme_curves(phonemes: list[Phoneme], times: np.ndarray, language: str | None = None) -> np.ndarray:

@@ -22,6 +22,9 @@ STRIP = "'\",%=:;!^#~-"  # marks around a mnemonic that do not change the lips
 PAUSE_SYMBOLS = {"_", "", "_:", "_!", "||", "|"}
 # Unstressed vowels are reduced (Russian akanye, English schwas): they open less than stressed ones.
 STRESS_OPEN = {2: 1.0, 1: 0.92, 0: 0.8}
+# Russian's espeak voice writes the reduction into the vowel itself (a#, V, @- for unstressed «а/о»,
+# each with its own smaller target): the full stress gain on top of that reduced them twice
+STRESS_OPEN_BY_LANGUAGE = {"ru": {2: 1.0, 1: 0.96, 0: 0.92}}
 
 
 @dataclass(frozen=True)
@@ -80,8 +83,12 @@ DEFAULT_CONSONANT = c(0.25, 0.1)  # k g h x q N ...: medium-small, shape from th
 LANGUAGES = {
     "ru": {
         "y": v(0.42, 0.6),  # «ы»: spread, never rounded like «у»
-        "a#": v(0.9, 0.2),  # unstressed «а/о» next to the stress: open, unrounded
-        "V": v(0.78, 0.15),
+        # unstressed «а/о»: open, unrounded. a# (next to the stress) stays under the stressed «а» (a
+        # «мама» must open more on its first syllable); V, which espeak gives most of a phrase's other
+        # «а/о», opens fully: at 0.78 (and the stress gain) Russian open vowels peaked at 0.14 against
+        # Kazakh's 0.18 (bench/realism_speech.py), a mumble
+        "a#": v(0.78, 0.2),
+        "V": v(1.0, 0.15),
         "@-": v(0.38, 0.15),  # reduced vowel far from the stress
         "o": v(0.55, 0.0, 1.0), "u": v(0.28, 0.0, 1.0), "8": v(0.5, 0.0, 1.0),  # «о у ё»: jaw drop widens the mouth again
         "E": v(0.64, 0.62), "e": v(0.55, 0.72), "i": v(0.32, 0.95), "I": v(0.34, 0.85),
@@ -143,6 +150,7 @@ def viseme(symbol: str, language: str | None = None) -> Viseme:
     return DEFAULT_CONSONANT
 
 
-def stress_gain(stress: int) -> float:
-    """How far a vowel opens for its stress (2 primary, 1 secondary, 0 none)."""
-    return STRESS_OPEN.get(int(stress), STRESS_OPEN[0])
+def stress_gain(stress: int, language: str | None = None) -> float:
+    """How far a vowel opens for its stress (2 primary, 1 secondary, 0 none) in `language`."""
+    gains = STRESS_OPEN_BY_LANGUAGE.get(language or "", STRESS_OPEN)
+    return gains.get(int(stress), gains[0])
