@@ -124,8 +124,8 @@ def test_one_mouth_at_all_times(rendered, speech, analyzer):
 
 def test_a_rounded_mouth_leaves_the_clips_own_lips_unsqueezed(rendered):
     """An o/u used to warp the clip's own lips and cheeks narrower beside the pasted mouth (a pink
-    smear round it): the round and spread weights now only choose the bank mouth, so outside it
-    the frame is the one the jaw warp alone makes, and the clip's own lips lie under the mask."""
+    smear round it): the round weight now only chooses the bank mouth, so outside it the frame is
+    the one the jaw and spread warp makes, and the clip's own lips lie under the mask."""
     reader, _, plan = rendered
     engine = VisemeEngine()
     state = engine.prepare_clip(reader)

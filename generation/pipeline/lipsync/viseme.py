@@ -210,9 +210,9 @@ class VisemeEngine(LipSyncEngine):
         points, _, bases, rest, (x0, y0, x1, y1), mw = shape
         if mw < MIN_MOUTH_WIDTH:
             return frame
-        # the jaw only: spread or round would squeeze the clip's own lips and cheeks into folds
-        # beside a narrower pasted mouth (a pink smear on o/u); the bank's own mouth is as wide as wanted
-        dst = points + rest + bank_.jaw_weight(bank, plan, i) * bases[0]
+        # the jaw and the spread: round would squeeze the clip's own lips and cheeks into folds beside
+        # the narrower pasted mouth of an o/u (a pink smear); the bank's own mouth is as round as wanted
+        dst = points + rest + bank_.jaw_weight(bank, plan, i) * bases[0] + weights[1] * bases[1]
         filmed = frame[y0:y1, x0:x1].copy()  # the grain as filmed: the warp's interpolation smooths it
         # bicubic: bilinear at sub-pixel offsets halves the footage's grain round the pasted mouth
         # (hand-held 720p: mouth sharpness 0.63 -> 0.77x the clip's; the photo path keeps bilinear);
