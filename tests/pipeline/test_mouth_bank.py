@@ -6,6 +6,7 @@ output frames by counting dark mouth regions in the lower face.
 """
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -119,6 +120,27 @@ def test_one_mouth_at_all_times(rendered, speech, analyzer):
     for i in range(0, len(frames), 4):  # nothing above the nose changed
         rows = slice(0, int(reader.landmarks[shown[i]][30, 1]) - 4)
         assert np.abs(frames[i][rows].astype(int) - reader.frame(shown[i])[rows]).max() <= 1, i
+
+
+def test_a_rounded_mouth_leaves_the_clips_own_lips_unsqueezed(rendered):
+    """An o/u used to warp the clip's own lips and cheeks narrower beside the pasted mouth (a pink
+    smear round it): the round weight now only chooses the bank mouth, so outside it the frame is
+    the one the jaw and spread warp makes, and the clip's own lips lie under the mask."""
+    reader, _, plan = rendered
+    engine = VisemeEngine()
+    state = engine.prepare_clip(reader)
+    rounded = np.array([0.3, 0.0, 1.0, 0.0, 0.0])
+    for i in range(0, len(plan.index), 15):
+        k = int(reader.order(len(plan.index))[i])
+        plain = engine.draw_clip_banked(state, k, np.zeros(5), plan, i, reader.frame(k))
+        round_ = engine.draw_clip_banked(state, k, rounded, plan, i, reader.frame(k))
+        assert np.array_equal(plain, round_), i
+        # the clip's own lips painted green before the paste: none of it may show round the bank's mouth
+        marked = reader.frame(k)
+        cv2.fillPoly(marked, [np.round(reader.landmarks[k][48:60]).astype(np.int32)], (0, 255, 0))
+        out = engine.draw_clip_banked(state, k, rounded, plan, i, marked).astype(int)
+        green = out[..., 1] - np.maximum(out[..., 0], out[..., 2])
+        assert (green > 60).sum() == 0, i
 
 
 def test_a_clip_that_never_opens_its_mouth_falls_back_to_the_drawn_mouth(closed, speech):

@@ -25,6 +25,7 @@ import numpy as np
 from ..clip import ClipReader
 from ..landmarks import INNER_LIPS, MOUTH_CORNERS, NUM_LANDMARKS, OUTER_LIPS
 from ..types import AVATAR_UNREADABLE, FACE_TOO_SMALL, FPS, Audio, Face, PipelineError
+from . import clip_warp as clip_warp_
 from . import eyelids as lids_
 from . import mouth_interior as interior_
 from . import mouth_photo as photo_
@@ -78,12 +79,16 @@ class VisemeClipState:
     def close(self) -> None:
         self.reader.close()
 
-    def mouth_mesh(self, k: int, lm: np.ndarray) -> tuple[mesh_.Mesh, float]:
-        """mesh_.mouth_mesh of clip frame k (landmarks `lm`), its vertices built once per clip frame."""
+    def mouth_shape(self, k: int, lm: np.ndarray) -> tuple:
+        """mesh_.mouth_shape of clip frame k (landmarks `lm`), built once per clip frame."""
         shape = self.shapes.get(k)
         if shape is None:
             shape = self.shapes[k] = mesh_.mouth_shape(lm, self.reader.width, self.reader.height, self.triangles)
-        return mesh_.gridded(shape, lm)
+        return shape
+
+    def mouth_mesh(self, k: int, lm: np.ndarray) -> tuple[mesh_.Mesh, float]:
+        """mesh_.mouth_mesh of clip frame k (landmarks `lm`), its vertices built once per clip frame."""
+        return mesh_.gridded(self.mouth_shape(k, lm), lm)
 
 
 class VisemeEngine(LipSyncEngine):
@@ -203,15 +208,18 @@ class VisemeEngine(LipSyncEngine):
             return self.draw_clip(state, k, weights, frame)
         reader, bank = state.reader, state.reader.bank
         lm = np.asarray(reader.landmarks[k], np.float64)
-        mesh, mw = state.mouth_mesh(k, lm)
+        shape = state.mouth_shape(k, lm)
+        points, _, bases, rest, (x0, y0, x1, y1), mw = shape
         if mw < MIN_MOUTH_WIDTH:
             return frame
-        dst = mesh.displaced(np.array([bank_.jaw_weight(bank, plan, i), weights[1], weights[2]]))
-        x0, y0, x1, y1 = mesh.roi
+        # the jaw and the spread: round would squeeze the clip's own lips and cheeks into folds beside
+        # the narrower pasted mouth of an o/u (a pink smear); the bank's own mouth is as round as wanted
+        dst = points + rest + bank_.jaw_weight(bank, plan, i) * bases[0] + weights[1] * bases[1]
         filmed = frame[y0:y1, x0:x1].copy()  # the grain as filmed: the warp's interpolation smooths it
         # bicubic: bilinear at sub-pixel offsets halves the footage's grain round the pasted mouth
-        # (hand-held 720p: mouth sharpness 0.63 -> 0.77x the clip's; the photo path keeps bilinear)
-        render_.warp_roi(frame, frame, mesh, dst, cv2.INTER_CUBIC)
+        # (hand-held 720p: mouth sharpness 0.63 -> 0.77x the clip's; the photo path keeps bilinear);
+        # the map at half resolution: off only inside the lips, which the pasted mouth covers
+        clip_warp_.warp_jaw(frame, shape, lm, dst, cv2.INTER_CUBIC)
         crop, lips = bank_.mouth_crop(bank, plan, i)
         outer = dst[state.outer_idx]
         bank_.paste(frame, crop, bank_.placement(bank, k, lips, outer, mw), lips, outer, mw, seed=i,

@@ -122,20 +122,25 @@ def filled(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
     return mask
 
 
-def sharpened(patch: np.ndarray, region: np.ndarray, ring: np.ndarray) -> np.ndarray:
-    """The patch with an unsharp mask as strong as its skin is softer than the frame's (none if not)."""
-    lap = lambda image: float(cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.CV_32F)[ring].var())  # noqa: E731
-    ratio = lap(patch) / max(lap(region.astype(np.float32)), 1e-6)
+def luma_lap_std(image: np.ndarray, where: np.ndarray) -> float:
+    """Std of the luma's 3x3 Laplacian at `where` (a uint8 mask): one pass in OpenCV, no gathered copy."""
+    grey = cv2.cvtColor(image.astype(np.float32, copy=False), cv2.COLOR_RGB2GRAY)
+    return float(cv2.meanStdDev(cv2.Laplacian(grey, cv2.CV_32F), mask=where)[1][0, 0])
+
+
+def sharpened(patch: np.ndarray, filmed_lap: float, ring: np.ndarray) -> np.ndarray:
+    """The patch with an unsharp mask as strong as its skin is softer than the frame's (none if not);
+    `filmed_lap`: luma_lap_std of the frame as filmed over the ring."""
+    ratio = luma_lap_std(patch, ring) ** 2 / max(filmed_lap ** 2, 1e-6)
     amount = float(np.clip((1 - np.sqrt(ratio)) * 3, 0, SHARPEN_MAX))
     if amount <= 0.05:
         return patch
-    return patch + amount * (patch - cv2.GaussianBlur(patch, (0, 0), SHARPEN_SIGMA))
+    return cv2.addWeighted(patch, 1 + amount, cv2.GaussianBlur(patch, (0, 0), SHARPEN_SIGMA), -amount, 0.0)
 
 
 def grain(image: np.ndarray, where: np.ndarray) -> float:
-    """Std of the image's luma grain at `where` (its 3x3 Laplacian's spread, in grey levels)."""
-    grey = cv2.cvtColor(image.astype(np.float32, copy=False), cv2.COLOR_RGB2GRAY)
-    return float(cv2.Laplacian(grey, cv2.CV_32F)[where].std()) * GRAIN_GAIN
+    """Std of the image's luma grain at `where` (a uint8 mask; its 3x3 Laplacian's spread, in grey levels)."""
+    return luma_lap_std(image, where) * GRAIN_GAIN
 
 
 @functools.lru_cache(maxsize=1)
@@ -158,9 +163,9 @@ def unwarped(region: np.ndarray, at: tuple[int, int], filmed: tuple | None) -> n
     return out
 
 
-def add_grain(patch: np.ndarray, region: np.ndarray, ring: np.ndarray, seed: int) -> None:
-    """Add (in place) the fine luma grain the frame shows round the mouth and the patch lacks."""
-    missing = float(np.sqrt(max(grain(region, ring) ** 2 - grain(patch, ring) ** 2, 0.0)))
+def add_grain(patch: np.ndarray, filmed_grain: float, ring: np.ndarray, seed: int) -> None:
+    """Add (in place) the fine luma grain the frame shows round the mouth (`filmed_grain`) and the patch lacks."""
+    missing = float(np.sqrt(max(filmed_grain ** 2 - grain(patch, ring) ** 2, 0.0)))
     if missing < GRAIN_MIN:
         return
     h, w = patch.shape[:2]
@@ -195,15 +200,19 @@ def paste(frame: np.ndarray, crop: np.ndarray, to_frame: np.ndarray, crop_lips: 
     # blurred as float: OpenCV's bit-exact uint8 Gaussian is 2.5x slower at this sigma (alpha within 1/255)
     alpha = cv2.GaussianBlur(filled(shape, grown_hull(both_local, MASK_GROW * mw)).astype(np.float32) * (1 / 255),
                              (0, 0), max(MASK_FEATHER * mw, 0.5))
-    ring = (filled(shape, grown_hull(both_local, (MASK_GROW + RING + 3 * MASK_FEATHER) * mw)) > 127) & (alpha < 0.02)
+    ring = ((filled(shape, grown_hull(both_local, (MASK_GROW + RING + 3 * MASK_FEATHER) * mw)) > 127)
+            & (alpha < 0.02)).view(np.uint8)
     region = frame[y0:y1, x0:x1]
-    if ring.sum() > 20:
+    if cv2.countNonZero(ring) > 20:
         as_filmed = unwarped(region, (x0, y0), filmed)  # detail and grain are matched to the frame as filmed
-        patch = sharpened(patch, as_filmed, ring)
-        have, want = patch[ring], region[ring].astype(np.float32)
-        gain = np.clip(want.std(axis=0) / np.maximum(have.std(axis=0), 1.0), *GAIN_RANGE)
-        patch = (patch - have.mean(axis=0)) * gain + want.mean(axis=0)
-        add_grain(patch, as_filmed, ring, seed)
+        filmed_lap = luma_lap_std(as_filmed, ring)
+        patch = sharpened(patch, filmed_lap, ring)
+        have_mean, have_std = (v[:, 0] for v in cv2.meanStdDev(patch, mask=ring))
+        want_mean, want_std = (v[:, 0] for v in cv2.meanStdDev(region, mask=ring))
+        gain = np.clip(want_std / np.maximum(have_std, 1.0), *GAIN_RANGE)
+        patch *= gain.astype(np.float32)
+        patch += (want_mean - have_mean * gain).astype(np.float32)
+        add_grain(patch, filmed_lap * GRAIN_GAIN, ring, seed)
     # region + alpha * (patch - region) + 0.5, rounded, in the patch's own buffer (no full-size temporaries)
     np.subtract(patch, region, out=patch)
     patch *= alpha[..., None]
