@@ -1,4 +1,4 @@
-"""The viseme engine's mesh and frames, bit for bit, against values saved from a known-good version.
+"""The viseme engine's mesh (bit for bit) and frames (to a level) against values saved from a known-good version.
 
 A refactor of viseme_mesh / viseme_render (named constants, smaller functions) must not change one pixel. The
 expected values in data/viseme_golden.npz were made with the code as it was before such a refactor;
@@ -9,6 +9,10 @@ a change that is meant to change the look regenerates them on purpose:
 Three faces: the demo photo with its dlib landmarks (stored, so a dlib upgrade cannot move them),
 the same tilted and shrunk (a head that is not upright), and one whose lips are parted on the photo
 (the rest pose must close them). Each is drawn at a few fixed (open, spread, round, blink) weights.
+
+Frames are kept as their difference from the photo (zero wherever nothing is drawn, so they compress to
+a few kB) and compared with a tolerance: OpenCV and numpy pick SIMD kernels by CPU (SSE, AVX2, AVX-512),
+which round a handful of pixels one level apart — bit-for-bit digests made on one CPU failed on another.
 """
 from __future__ import annotations
 
@@ -37,6 +41,12 @@ PARTED = 0.12  # lower lip and chin moved down by this share of the mouth width
 MESH_FIELDS = ("points", "triangles", "bases", "rest")
 FLOAT_TOLERANCE = 1e-9  # px: summation order differs between numpy releases by ~1e-15
 KEEP_DECIMALS = 4
+# a frame matches when at most this share of its channel values differ by more than LEVELS_OFF levels
+# (SSE against AVX2 kernels: at most 14 values of 439 296, by one level; the smallest intended change of look so far, a 1.5 px feather, moved 220–800
+# of them) and its mean difference stays under MEAN_OFF levels
+LEVELS_OFF = 2
+SHARE_OFF = 0.0002
+MEAN_OFF = 0.003
 
 
 def digest(array: np.ndarray) -> str:
@@ -62,7 +72,7 @@ def cases(demo_landmarks: np.ndarray):
 
 
 def observe(demo_landmarks: np.ndarray) -> dict[str, np.ndarray]:
-    """Every value checked: mesh arrays as they are, the warp fade and the frames as digests."""
+    """Every value checked: mesh arrays as they are, the warp fade as a digest, the frames as differences from the photo."""
     engine = VisemeEngine()
     out: dict[str, np.ndarray] = {}
     for name, image, lm in cases(demo_landmarks):
@@ -77,7 +87,8 @@ def observe(demo_landmarks: np.ndarray) -> dict[str, np.ndarray]:
         eyes = M.eye_mesh(lm.astype(np.float64), w, h)
         out[f"{name}.eyes"] = np.array(digest(np.concatenate([eyes.points.ravel(), eyes.bases.ravel()])))
         state = engine.prepare(image, Face(box=(0, 0, w, h), landmarks=lm, image_size=(w, h)))
-        out[f"{name}.frames"] = np.array([digest(engine.draw(state, np.array(wt[:3]), wt[3])) for wt in WEIGHTS])
+        frames = [engine.draw(state, np.array(wt[:3]), wt[3]).astype(np.int16) - image for wt in WEIGHTS]
+        out[f"{name}.frames"] = np.stack(frames)
     return out
 
 
@@ -105,9 +116,15 @@ def test_mouth_mesh_unchanged(golden, observed, name):
 
 @pytest.mark.parametrize("name", ["demo", "tilted", "parted"])
 def test_frames_unchanged(golden, observed, name):
-    changed = [WEIGHTS[i] for i, (a, b) in enumerate(zip(observed[f"{name}.frames"], golden[f"{name}.frames"]))
-               if a != b]
-    assert not changed, f"{name}: frames differ at weights {changed}"
+    expected, got = golden[f"{name}.frames"], observed[f"{name}.frames"]
+    assert got.shape == expected.shape, name
+    changed = []
+    for weights, a, b in zip(WEIGHTS, got, expected):
+        off = np.abs(a.astype(np.int32) - b)
+        share, mean = float((off > LEVELS_OFF).mean()), float(off.mean())
+        if share > SHARE_OFF or mean > MEAN_OFF:
+            changed.append(f"{weights}: {share:.4%} of values off by > {LEVELS_OFF}, mean {mean:.3f}")
+    assert not changed, f"{name}: frames differ at weights " + "; ".join(changed)
 
 
 def write() -> None:
