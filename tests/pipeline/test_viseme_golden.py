@@ -41,9 +41,9 @@ PARTED = 0.12  # lower lip and chin moved down by this share of the mouth width
 MESH_FIELDS = ("points", "triangles", "bases", "rest")
 FLOAT_TOLERANCE = 1e-9  # px: summation order differs between numpy releases by ~1e-15
 KEEP_DECIMALS = 4
-# a frame matches when at most this share of its channel values differ by more than LEVELS_OFF levels
-# (SSE against AVX2 kernels: at most 14 values of 439 296, by one level; the smallest intended change of look so far, a 1.5 px feather, moved 220–800
-# of them) and its mean difference stays under MEAN_OFF levels
+# a frame matches when at most this share of its channel values differ by more than LEVELS_OFF levels and
+# its mean difference stays under MEAN_OFF levels. SSE against AVX2 kernels: 14 values of 439 296 off, by
+# one level; the smallest intended change of look so far (a 1.5 px feather) moved 220-800 of them.
 LEVELS_OFF = 2
 SHARE_OFF = 0.0002
 MEAN_OFF = 0.003
