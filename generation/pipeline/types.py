@@ -165,5 +165,9 @@ PIPELINE_TIMINGS = tuple(f.name for f in fields(Timings) if f.name != "extra")
 
 
 def frame_count(num_samples: int, fps: int = FPS) -> int:
-    """Video frames that cover `num_samples` of 16 kHz audio (duration within one frame)."""
-    return max(1, int(round(num_samples * fps / SAMPLE_RATE)))
+    """Video frames that cover `num_samples` of 16 kHz audio (duration within one frame).
+
+    Half a frame rounds up, never to even: cut on frame boundaries, the pieces' counts then add up to the
+    whole's (with round() a speech of 678.5 frames made 678 whole but 679 in pieces).
+    """
+    return max(1, (2 * num_samples * fps + SAMPLE_RATE) // (2 * SAMPLE_RATE))
