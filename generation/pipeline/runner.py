@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -58,6 +57,31 @@ def _noop(stage: str, percent: int) -> None:
     pass
 
 
+@dataclass(frozen=True)
+class Job:
+    """One video to make: what `Pipeline.run` was given (see there), handed to `_run` as one value."""
+
+    text: str
+    language: str
+    out_path: Path
+    image: np.ndarray | None = None
+    image_path: str | Path | None = None
+    face: Face | None = None
+    clip: tuple | None = None
+    avatar_key: object = None
+    voice: str | None = None
+    engine: str | None = None
+    speech: object = None  # a types.Speech: skips TTS
+    seed: int = 0
+    fps: int = FPS
+    progress: ProgressCallback = _noop
+    subtitles: str = "none"
+    motion: str | None = None
+    framing: framing_stage.Format | None = None
+    stream_dir: str | Path | None = None
+    rate: float = 1.0
+
+
 class _TimedFrames:
     """Wraps the engine's frame iterator: time spent producing frames is lip-sync time."""
 
@@ -97,8 +121,6 @@ class Pipeline:
         self._analyzer = None
         self._prepared: dict = {}
         self._lock = threading.Lock()
-        self.built_at = time.time()
-        self.pid = os.getpid()
 
     def warm_up(self) -> None:
         """Load lazily-initialised libraries now (espeak voices, resampler) so the first job is fast."""
@@ -199,25 +221,27 @@ class Pipeline:
         written there as a growing HLS playlist (hls.py), for watching while it is made. `rate` scales the
         synthesized speech's pace (not a recording's).
         """
+        job = Job(text=text, language=language, out_path=Path(out_path), image=image, image_path=image_path,
+                  face=face, clip=clip, avatar_key=avatar_key, voice=voice, engine=engine, speech=speech, seed=seed,
+                  fps=fps, progress=progress, subtitles=subtitles, motion=motion, framing=framing,
+                  stream_dir=stream_dir, rate=rate)
         with self._lock:  # one job at a time per process: espeak and the engines are not re-entrant
-            return self._run(text, language, Path(out_path), image, image_path, face, clip, avatar_key,
-                             voice, engine, speech, seed, fps, progress, subtitles, motion, framing, stream_dir,
-                             rate)
+            return self._run(job)
 
-    def _run(self, text, language, out_path, image, image_path, face, clip, avatar_key, voice, engine,
-             speech, seed, fps, progress, subtitles="none", motion=None, framing=None, stream_dir=None,
-             rate=1.0) -> Result:
+    def _run(self, job: Job) -> Result:
+        text, language, out_path, fps, progress, seed = job.text, job.language, job.out_path, job.fps, job.progress, job.seed
+        image, face, clip, avatar_key, speech, motion = job.image, job.face, job.clip, job.avatar_key, job.speech, job.motion
         timings = Timings()
         started = time.perf_counter()
-        engine_name, lipsync = self.engine(engine)
+        engine_name, lipsync = self.engine(job.engine)
 
         progress("tts", 0)
         t = time.perf_counter()
         voice_used = ""
         if speech is None:
-            voice_used = voice or self.tts.default_voice(language).id
+            voice_used = job.voice or self.tts.default_voice(language).id
             speech = synthesize_text(self.tts, text, language, voice_used, max_seconds=self.max_speech_seconds,
-                                     rate=rate)
+                                     rate=job.rate)
         timings.tts = time.perf_counter() - t
 
         progress("audio", STAGE_END_PERCENT["tts"])
@@ -231,7 +255,7 @@ class Pipeline:
         if clip is not None:
             state = self.prepared_clip(engine_name, lipsync, tuple(clip), avatar_key)
         else:
-            image = self._photo(image, image_path)
+            image = self._photo(image, job.image_path)
             if face is None:
                 face = self.analyzer().analyze(image)
                 if face is None:
@@ -240,11 +264,11 @@ class Pipeline:
             face = face.fitted(image.shape[1], image.shape[0])
             state = self.prepared(engine_name, lipsync, image, face, avatar_key)
         # a stream plays its first piece while the rest is planned (pieces.py); a clip is never cut
-        parts = pieces.split(audio, fps) if stream_dir is not None and clip is None else [audio]
+        parts = pieces.split(audio, fps) if job.stream_dir is not None and clip is None else [audio]
         moving = None if clip is not None or len(parts) > 1 else moving_photo(image, face, audio, motion, seed, fps)
         composer, notes = None, []
-        if framing is not None and not framing.is_original:
-            composer, notes = framing_stage.prepare(framing, *_framing_source(image, face, clip))
+        if job.framing is not None and not job.framing.is_original:
+            composer, notes = framing_stage.prepare(job.framing, *_framing_source(image, face, clip))
         timings.face = time.perf_counter() - t
 
         try:
@@ -257,11 +281,11 @@ class Pipeline:
             frames = _TimedFrames(iter(rendered), total_frames, progress)
             t = time.perf_counter()
             out_path.parent.mkdir(parents=True, exist_ok=True)
-            if stream_dir is not None:  # the cues are known before the first frame: the stream's captions come first
-                hls.write_captions(stream_dir, captions.to_webvtt(cues))
+            if job.stream_dir is not None:  # the cues are known before the first frame: the stream's captions come first
+                hls.write_captions(job.stream_dir, captions.to_webvtt(cues))
             framed = framing_stage.FramedFrames(frames, composer) if composer is not None else frames
-            shown = burnin.SubtitleFilter(framed, cues, fps) if subtitles == "burn" else framed
-            info = video_stage.encode_mp4(shown, audio.samples, out_path, fps=fps, stream_dir=stream_dir)
+            shown = burnin.SubtitleFilter(framed, cues, fps) if job.subtitles == "burn" else framed
+            info = video_stage.encode_mp4(shown, audio.samples, out_path, fps=fps, stream_dir=job.stream_dir)
         finally:
             if avatar_key is None:  # not cached: nobody else will close it
                 lipsync.close_state(state)
