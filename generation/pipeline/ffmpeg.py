@@ -11,9 +11,11 @@ held all at once.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import re
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,19 +24,20 @@ from typing import Iterator
 import numpy as np
 
 from .ffmpeg_run import LimitedRun, run_limited
-from .mediainfo import (AudioStream, MediaInfo, VideoStream, channel_count, parse_audio_stream,  # noqa: F401
-                        parse_info, parse_video_stream, split_fields)
+from .mediainfo import AudioStream, MediaInfo, VideoStream, media_info  # noqa: F401
 from .types import (AUDIO_INVALID, AUDIO_TOO_LONG, AUDIO_UNSUPPORTED, PIPELINE_FAILED, SAMPLE_RATE, VIDEO_INVALID,
                     VIDEO_TOO_LONG, VIDEO_UNSUPPORTED, PipelineError)
 
 # hyper-parameters
 MAX_SAMPLE_RATE = 192_000  # the highest rate real recorders use; beyond it is a resampling bomb
 MAX_CHANNELS = 8  # 7.1; more is a decoding-cost bomb, never a voice recording
-PROBE_CPU_SECONDS = 2  # reading headers and a few frames costs ~20 ms of CPU
+PROBE_CPU_SECONDS = 2  # starting Python and PyAV costs ~0.15 s of CPU, reading headers and a few frames ~20 ms
 PROBE_TIMEOUT_SECONDS = 15.0  # wall clock, for a loaded machine
 TIME_MARGIN_SECONDS = 1.0  # decode this far past a limit, so "too long" is seen rather than cut off
 LIMIT_TOLERANCE_SECONDS = 0.1  # codec padding: a recording of exactly the limit stays accepted
 ERROR_DETAIL_CHARS = 300  # of ffmpeg's last log line quoted in an error (logs only, never users)
+PROBE_OUTPUT_BYTES = 1 << 16  # avprobe's JSON: a few hundred bytes
+AVPROBE = Path(__file__).with_name("avprobe.py")
 INPUT_NAME = "input"  # neutral: no extension for ffmpeg's probe to score
 PROTOCOLS = "file"  # we always hand ffmpeg a local file; nothing it opens may be anything else
 # video: one frame of 1280x720 RGB is 2.7 MB, so read the pipe in big pieces
@@ -125,10 +128,9 @@ def input_options(demuxers=AUDIO_DEMUXERS) -> list[str]:
     return ["-protocol_whitelist", PROTOCOLS, "-format_whitelist", ",".join(demuxers)]
 
 
-def probe_command(exe: str, path: str | os.PathLike, demuxers=AUDIO_DEMUXERS) -> list[str]:
-    """`ffmpeg -i` on a file with the whitelists; debug level names the demuxer even when refused."""
-    return [exe, "-hide_banner", "-nostdin", "-loglevel", "debug", *input_options(demuxers),
-            "-i", f"file:{os.fspath(path)}"]
+def probe_command(path: str | os.PathLike, demuxers=AUDIO_DEMUXERS) -> list[str]:
+    """avprobe.py on a file with the whitelists, in an isolated Python (no PYTHON* variables, no user site)."""
+    return [sys.executable, "-I", str(AVPROBE), os.fspath(path), ",".join(demuxers)]
 
 
 def decode_command(exe: str, path: str | os.PathLike, demuxer: str, sample_rate: int,
@@ -155,29 +157,30 @@ def _is_picture(demuxer: str) -> bool:
     return demuxer.endswith("_pipe")
 
 
-def probe_path(path: str | os.PathLike, demuxers=AUDIO_DEMUXERS, exe: str | None = None,
-               expect: Expected = AUDIO) -> MediaInfo:
-    """Probe a file ffmpeg may open only with `demuxers`; refusals raise `expect`'s invalid or unsupported code."""
-    result = run_limited(probe_command(exe or ffmpeg_exe(), path, demuxers), cpu_seconds=PROBE_CPU_SECONDS,
-                         timeout=PROBE_TIMEOUT_SECONDS)
+def probe_path(path: str | os.PathLike, demuxers=AUDIO_DEMUXERS, expect: Expected = AUDIO) -> MediaInfo:
+    """Probe a file FFmpeg may open only with `demuxers`; refusals raise `expect`'s invalid or unsupported code."""
+    result = run_limited(probe_command(path, demuxers), cpu_seconds=PROBE_CPU_SECONDS, timeout=PROBE_TIMEOUT_SECONDS,
+                         max_output=PROBE_OUTPUT_BYTES)
     if result.timed_out or result.out_of_cpu:
         raise PipelineError(f"Probing took more than {PROBE_CPU_SECONDS} s of CPU or {PROBE_TIMEOUT_SECONDS:g} s.",
                             expect.unsupported)
-    info = parse_info(result.log)
-    if result.log_truncated:
-        raise PipelineError("ffmpeg's description of the data is too long to check.", expect.unsupported)
-    if not info.consistent:
-        raise PipelineError("ffmpeg's description of the data repeats itself: its metadata imitates the log.",
-                            expect.unsupported)
+    try:
+        facts = json.loads(bytes(result.output)) if result.returncode == 0 and not result.overflowed else None
+    except ValueError:
+        facts = None
+    if not isinstance(facts, dict):  # the child itself failed (out of memory, a broken install): not the data's fault
+        raise PipelineError(f"The probe failed: {_last_line(result.log)}", PIPELINE_FAILED)
+    info = media_info(facts)
     if info.opened:
         return info
-    if "Format not on whitelist" in result.log:  # nothing of the file's own was read yet: the log is ffmpeg's
+    if facts.get("refused"):  # probing picked a demuxer the whitelist does not hold
         if info.demuxer and _is_picture(info.demuxer):
             raise PipelineError(f"The data does not decode as {expect.noun}: it is a picture ({info.demuxer}).",
                                 expect.invalid)
         raise PipelineError(f"The data is in a format that is not accepted ({info.demuxer or 'unnamed'}).",
                             expect.unsupported)
-    raise PipelineError(f"The data does not decode as {expect.noun}: {_last_line(result.log)}", expect.invalid)
+    raise PipelineError(f"The data does not decode as {expect.noun}: {str(facts.get('error'))[:ERROR_DETAIL_CHARS]}",
+                        expect.invalid)
 
 
 def probe(data: bytes, demuxers=AUDIO_DEMUXERS, expect: Expected = AUDIO) -> MediaInfo:
@@ -298,9 +301,25 @@ def _ppm_header(run: LimitedRun, max_side: int) -> tuple[bytes, int, int] | None
     return magic + dims + b"255\n", width, height
 
 
-# what the demuxers log (at error level) where a file's data stops before its index says: an upload
-# cut short decodes "successfully" up to there, and would quietly become a shorter avatar
-CUT_SHORT_MARKERS = ("partial file", "ended prematurely")
+# packets that stop this much before the length the file states: an upload cut short, which decodes
+# "successfully" up to there and would quietly become a shorter avatar (the last frame's duration
+# and container rounding stay well below it)
+CUT_SHORT_SECONDS = 0.5
+
+
+def cut_short(path: str | os.PathLike, demuxer: str, *, cpu_seconds: float = PROBE_CPU_SECONDS,
+              timeout: float = PROBE_TIMEOUT_SECONDS) -> bool:
+    """Whether the first video stream's packets stop short of the length the file states (avprobe.py)."""
+    result = run_limited([sys.executable, "-I", str(AVPROBE), "--packets", os.fspath(path), demuxer],
+                         cpu_seconds=cpu_seconds, timeout=timeout, max_output=PROBE_OUTPUT_BYTES)
+    try:
+        span = json.loads(bytes(result.output)) if result.returncode == 0 else None
+    except ValueError:
+        span = None
+    if not isinstance(span, dict):
+        return True  # its packets cannot even be read through: not a whole file
+    end, stated = span.get("end"), span.get("stated")
+    return isinstance(end, (int, float)) and isinstance(stated, (int, float)) and end < stated - CUT_SHORT_SECONDS
 
 
 def read_frames(path: str | os.PathLike, demuxer: str, demuxers, *, fps: int, max_side: int, max_seconds: float,
@@ -346,8 +365,9 @@ def read_frames(path: str | os.PathLike, demuxer: str, demuxers, *, fps: int, ma
         raise PipelineError(f"The data does not decode as video: {_last_line(result.log)}", VIDEO_INVALID)
     if count == 0:
         raise PipelineError("The data does not decode as video: it holds no frames.", VIDEO_INVALID)
-    if any(marker in result.log for marker in CUT_SHORT_MARKERS):
-        raise PipelineError(f"The video file is cut short: {_last_line(result.log)}", VIDEO_INVALID)
+    if cut_short(path, demuxer):
+        raise PipelineError("The video file is cut short: its frames stop before the length it states.",
+                            VIDEO_INVALID)
 
 
 def packets_end(path: str | os.PathLike, demuxer: str, demuxers, **limits) -> float | None:
