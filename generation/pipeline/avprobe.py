@@ -1,20 +1,18 @@
-"""What a media file holds, read by FFmpeg's own libraries (PyAV) as objects: run as a child process.
+"""What a media file holds, read by FFmpeg's own libraries (PyAV) as objects, in a budgeted child.
 
-`python -I avprobe.py PATH DEMUXER,DEMUXER...` prints one JSON object: the demuxer, duration and
-streams of PATH, opened with only the `file` protocol and those demuxers; or, where it would not
-open, which demuxer FFmpeg's probing picked (named by libavformat itself, as `ffmpeg -i` would pick
-it) and why it failed. ffmpeg.probe_path runs it under the CPU, memory and wall-clock budget of
-every ffmpeg run (ffmpeg_run.py): a hostile header costs this child its budget, never the web
-process. Imports nothing but PyAV and the standard library (it runs isolated, outside Django).
+`describe` answers the demuxer, duration and streams of a file opened with only the `file`
+protocol and the allowed demuxers; or, where it would not open, which demuxer FFmpeg's probing
+picked (named by libavformat itself, as `ffmpeg -i` would pick it) and why it failed. `packet_span`
+tells a file cut short. probe_run.py calls them in a fork under a CPU, memory and wall-clock budget:
+a hostile header costs that child its budget, never the web process. Imports nothing but PyAV and
+the standard library.
 """
 from __future__ import annotations
 
 import ctypes
 import errno
 import glob
-import json
 import os
-import sys
 
 import av
 
@@ -99,10 +97,10 @@ def _is_cover_art(stream) -> bool:
     return bool(stream.disposition & av.stream.Disposition.attached_pic)
 
 
-def describe(path: str, demuxers: list[str]) -> dict:
-    """The JSON-ready facts of `path`, or why it did not open."""
+def describe(path: str, demuxers: str) -> dict:
+    """The JSON-ready facts of `path` (demuxers: the allowed ones, comma-separated), or why it did not open."""
     url = f"file:{path}"
-    options = {"protocol_whitelist": "file", "format_whitelist": ",".join(demuxers), **DEMUXER_OPTIONS}
+    options = {"protocol_whitelist": "file", "format_whitelist": demuxers, **DEMUXER_OPTIONS}
     try:
         container = av.open(url, options=options)
     except av.FFmpegError as exc:
@@ -148,9 +146,9 @@ def packet_span(path: str, demuxer: str) -> dict:
         return {"end": span, "stated": stated}
 
 
-if __name__ == "__main__":
-    av.logging.set_level(None)  # the answer is the JSON on stdout; FFmpeg's log is not read
-    if sys.argv[1] == "--packets":
-        json.dump(packet_span(sys.argv[2], sys.argv[3]), sys.stdout)
-    else:
-        json.dump(describe(sys.argv[1], sys.argv[2].split(",")), sys.stdout)
+def quiet() -> None:
+    """FFmpeg's log off: the answer is the returned structure, its log is never read."""
+    av.logging.set_level(None)
+
+
+READERS = {"describe": describe, "packets": packet_span}  # what probe_run.run_probe may call by name

@@ -1,21 +1,20 @@
-"""The ffmpeg binary, and how bytes we did not make are probed and decoded with it.
+"""How bytes we did not make are probed (FFmpeg's libraries, via PyAV) and decoded (the ffmpeg binary).
 
-Untrusted bytes never reach ffmpeg by a name that means anything: they are copied to a private
-file called `input` (no extension: ffmpeg's probe scores extensions, and `x.m3u8` would pick the
-HLS demuxer, which opens every file its playlist lists). Every run allows the `file` protocol
-only, and only the demuxers allowed for what is expected (AUDIO_FORMATS here, the video formats of
-clip.py); decoding forces the demuxer probing detected, stops at a time limit, caps its output and
-runs under a CPU-time and memory budget (ffmpeg_run.py runs it). Video frames are streamed, never
-held all at once.
+Untrusted bytes never reach FFmpeg by a name that means anything: they are copied to a private
+file called `input` (no extension: FFmpeg's probe scores extensions, and `x.m3u8` would pick the
+HLS demuxer, which opens every file its playlist lists). Every probe and run allows the `file`
+protocol only, and only the demuxers allowed for what is expected (AUDIO_FORMATS here, the video
+formats of video_check.py). Probing reads the streams as structures (avprobe.py) in a fork under
+a CPU-time, memory and wall-clock budget (probe_run.py); decoding forces the demuxer probing
+detected, stops at a time limit, caps its output and runs under the same kind of budget
+(ffmpeg_run.py runs it). Video frames are streamed, never held all at once.
 """
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import re
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,21 +22,20 @@ from typing import Iterator
 
 import numpy as np
 
-from .ffmpeg_run import LimitedRun, run_limited
+from .ffmpeg_run import MEMORY_LIMIT_BYTES, LimitedRun, run_limited
 from .mediainfo import AudioStream, MediaInfo, VideoStream, media_info  # noqa: F401
+from .probe_run import run_probe
 from .types import (AUDIO_INVALID, AUDIO_TOO_LONG, AUDIO_UNSUPPORTED, PIPELINE_FAILED, SAMPLE_RATE, VIDEO_INVALID,
                     VIDEO_TOO_LONG, VIDEO_UNSUPPORTED, PipelineError)
 
 # hyper-parameters
 MAX_SAMPLE_RATE = 192_000  # the highest rate real recorders use; beyond it is a resampling bomb
 MAX_CHANNELS = 8  # 7.1; more is a decoding-cost bomb, never a voice recording
-PROBE_CPU_SECONDS = 2  # starting Python and PyAV costs ~0.15 s of CPU, reading headers and a few frames ~20 ms
+PROBE_CPU_SECONDS = 2  # reading headers and a few frames costs ~20 ms of CPU
 PROBE_TIMEOUT_SECONDS = 15.0  # wall clock, for a loaded machine
 TIME_MARGIN_SECONDS = 1.0  # decode this far past a limit, so "too long" is seen rather than cut off
 LIMIT_TOLERANCE_SECONDS = 0.1  # codec padding: a recording of exactly the limit stays accepted
 ERROR_DETAIL_CHARS = 300  # of ffmpeg's last log line quoted in an error (logs only, never users)
-PROBE_OUTPUT_BYTES = 1 << 16  # avprobe's JSON: a few hundred bytes
-AVPROBE = Path(__file__).with_name("avprobe.py")
 INPUT_NAME = "input"  # neutral: no extension for ffmpeg's probe to score
 PROTOCOLS = "file"  # we always hand ffmpeg a local file; nothing it opens may be anything else
 # video: one frame of 1280x720 RGB is 2.7 MB, so read the pipe in big pieces
@@ -128,11 +126,6 @@ def input_options(demuxers=AUDIO_DEMUXERS) -> list[str]:
     return ["-protocol_whitelist", PROTOCOLS, "-format_whitelist", ",".join(demuxers)]
 
 
-def probe_command(path: str | os.PathLike, demuxers=AUDIO_DEMUXERS) -> list[str]:
-    """avprobe.py on a file with the whitelists, in an isolated Python (no PYTHON* variables, no user site)."""
-    return [sys.executable, "-I", str(AVPROBE), os.fspath(path), ",".join(demuxers)]
-
-
 def decode_command(exe: str, path: str | os.PathLike, demuxer: str, sample_rate: int,
                    max_seconds: float | None) -> list[str]:
     """Forced-demuxer decode of the first audio stream to mono float32 on stdout, one thread."""
@@ -159,17 +152,14 @@ def _is_picture(demuxer: str) -> bool:
 
 def probe_path(path: str | os.PathLike, demuxers=AUDIO_DEMUXERS, expect: Expected = AUDIO) -> MediaInfo:
     """Probe a file FFmpeg may open only with `demuxers`; refusals raise `expect`'s invalid or unsupported code."""
-    result = run_limited(probe_command(path, demuxers), cpu_seconds=PROBE_CPU_SECONDS, timeout=PROBE_TIMEOUT_SECONDS,
-                         max_output=PROBE_OUTPUT_BYTES)
+    result = run_probe("describe", os.fspath(path), ",".join(demuxers), cpu_seconds=PROBE_CPU_SECONDS,
+                       timeout=PROBE_TIMEOUT_SECONDS, memory_bytes=MEMORY_LIMIT_BYTES)
     if result.timed_out or result.out_of_cpu:
         raise PipelineError(f"Probing took more than {PROBE_CPU_SECONDS} s of CPU or {PROBE_TIMEOUT_SECONDS:g} s.",
                             expect.unsupported)
-    try:
-        facts = json.loads(bytes(result.output)) if result.returncode == 0 and not result.overflowed else None
-    except ValueError:
-        facts = None
-    if not isinstance(facts, dict):  # the child itself failed (out of memory, a broken install): not the data's fault
-        raise PipelineError(f"The probe failed: {_last_line(result.log)}", PIPELINE_FAILED)
+    facts = result.answer
+    if facts is None:  # the child died without an answer: its memory budget, or a decoder's crash
+        raise PipelineError(f"Probing stopped without an answer (exit code {result.exitcode}).", expect.unsupported)
     info = media_info(facts)
     if info.opened:
         return info
@@ -310,13 +300,9 @@ CUT_SHORT_SECONDS = 0.5
 def cut_short(path: str | os.PathLike, demuxer: str, *, cpu_seconds: float = PROBE_CPU_SECONDS,
               timeout: float = PROBE_TIMEOUT_SECONDS) -> bool:
     """Whether the first video stream's packets stop short of the length the file states (avprobe.py)."""
-    result = run_limited([sys.executable, "-I", str(AVPROBE), "--packets", os.fspath(path), demuxer],
-                         cpu_seconds=cpu_seconds, timeout=timeout, max_output=PROBE_OUTPUT_BYTES)
-    try:
-        span = json.loads(bytes(result.output)) if result.returncode == 0 else None
-    except ValueError:
-        span = None
-    if not isinstance(span, dict):
+    span = run_probe("packets", os.fspath(path), demuxer, cpu_seconds=cpu_seconds, timeout=timeout,
+                     memory_bytes=MEMORY_LIMIT_BYTES).answer
+    if span is None:
         return True  # its packets cannot even be read through: not a whole file
     end, stated = span.get("end"), span.get("stated")
     return isinstance(end, (int, float)) and isinstance(stated, (int, float)) and end < stated - CUT_SHORT_SECONDS

@@ -264,3 +264,28 @@ def test_packets_end_reads_the_length_a_live_recording_does_not_state(tmp_path):
                           "-deadline", "realtime", "-f", "webm", "pipe:1"]))  # a pipe: no duration in the header
     assert ffmpeg.probe_path(path, VIDEO_DEMUXERS, expect=ffmpeg.VIDEO).duration is None
     assert ffmpeg.packets_end(path, "matroska", VIDEO_DEMUXERS) == pytest.approx(3.0, abs=0.1)
+
+
+# ---- the probe's child: a fork under budgets ----
+
+def test_probe_child_stops_at_its_budgets(monkeypatch):
+    from generation.pipeline import avprobe, probe_run
+
+    def spin():
+        while True:
+            pass
+
+    def hoard():
+        return {"bytes": len(bytearray(2 << 30))}  # past the 1 GiB it may add
+
+    monkeypatch.setitem(avprobe.READERS, "spin", spin)
+    monkeypatch.setitem(avprobe.READERS, "nap", lambda: __import__("time").sleep(30))
+    monkeypatch.setitem(avprobe.READERS, "hoard", hoard)
+    monkeypatch.setitem(avprobe.READERS, "fine", lambda: {"ok": True})
+    spun = probe_run.run_probe("spin", cpu_seconds=1, timeout=30, memory_bytes=1 << 30)
+    assert spun.out_of_cpu and not spun.timed_out and spun.answer is None
+    napped = probe_run.run_probe("nap", cpu_seconds=5, timeout=0.5, memory_bytes=1 << 30)
+    assert napped.timed_out and napped.answer is None
+    hoarded = probe_run.run_probe("hoard", cpu_seconds=5, timeout=30, memory_bytes=1 << 30)
+    assert hoarded.answer is None and hoarded.exitcode == 1 and not hoarded.out_of_cpu
+    assert probe_run.run_probe("fine", cpu_seconds=5, timeout=30, memory_bytes=1 << 30).answer == {"ok": True}
