@@ -15,16 +15,16 @@ from . import burnin, captions, hls, pieces
 from . import framing as framing_stage
 from . import video as video_stage
 from .tts.text import synthesize_text
-from .types import (AVATAR_UNREADABLE, ENGINE_UNAVAILABLE, FACE_NOT_FOUND, FPS, PIPELINE_FAILED, Face, PipelineError,
-                    Timings, VideoInfo, frame_count)
+from .types import (AUTO_ENGINE, AVATAR_UNREADABLE, ENGINE_UNAVAILABLE, ENGINES, FACE_NOT_FOUND, FPS, PIPELINE_FAILED,
+                    STAGES, VISEME, WAV2LIP, Face, PipelineError, Timings, VideoInfo, frame_count)
 
 log = logging.getLogger(__name__)
 
-# progress(stage, percent 0–100); stages: tts, audio, face, lipsync, encode
+# progress(stage, percent 0–100); stage: one of types.STAGES
 ProgressCallback = Callable[[str, int], None]
 
-# Share of the progress bar each stage ends at; lip-sync and encoding run together.
-STAGE_END_PERCENT = {"tts": 15, "audio": 20, "face": 25, "lipsync": 95, "encode": 100}
+# Share of the progress bar each stage (types.STAGES, in order) ends at; lip-sync and encoding run together.
+STAGE_END_PERCENT = dict(zip(STAGES, (15, 20, 25, 95, 100), strict=True))
 PROGRESS_STEP = 5  # report lip-sync progress in steps of this many percent
 PREPARED_CACHE_SIZE = 16  # avatars whose engine state stays in memory (a clip's: its arrays and an open frame store)
 
@@ -35,7 +35,7 @@ class PipelineConfig:
     tts_remote_url: str = ""
     tts_remote_token: str = ""
     tts_remote_rate_field: str = ""  # the service's JSON field for the pace; empty: it has none
-    lipsync_engine: str = "auto"  # auto | viseme | wav2lip
+    lipsync_engine: str = AUTO_ENGINE  # or one of ENGINES
     wav2lip_precision: str = "auto"  # auto (bf16 where native and self-tested) | fp32 (exact) | bf16
     weights_dir: Path = Path("weights")
     torch_threads: int = 0
@@ -368,25 +368,25 @@ def build_engines(config: PipelineConfig) -> tuple[dict, str]:
     """Load the lip-sync engines this config asks for; a broken checkpoint falls back to viseme."""
     from .lipsync import viseme
 
-    engines = {"viseme": viseme.VisemeEngine()}
-    default = "viseme"
-    if config.lipsync_engine not in ("auto", "viseme", "wav2lip"):
-        raise PipelineError(f"LIPSYNC_ENGINE must be auto, viseme or wav2lip, not «{config.lipsync_engine}».",
-                            ENGINE_UNAVAILABLE)
-    if config.lipsync_engine in ("auto", "wav2lip"):
+    engines = {VISEME: viseme.VisemeEngine()}
+    default = VISEME
+    if config.lipsync_engine not in (AUTO_ENGINE, *ENGINES):
+        raise PipelineError(f"LIPSYNC_ENGINE must be {', '.join((AUTO_ENGINE, *ENGINES[:-1]))} or {ENGINES[-1]}, "
+                            f"not «{config.lipsync_engine}».", ENGINE_UNAVAILABLE)
+    if config.lipsync_engine in (AUTO_ENGINE, WAV2LIP):
         from .lipsync import find_wav2lip_checkpoint
 
         checkpoint = find_wav2lip_checkpoint(config.weights_dir)
         if checkpoint is None:
-            if config.lipsync_engine == "wav2lip":
+            if config.lipsync_engine == WAV2LIP:
                 log.warning("LIPSYNC_ENGINE=wav2lip but no checkpoint in %s; using viseme", config.weights_dir)
         else:
             try:
                 from .lipsync.wav2lip import Wav2LipEngine  # sets torch's threads (0: the worker's cores)
 
-                engines["wav2lip"] = Wav2LipEngine(checkpoint, threads=config.torch_threads,
+                engines[WAV2LIP] = Wav2LipEngine(checkpoint, threads=config.torch_threads,
                                                    precision=config.wav2lip_precision)
-                default = "wav2lip"
+                default = WAV2LIP
             except Exception as exc:  # a corrupt file must not kill the worker
                 log.warning("Wav2Lip checkpoint unusable, falling back to viseme: %s", exc)
     return engines, default
