@@ -6,10 +6,11 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
 from generation.errors import user_message
+from generation.pipeline import limits
 from generation.pipeline import types as pipeline
 
-PHOTO_FORMATS = "JPEG, PNG, WebP, BMP"
-VIDEO_FORMATS = "MP4, MOV, WebM, MKV"
+PHOTO_FORMATS = ", ".join(limits.PHOTO_FORMAT_NAMES)
+VIDEO_FORMATS = ", ".join(limits.VIDEO_FORMAT_NAMES)
 
 ERRORS = {
     pipeline.AVATAR_UNREADABLE: _("The file cannot be read as a picture."),

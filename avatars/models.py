@@ -38,6 +38,10 @@ BUILT_IN_NAMES = {"Астронавт": _("Astronaut")}
 
 
 class AvatarQuerySet(models.QuerySet):
+    def in_list_order(self):
+        """As avatars are listed (pages, the API) and preselected: the default, shared ones, own ones; by name."""
+        return self.order_by("-is_default", F("owner_id").asc(nulls_first=True), "name", "id")
+
     def active(self):
         return self.filter(is_active=True)
 
@@ -205,7 +209,7 @@ class Avatar(models.Model):
     def default(cls, user=None):
         """The avatar preselected for `user`: the default shared one, else the first usable one."""
         avatars = cls.objects.usable_by(user) if user is not None else cls.objects.shared().active().ready()
-        return avatars.order_by("-is_default", F("owner_id").asc(nulls_first=True), "id").first()
+        return avatars.in_list_order().first()
 
     def mark_prepared(self) -> None:
         self.status, self.progress, self.prepared_at = AvatarStatus.READY, 100, timezone.now()

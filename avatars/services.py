@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from avatars.messages import PHOTO_FORMATS, error_message
+from avatars.messages import PHOTO_FORMATS, VIDEO_FORMATS, error_message
 from avatars.models import Avatar, AvatarStatus, Kind
 from generation import locks, storage
 from generation.models import GenerationRequest
@@ -47,7 +47,7 @@ def check_photo(data: bytes, not_a_picture: str | None = None) -> tuple[str, int
             fmt, (width, height) = probe.format, probe.size
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
         raise ValidationError(not_a_picture or _("The file is neither a photo (%(photos)s) nor a video (%(videos)s).")
-                              % {"photos": PHOTO_FORMATS, "videos": "MP4, MOV, WebM, MKV"})
+                              % {"photos": PHOTO_FORMATS, "videos": VIDEO_FORMATS})
     if fmt not in PHOTO_FORMATS_BY_PILLOW:
         raise ValidationError(_("%(format)s images are not accepted; use JPEG, PNG, WebP or BMP.") % {"format": fmt})
     if width * height > settings.MAX_IMAGE_PIXELS:

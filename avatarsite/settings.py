@@ -6,6 +6,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from generation.pipeline import limits as video_limits  # Django-free: the video limits' defaults
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -190,8 +192,8 @@ MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 1024 * 1024)
 MAX_UPLOAD_BYTES = env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)  # an avatar photo
 MAX_IMAGE_PIXELS = env_int("MAX_IMAGE_PIXELS", 40_000_000)
 MAX_VIDEO_BYTES = env_int("MAX_VIDEO_BYTES", 200 * 1024 * 1024)  # an avatar video: a minute of phone video
-MAX_VIDEO_SECONDS = env_int("MAX_VIDEO_SECONDS", 60)
-MAX_VIDEO_SIDE = env_int("MAX_VIDEO_SIDE", 1920)  # pixels on the long side
+MAX_VIDEO_SECONDS = env_int("MAX_VIDEO_SECONDS", video_limits.MAX_CLIP_SECONDS)
+MAX_VIDEO_SIDE = env_int("MAX_VIDEO_SIDE", video_limits.MAX_SOURCE_SIDE)  # pixels on the long side
 MAX_OWN_AVATARS = env_int("MAX_OWN_AVATARS", 20)  # per user
 MAX_PREPARING_PER_USER = env_int("MAX_PREPARING_PER_USER", 2)  # own avatars waiting for or in preparation; more → 429
 AVATAR_UPLOAD_RATE = os.environ.get("AVATAR_UPLOAD_RATE", "20/hour")  # own avatars added, pages and API together

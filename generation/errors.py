@@ -49,12 +49,20 @@ MESSAGES = {
 }
 
 
+# The messages above that name a limit: code -> (placeholder, the setting that holds its value).
+MESSAGE_LIMITS = {
+    pipeline.SPEECH_TOO_LONG: ("seconds", "MAX_SPEECH_SECONDS"),
+    pipeline.AUDIO_TOO_LONG: ("limit", "MAX_AUDIO_SECONDS"),
+}
+
+
 def user_message(code: str) -> str:
     """The message shown for `code`, in the active language (unknown codes get the generic one)."""
     message = str(MESSAGES.get(code, MESSAGES[INTERNAL]))
-    if "%(seconds)" in message:
-        return message % {"seconds": settings.MAX_SPEECH_SECONDS}
-    return message % {"limit": settings.MAX_AUDIO_SECONDS} if "%(limit)" in message else message
+    if code in MESSAGE_LIMITS:
+        placeholder, setting = MESSAGE_LIMITS[code]
+        return message % {placeholder: getattr(settings, setting)}
+    return message
 
 
 def classify(exc: BaseException) -> tuple[str, str]:

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from avatars.models import Motion  # avatars.models imports generation.formats, not this module: no cycle
 from generation.formats import Frame, Resolution  # noqa: F401 (re-exported: the request's choices)
 from generation.pipeline.types import BACKGROUND_BLUR as BLUR
-from generation.pipeline.types import DEFAULT_RESOLUTION, LANGUAGES, PIPELINE_TIMINGS, SUBTITLE_MODES
+from generation.pipeline.types import DEFAULT_RESOLUTION, LANGUAGES, PIPELINE_TIMINGS, STAGES, SUBTITLE_MODES, VISEME, WAV2LIP
 from generation.uploads import audio_upload_to, background_upload_to
 
 # Seconds spent per pipeline stage (what the worker measures), then the whole run and the wait before it.
@@ -14,8 +14,8 @@ TIMING_FIELDS = PIPELINE_TIMINGS + ("queue",)
 
 
 # What people read for the engines and the timings (admin, pages, the create page's script).
-ENGINE_LABELS = {"viseme": _("built-in lip-sync"), "wav2lip": "Wav2Lip"}
-TIMING_ORDER = ("queue", "tts", "audio", "face", "lipsync", "encode", "total")  # as the pipeline runs, then the sum
+ENGINE_LABELS = {VISEME: _("built-in lip-sync"), WAV2LIP: "Wav2Lip"}  # one per types.ENGINES
+TIMING_ORDER = ("queue", *STAGES, "total")  # as the pipeline runs, then the sum
 TIMING_LABELS = {
     "queue": _("Waiting in the queue"),
     "tts": _("Speech synthesis"),

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from django.db.models import F, Q
+from django.db.models import Q
 
 from avatars.models import Avatar, AvatarStatus
 from generation.models import GenerationRequest, Language, Status
@@ -89,7 +89,7 @@ def finished_video(generation: GenerationRequest):
 
 def usable_avatars(user):
     """Avatars the user may make videos with: shared ones first, then their own."""
-    return Avatar.objects.usable_by(user).order_by("-is_default", F("owner_id").asc(nulls_first=True), "name", "id")
+    return Avatar.objects.usable_by(user).in_list_order()
 
 
 def own_avatars(user):
@@ -99,7 +99,7 @@ def own_avatars(user):
 def listed_avatars(user):
     """What the API lists: shared ready avatars and all of the user's own."""
     return (Avatar.objects.filter(Q(owner__isnull=True, is_active=True, status=AvatarStatus.READY) | Q(owner=user))
-            .order_by("-is_default", F("owner_id").asc(nulls_first=True), "name", "id"))
+            .in_list_order())
 
 
 def visible_avatar(user, pk) -> Avatar:

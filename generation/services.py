@@ -44,8 +44,7 @@ class TooManyWaiting(Exception):
 
 def find_reusable(owner, data: GenerationInput) -> GenerationRequest | None:
     """The owner's finished request with the very same input, made after the avatar last changed."""
-    voices_for_language = voices.voice_ids(data.language)
-    voice = data.voice or (voices_for_language[0] if voices_for_language else "")
+    voice = data.voice or voices.default_voice_id(data.language)
     return (
         GenerationRequest.objects.owned_by(owner)
         .filter(status=Status.DONE, avatar=data.avatar, text=data.text, language=data.language,

@@ -12,6 +12,7 @@ import hashlib
 import logging
 import os
 import shutil
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -40,11 +41,26 @@ def is_unavailable(exc: BaseException) -> bool:
     """Whether `exc` says the bucket is down, unreachable or refusing us (not that one file is missing)."""
     if isinstance(exc, StorageUnavailable):
         return True
-    modules = {cls.__module__.split(".")[0] for cls in type(exc).__mro__}
-    if not modules & {"botocore", "boto3", "s3transfer"}:
+    if not isinstance(exc, _bucket_errors()):
         return False
     code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
     return code not in MISSING_CODES
+
+
+# the base classes of every error the bucket's libraries raise, in the modules that define them
+BUCKET_ERRORS = {"botocore.exceptions": ("BotoCoreError", "ClientError"), "boto3.exceptions": ("Boto3Error",),
+                 "s3transfer.exceptions": ("FatalError", "InvalidSubscriberMethodError", "RetriesExceededError",
+                                           "S3CopyFailedError", "S3DownloadFailedError", "S3UploadFailedError",
+                                           "S3ValidationError", "TransferNotDoneError")}
+
+
+def _bucket_errors() -> tuple[type, ...]:
+    """Those classes, from the libraries already imported: an error of one that is not cannot exist yet."""
+    found = []
+    for module_name, names in BUCKET_ERRORS.items():
+        module = sys.modules.get(module_name)
+        found += [getattr(module, name) for name in names if module is not None and hasattr(module, name)]
+    return tuple(found)
 
 
 @contextmanager

@@ -14,7 +14,7 @@ from generation import voices
 from generation.errors import user_message
 from generation.models import CALLBACK_URL_MAX_LENGTH, LANGUAGES, Background, Frame, Resolution, Subtitles
 from generation.pipeline.types import (BACKGROUND_BLUR, BACKGROUND_COLOUR_PATTERN, BACKGROUND_IMAGE, DEFAULT_RESOLUTION,
-                                       FRAME_ORIGINAL)
+                                       ENGINES, FRAME_ORIGINAL, VISEME, WAV2LIP)
 
 MAX_ID = 2 ** 63  # primary keys are 64-bit signed at most
 AVATAR_MISSING = "avatar_missing"  # ValidationError codes of the avatar field
@@ -291,14 +291,14 @@ def available_engines() -> list[str]:
     """viseme always; wav2lip when an official checkpoint lies in WEIGHTS_DIR."""
     from generation.pipeline.lipsync import find_wav2lip_checkpoint
 
-    names = ["viseme"]
+    names = [VISEME]
     if find_wav2lip_checkpoint(settings.WEIGHTS_DIR):
-        names.append("wav2lip")
+        names.append(WAV2LIP)
     return names
 
 
 def default_engine() -> str:
     """The engine a request naming none gets (LIPSYNC_ENGINE, with auto resolved)."""
-    if settings.LIPSYNC_ENGINE in ("viseme", "wav2lip"):
-        return settings.LIPSYNC_ENGINE if settings.LIPSYNC_ENGINE in available_engines() else "viseme"
+    if settings.LIPSYNC_ENGINE in ENGINES:
+        return settings.LIPSYNC_ENGINE if settings.LIPSYNC_ENGINE in available_engines() else VISEME
     return available_engines()[-1]

@@ -141,3 +141,11 @@ def supports_rate(language: str, voice: str) -> bool:
 
 def voice_ids(language: str) -> list[str]:
     return [voice.id for voice in voices(language)]
+
+
+def default_voice_id(language: str) -> str:
+    """The voice a request that names none is spoken in (the TTS backend's default_voice); "" when unknown."""
+    try:
+        return _backend().default_voice(language).id
+    except Exception:
+        return ""

@@ -36,6 +36,7 @@ SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
 CONNECT_TIMEOUT_SECONDS = 5.0  # never more than WEBHOOK_TIMEOUT
 LEASE_GRACE_SECONDS = 60  # a queued attempt not taken by then is queued again (its task was lost)
+TASK_MARGIN_SECONDS = 5  # the attempt's task may run this much longer than the attempt itself
 DUE_BATCH = 50  # deliveries the poller hands out per round
 ERROR_MAX_LENGTH = 300
 
@@ -104,9 +105,14 @@ def payload(request: GenerationRequest) -> dict:
     }
 
 
+def attempt_seconds() -> float:
+    """The longest one attempt takes: connecting, then reading (twice the timeout: sending and the answer)."""
+    return 2 * settings.WEBHOOK_TIMEOUT + CONNECT_TIMEOUT_SECONDS
+
+
 def lease() -> timedelta:
     """How long a queued attempt may wait for a worker before the poller queues it again."""
-    return timedelta(seconds=2 * settings.WEBHOOK_TIMEOUT + CONNECT_TIMEOUT_SECONDS + LEASE_GRACE_SECONDS)
+    return timedelta(seconds=attempt_seconds() + LEASE_GRACE_SECONDS)
 
 
 def notify_finished(request_id: int) -> WebhookDelivery | None:
@@ -129,7 +135,7 @@ def enqueue_attempt(delivery_id: int, number: int) -> None:
 
     try:
         async_task(TASK, delivery_id, number, task_name=f"webhook-{delivery_id}-{number}", group="webhook",
-                   timeout=int(2 * settings.WEBHOOK_TIMEOUT + CONNECT_TIMEOUT_SECONDS + 5))
+                   timeout=int(attempt_seconds() + TASK_MARGIN_SECONDS))
     except Exception:  # the broker is down: the poller queues it once the lease runs out
         log.warning("Could not queue webhook delivery %s attempt %s", delivery_id, number, exc_info=True)
 

@@ -11,7 +11,6 @@ log = logging.getLogger(__name__)
 _pipeline = None
 _lock = threading.Lock()
 _watchdog = None
-builds = 0  # how many times this process built the pipeline (once, unless loading failed)
 MODELS_CACHE_KEY = "worker-models"  # identity -> what that worker loaded (the staff models page)
 MODELS_CACHE_SECONDS = 7 * 24 * 3600
 
@@ -34,14 +33,13 @@ def pipeline_config():
 
 def get_pipeline():
     """The process-wide pipeline; models are loaded once, never per request."""
-    global _pipeline, builds
+    global _pipeline
     with _lock:
         if _pipeline is None:
             from generation.pipeline.runner import build_pipeline
 
             log.info("Loading the pipeline in process %s", os.getpid())
             _pipeline = build_pipeline(pipeline_config())
-            builds += 1
             report_models(_pipeline)
         return _pipeline
 

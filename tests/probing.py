@@ -58,7 +58,7 @@ def probe(path: str | os.PathLike, count_frames: bool = False, ffmpeg: str | Non
     if not os.path.isfile(path):
         raise PipelineError(f"No such media file: {path}", PIPELINE_FAILED)
     try:
-        info = ff.probe_path(path, exe=ffmpeg)
+        info = ff.probe_path(path)
     except PipelineError as exc:
         raise PipelineError(f"Not a readable media file: {exc}", PIPELINE_FAILED) from exc
     if info.audio is None and info.video is None:

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db.models import Q
 from django.http import QueryDict
@@ -8,6 +9,7 @@ from rest_framework import serializers
 from avatars.models import Avatar, Motion
 from generation.models import (BACKGROUND_MAX_LENGTH, CALLBACK_URL_MAX_LENGTH, TIMING_FIELDS, Background, Frame,
                                GenerationRequest, Language, Status, Subtitles)
+from generation.pipeline import limits
 from generation.validation import language_error
 
 
@@ -95,8 +97,9 @@ class AvatarSerializer(serializers.ModelSerializer):
 
 class AvatarCreateSerializer(serializers.Serializer):
     name = StrictCharField(max_length=100)
-    file = serializers.FileField(help_text="a photo (JPEG, PNG, WebP, BMP) or a video of up to 60 s and 1920 px "
-                                           "(MP4, MOV, WebM, MKV)")
+    file = serializers.FileField(help_text=f"a photo ({', '.join(limits.PHOTO_FORMAT_NAMES)}) or a video of up to "
+                                           f"{settings.MAX_VIDEO_SECONDS} s and {settings.MAX_VIDEO_SIDE} px "
+                                           f"({', '.join(limits.VIDEO_FORMAT_NAMES)})")
 
 
 class AvatarRenameSerializer(serializers.Serializer):

@@ -1,12 +1,13 @@
-"""The ffmpeg binary, and how bytes we did not make are probed and decoded with it.
+"""How bytes we did not make are probed (FFmpeg's libraries, via PyAV) and decoded (the ffmpeg binary).
 
-Untrusted bytes never reach ffmpeg by a name that means anything: they are copied to a private
-file called `input` (no extension: ffmpeg's probe scores extensions, and `x.m3u8` would pick the
-HLS demuxer, which opens every file its playlist lists). Every run allows the `file` protocol
-only, and only the demuxers allowed for what is expected (AUDIO_FORMATS here, the video formats of
-clip.py); decoding forces the demuxer probing detected, stops at a time limit, caps its output and
-runs under a CPU-time and memory budget (ffmpeg_run.py runs it). Video frames are streamed, never
-held all at once.
+Untrusted bytes never reach FFmpeg by a name that means anything: they are copied to a private
+file called `input` (no extension: FFmpeg's probe scores extensions, and `x.m3u8` would pick the
+HLS demuxer, which opens every file its playlist lists). Every probe and run allows the `file`
+protocol only, and only the demuxers allowed for what is expected (AUDIO_FORMATS here, the video
+formats of video_check.py). Probing reads the streams as structures (avprobe.py) in a fork under
+a CPU-time, memory and wall-clock budget (probe_run.py); decoding forces the demuxer probing
+detected, stops at a time limit, caps its output and runs under the same kind of budget
+(ffmpeg_run.py runs it). Video frames are streamed, never held all at once.
 """
 from __future__ import annotations
 
@@ -21,9 +22,9 @@ from typing import Iterator
 
 import numpy as np
 
-from .ffmpeg_run import LimitedRun, run_limited
-from .mediainfo import (AudioStream, MediaInfo, VideoStream, channel_count, parse_audio_stream,  # noqa: F401
-                        parse_info, parse_video_stream, split_fields)
+from .ffmpeg_run import MEMORY_LIMIT_BYTES, LimitedRun, run_limited
+from .mediainfo import AudioStream, MediaInfo, VideoStream, media_info  # noqa: F401
+from .probe_run import run_probe
 from .types import (AUDIO_INVALID, AUDIO_TOO_LONG, AUDIO_UNSUPPORTED, PIPELINE_FAILED, SAMPLE_RATE, VIDEO_INVALID,
                     VIDEO_TOO_LONG, VIDEO_UNSUPPORTED, PipelineError)
 
@@ -125,12 +126,6 @@ def input_options(demuxers=AUDIO_DEMUXERS) -> list[str]:
     return ["-protocol_whitelist", PROTOCOLS, "-format_whitelist", ",".join(demuxers)]
 
 
-def probe_command(exe: str, path: str | os.PathLike, demuxers=AUDIO_DEMUXERS) -> list[str]:
-    """`ffmpeg -i` on a file with the whitelists; debug level names the demuxer even when refused."""
-    return [exe, "-hide_banner", "-nostdin", "-loglevel", "debug", *input_options(demuxers),
-            "-i", f"file:{os.fspath(path)}"]
-
-
 def decode_command(exe: str, path: str | os.PathLike, demuxer: str, sample_rate: int,
                    max_seconds: float | None) -> list[str]:
     """Forced-demuxer decode of the first audio stream to mono float32 on stdout, one thread."""
@@ -155,29 +150,27 @@ def _is_picture(demuxer: str) -> bool:
     return demuxer.endswith("_pipe")
 
 
-def probe_path(path: str | os.PathLike, demuxers=AUDIO_DEMUXERS, exe: str | None = None,
-               expect: Expected = AUDIO) -> MediaInfo:
-    """Probe a file ffmpeg may open only with `demuxers`; refusals raise `expect`'s invalid or unsupported code."""
-    result = run_limited(probe_command(exe or ffmpeg_exe(), path, demuxers), cpu_seconds=PROBE_CPU_SECONDS,
-                         timeout=PROBE_TIMEOUT_SECONDS)
+def probe_path(path: str | os.PathLike, demuxers=AUDIO_DEMUXERS, expect: Expected = AUDIO) -> MediaInfo:
+    """Probe a file FFmpeg may open only with `demuxers`; refusals raise `expect`'s invalid or unsupported code."""
+    result = run_probe("describe", os.fspath(path), ",".join(demuxers), cpu_seconds=PROBE_CPU_SECONDS,
+                       timeout=PROBE_TIMEOUT_SECONDS, memory_bytes=MEMORY_LIMIT_BYTES)
     if result.timed_out or result.out_of_cpu:
         raise PipelineError(f"Probing took more than {PROBE_CPU_SECONDS} s of CPU or {PROBE_TIMEOUT_SECONDS:g} s.",
                             expect.unsupported)
-    info = parse_info(result.log)
-    if result.log_truncated:
-        raise PipelineError("ffmpeg's description of the data is too long to check.", expect.unsupported)
-    if not info.consistent:
-        raise PipelineError("ffmpeg's description of the data repeats itself: its metadata imitates the log.",
-                            expect.unsupported)
+    facts = result.answer
+    if facts is None:  # the child died without an answer: its memory budget, or a decoder's crash
+        raise PipelineError(f"Probing stopped without an answer (exit code {result.exitcode}).", expect.unsupported)
+    info = media_info(facts)
     if info.opened:
         return info
-    if "Format not on whitelist" in result.log:  # nothing of the file's own was read yet: the log is ffmpeg's
+    if facts.get("refused"):  # probing picked a demuxer the whitelist does not hold
         if info.demuxer and _is_picture(info.demuxer):
             raise PipelineError(f"The data does not decode as {expect.noun}: it is a picture ({info.demuxer}).",
                                 expect.invalid)
         raise PipelineError(f"The data is in a format that is not accepted ({info.demuxer or 'unnamed'}).",
                             expect.unsupported)
-    raise PipelineError(f"The data does not decode as {expect.noun}: {_last_line(result.log)}", expect.invalid)
+    raise PipelineError(f"The data does not decode as {expect.noun}: {str(facts.get('error'))[:ERROR_DETAIL_CHARS]}",
+                        expect.invalid)
 
 
 def probe(data: bytes, demuxers=AUDIO_DEMUXERS, expect: Expected = AUDIO) -> MediaInfo:
@@ -298,9 +291,21 @@ def _ppm_header(run: LimitedRun, max_side: int) -> tuple[bytes, int, int] | None
     return magic + dims + b"255\n", width, height
 
 
-# what the demuxers log (at error level) where a file's data stops before its index says: an upload
-# cut short decodes "successfully" up to there, and would quietly become a shorter avatar
-CUT_SHORT_MARKERS = ("partial file", "ended prematurely")
+# packets that stop this much before the length the file states: an upload cut short, which decodes
+# "successfully" up to there and would quietly become a shorter avatar (the last frame's duration
+# and container rounding stay well below it)
+CUT_SHORT_SECONDS = 0.5
+
+
+def cut_short(path: str | os.PathLike, demuxer: str, *, cpu_seconds: float = PROBE_CPU_SECONDS,
+              timeout: float = PROBE_TIMEOUT_SECONDS) -> bool:
+    """Whether the first video stream's packets stop short of the length the file states (avprobe.py)."""
+    span = run_probe("packets", os.fspath(path), demuxer, cpu_seconds=cpu_seconds, timeout=timeout,
+                     memory_bytes=MEMORY_LIMIT_BYTES).answer
+    if span is None:
+        return True  # its packets cannot even be read through: not a whole file
+    end, stated = span.get("end"), span.get("stated")
+    return isinstance(end, (int, float)) and isinstance(stated, (int, float)) and end < stated - CUT_SHORT_SECONDS
 
 
 def read_frames(path: str | os.PathLike, demuxer: str, demuxers, *, fps: int, max_side: int, max_seconds: float,
@@ -346,8 +351,9 @@ def read_frames(path: str | os.PathLike, demuxer: str, demuxers, *, fps: int, ma
         raise PipelineError(f"The data does not decode as video: {_last_line(result.log)}", VIDEO_INVALID)
     if count == 0:
         raise PipelineError("The data does not decode as video: it holds no frames.", VIDEO_INVALID)
-    if any(marker in result.log for marker in CUT_SHORT_MARKERS):
-        raise PipelineError(f"The video file is cut short: {_last_line(result.log)}", VIDEO_INVALID)
+    if cut_short(path, demuxer):
+        raise PipelineError("The video file is cut short: its frames stop before the length it states.",
+                            VIDEO_INVALID)
 
 
 def packets_end(path: str | os.PathLike, demuxer: str, demuxers, **limits) -> float | None:

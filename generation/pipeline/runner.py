@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,16 +15,16 @@ from . import burnin, captions, hls, pieces
 from . import framing as framing_stage
 from . import video as video_stage
 from .tts.text import synthesize_text
-from .types import (AVATAR_UNREADABLE, ENGINE_UNAVAILABLE, FACE_NOT_FOUND, FPS, PIPELINE_FAILED, Face, PipelineError,
-                    Timings, VideoInfo, frame_count)
+from .types import (AUTO_ENGINE, AVATAR_UNREADABLE, ENGINE_UNAVAILABLE, ENGINES, FACE_NOT_FOUND, FPS, PIPELINE_FAILED,
+                    STAGES, VISEME, WAV2LIP, Face, PipelineError, Timings, VideoInfo, frame_count)
 
 log = logging.getLogger(__name__)
 
-# progress(stage, percent 0–100); stages: tts, audio, face, lipsync, encode
+# progress(stage, percent 0–100); stage: one of types.STAGES
 ProgressCallback = Callable[[str, int], None]
 
-# Share of the progress bar each stage ends at; lip-sync and encoding run together.
-STAGE_END_PERCENT = {"tts": 15, "audio": 20, "face": 25, "lipsync": 95, "encode": 100}
+# Share of the progress bar each stage (types.STAGES, in order) ends at; lip-sync and encoding run together.
+STAGE_END_PERCENT = dict(zip(STAGES, (15, 20, 25, 95, 100), strict=True))
 PROGRESS_STEP = 5  # report lip-sync progress in steps of this many percent
 PREPARED_CACHE_SIZE = 16  # avatars whose engine state stays in memory (a clip's: its arrays and an open frame store)
 
@@ -36,7 +35,7 @@ class PipelineConfig:
     tts_remote_url: str = ""
     tts_remote_token: str = ""
     tts_remote_rate_field: str = ""  # the service's JSON field for the pace; empty: it has none
-    lipsync_engine: str = "auto"  # auto | viseme | wav2lip
+    lipsync_engine: str = AUTO_ENGINE  # or one of ENGINES
     wav2lip_precision: str = "auto"  # auto (bf16 where native and self-tested) | fp32 (exact) | bf16
     weights_dir: Path = Path("weights")
     torch_threads: int = 0
@@ -56,6 +55,31 @@ class Result:
 
 def _noop(stage: str, percent: int) -> None:
     pass
+
+
+@dataclass(frozen=True)
+class Job:
+    """One video to make: what `Pipeline.run` was given (see there), handed to `_run` as one value."""
+
+    text: str
+    language: str
+    out_path: Path
+    image: np.ndarray | None = None
+    image_path: str | Path | None = None
+    face: Face | None = None
+    clip: tuple | None = None
+    avatar_key: object = None
+    voice: str | None = None
+    engine: str | None = None
+    speech: object = None  # a types.Speech: skips TTS
+    seed: int = 0
+    fps: int = FPS
+    progress: ProgressCallback = _noop
+    subtitles: str = "none"
+    motion: str | None = None
+    framing: framing_stage.Format | None = None
+    stream_dir: str | Path | None = None
+    rate: float = 1.0
 
 
 class _TimedFrames:
@@ -97,8 +121,6 @@ class Pipeline:
         self._analyzer = None
         self._prepared: dict = {}
         self._lock = threading.Lock()
-        self.built_at = time.time()
-        self.pid = os.getpid()
 
     def warm_up(self) -> None:
         """Load lazily-initialised libraries now (espeak voices, resampler) so the first job is fast."""
@@ -199,25 +221,27 @@ class Pipeline:
         written there as a growing HLS playlist (hls.py), for watching while it is made. `rate` scales the
         synthesized speech's pace (not a recording's).
         """
+        job = Job(text=text, language=language, out_path=Path(out_path), image=image, image_path=image_path,
+                  face=face, clip=clip, avatar_key=avatar_key, voice=voice, engine=engine, speech=speech, seed=seed,
+                  fps=fps, progress=progress, subtitles=subtitles, motion=motion, framing=framing,
+                  stream_dir=stream_dir, rate=rate)
         with self._lock:  # one job at a time per process: espeak and the engines are not re-entrant
-            return self._run(text, language, Path(out_path), image, image_path, face, clip, avatar_key,
-                             voice, engine, speech, seed, fps, progress, subtitles, motion, framing, stream_dir,
-                             rate)
+            return self._run(job)
 
-    def _run(self, text, language, out_path, image, image_path, face, clip, avatar_key, voice, engine,
-             speech, seed, fps, progress, subtitles="none", motion=None, framing=None, stream_dir=None,
-             rate=1.0) -> Result:
+    def _run(self, job: Job) -> Result:
+        text, language, out_path, fps, progress, seed = job.text, job.language, job.out_path, job.fps, job.progress, job.seed
+        image, face, clip, avatar_key, speech, motion = job.image, job.face, job.clip, job.avatar_key, job.speech, job.motion
         timings = Timings()
         started = time.perf_counter()
-        engine_name, lipsync = self.engine(engine)
+        engine_name, lipsync = self.engine(job.engine)
 
         progress("tts", 0)
         t = time.perf_counter()
         voice_used = ""
         if speech is None:
-            voice_used = voice or self.tts.default_voice(language).id
+            voice_used = job.voice or self.tts.default_voice(language).id
             speech = synthesize_text(self.tts, text, language, voice_used, max_seconds=self.max_speech_seconds,
-                                     rate=rate)
+                                     rate=job.rate)
         timings.tts = time.perf_counter() - t
 
         progress("audio", STAGE_END_PERCENT["tts"])
@@ -231,7 +255,7 @@ class Pipeline:
         if clip is not None:
             state = self.prepared_clip(engine_name, lipsync, tuple(clip), avatar_key)
         else:
-            image = self._photo(image, image_path)
+            image = self._photo(image, job.image_path)
             if face is None:
                 face = self.analyzer().analyze(image)
                 if face is None:
@@ -240,11 +264,11 @@ class Pipeline:
             face = face.fitted(image.shape[1], image.shape[0])
             state = self.prepared(engine_name, lipsync, image, face, avatar_key)
         # a stream plays its first piece while the rest is planned (pieces.py); a clip is never cut
-        parts = pieces.split(audio, fps) if stream_dir is not None and clip is None else [audio]
+        parts = pieces.split(audio, fps) if job.stream_dir is not None and clip is None else [audio]
         moving = None if clip is not None or len(parts) > 1 else moving_photo(image, face, audio, motion, seed, fps)
         composer, notes = None, []
-        if framing is not None and not framing.is_original:
-            composer, notes = framing_stage.prepare(framing, *_framing_source(image, face, clip))
+        if job.framing is not None and not job.framing.is_original:
+            composer, notes = framing_stage.prepare(job.framing, *_framing_source(image, face, clip))
         timings.face = time.perf_counter() - t
 
         try:
@@ -257,11 +281,11 @@ class Pipeline:
             frames = _TimedFrames(iter(rendered), total_frames, progress)
             t = time.perf_counter()
             out_path.parent.mkdir(parents=True, exist_ok=True)
-            if stream_dir is not None:  # the cues are known before the first frame: the stream's captions come first
-                hls.write_captions(stream_dir, captions.to_webvtt(cues))
+            if job.stream_dir is not None:  # the cues are known before the first frame: the stream's captions come first
+                hls.write_captions(job.stream_dir, captions.to_webvtt(cues))
             framed = framing_stage.FramedFrames(frames, composer) if composer is not None else frames
-            shown = burnin.SubtitleFilter(framed, cues, fps) if subtitles == "burn" else framed
-            info = video_stage.encode_mp4(shown, audio.samples, out_path, fps=fps, stream_dir=stream_dir)
+            shown = burnin.SubtitleFilter(framed, cues, fps) if job.subtitles == "burn" else framed
+            info = video_stage.encode_mp4(shown, audio.samples, out_path, fps=fps, stream_dir=job.stream_dir)
         finally:
             if avatar_key is None:  # not cached: nobody else will close it
                 lipsync.close_state(state)
@@ -344,25 +368,25 @@ def build_engines(config: PipelineConfig) -> tuple[dict, str]:
     """Load the lip-sync engines this config asks for; a broken checkpoint falls back to viseme."""
     from .lipsync import viseme
 
-    engines = {"viseme": viseme.VisemeEngine()}
-    default = "viseme"
-    if config.lipsync_engine not in ("auto", "viseme", "wav2lip"):
-        raise PipelineError(f"LIPSYNC_ENGINE must be auto, viseme or wav2lip, not «{config.lipsync_engine}».",
-                            ENGINE_UNAVAILABLE)
-    if config.lipsync_engine in ("auto", "wav2lip"):
+    engines = {VISEME: viseme.VisemeEngine()}
+    default = VISEME
+    if config.lipsync_engine not in (AUTO_ENGINE, *ENGINES):
+        raise PipelineError(f"LIPSYNC_ENGINE must be {', '.join((AUTO_ENGINE, *ENGINES[:-1]))} or {ENGINES[-1]}, "
+                            f"not «{config.lipsync_engine}».", ENGINE_UNAVAILABLE)
+    if config.lipsync_engine in (AUTO_ENGINE, WAV2LIP):
         from .lipsync import find_wav2lip_checkpoint
 
         checkpoint = find_wav2lip_checkpoint(config.weights_dir)
         if checkpoint is None:
-            if config.lipsync_engine == "wav2lip":
+            if config.lipsync_engine == WAV2LIP:
                 log.warning("LIPSYNC_ENGINE=wav2lip but no checkpoint in %s; using viseme", config.weights_dir)
         else:
             try:
                 from .lipsync.wav2lip import Wav2LipEngine  # sets torch's threads (0: the worker's cores)
 
-                engines["wav2lip"] = Wav2LipEngine(checkpoint, threads=config.torch_threads,
+                engines[WAV2LIP] = Wav2LipEngine(checkpoint, threads=config.torch_threads,
                                                    precision=config.wav2lip_precision)
-                default = "wav2lip"
+                default = WAV2LIP
             except Exception as exc:  # a corrupt file must not kill the worker
                 log.warning("Wav2Lip checkpoint unusable, falling back to viseme: %s", exc)
     return engines, default

@@ -10,6 +10,10 @@ FPS = 25
 LANGUAGES = ("ru", "kk", "en")  # what users may ask for, in the order pages and errors list them
 MOTION_LEVELS = ("none", "subtle", "lively")  # a photo avatar's head motion (motion.py), stillest first
 DEFAULT_MOTION = "subtle"
+# the lip-sync engines: viseme is built in and always there; wav2lip needs its checkpoint in WEIGHTS_DIR
+VISEME, WAV2LIP = "viseme", "wav2lip"
+ENGINES = (VISEME, WAV2LIP)
+AUTO_ENGINE = "auto"  # LIPSYNC_ENGINE's default: wav2lip where it loads, else viseme
 SUBTITLE_MODES = ("none", "burn")  # captions always come as WebVTT/SRT files; "burn" also draws them into the frames
 # the output frame (framing.py): the avatar's own size, or a presenter's place on a frame of this shape
 FRAME_ORIGINAL = "original"
@@ -151,6 +155,8 @@ class VideoInfo:
 
 @dataclass
 class Timings:
+    """Seconds per stage (STAGES, in that order), then their sum."""
+
     tts: float = 0.0
     audio: float = 0.0
     face: float = 0.0
@@ -162,6 +168,8 @@ class Timings:
 
 # the stages' seconds a run reports, in the order pages show them (models and the bench follow it)
 PIPELINE_TIMINGS = tuple(f.name for f in fields(Timings) if f.name != "extra")
+# the stages a run goes through, in order: progress reports (runner), the request's stage and timings (models)
+STAGES = tuple(name for name in PIPELINE_TIMINGS if name != "total")
 
 
 def frame_count(num_samples: int, fps: int = FPS) -> int:

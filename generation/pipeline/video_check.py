@@ -1,6 +1,6 @@
 """Is an upload a video avatar we accept? Probed only, never decoded: this runs in the web process.
 
-ffmpeg reads headers under the same hardening as audio (private neutrally named copy, `file`
+The headers are read (avprobe.py, PyAV) under the same hardening as audio (private neutrally named copy, `file`
 protocol only, container and codec allow-lists, CPU/time budgets). No cv2, no dlib: the web
 process imports this module; clip.py (the worker's side) builds on it.
 """
@@ -13,11 +13,8 @@ from .ffmpeg import VIDEO, MediaFormat, media_format
 from .types import (VIDEO_FRAME_RATE, VIDEO_INVALID, VIDEO_TOO_LARGE, VIDEO_TOO_LONG, VIDEO_UNSUPPORTED,
                     PipelineError)
 
-MAX_SOURCE_SIDE = 1920
-MAX_CLIP_SECONDS = 60
-# Every source frame is decoded, even those the 25 fps preparation drops: a header claiming 10 000
-# fps (580 000 tiny frames in 13 MB) once held the worker 5 minutes. Phones film at up to 60.
-MAX_SOURCE_FPS = 60
+from .limits import MAX_CLIP_SECONDS, MAX_SOURCE_FPS, MAX_SOURCE_SIDE  # noqa: F401  (defined once, there)
+
 FPS_TOLERANCE = 1.0  # 59.94 and rounding in headers
 # Codecs of phones (h264, hevc), browsers' recorders (vp8, vp9, av1, h264), webcams and cameras
 # (h264, mpeg4): ffmpeg's most used and most fuzzed decoders. Refused: picture codecs (mjpeg, png,

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from avatars.models import Avatar
 from generation.models import Language
-from generation.pipeline.types import MOTION_LEVELS, SUBTITLE_MODES, PipelineError
+from generation.pipeline.types import MOTION_LEVELS, PIPELINE_TIMINGS, SUBTITLE_MODES, PipelineError
 
 
 class Command(BaseCommand):
@@ -46,5 +46,4 @@ class Command(BaseCommand):
         t = result.timings
         self.stdout.write(f"{result.video.path}: {result.video.duration:.2f} s, {result.video.width}×{result.video.height}, "
                           f"engine {result.engine}, voice {result.voice or '-'}; captions {captions}")
-        self.stdout.write(f"tts {t.tts:.2f}s  audio {t.audio:.2f}s  face {t.face:.2f}s  lipsync {t.lipsync:.2f}s  "
-                          f"encode {t.encode:.2f}s  total {t.total:.2f}s")
+        self.stdout.write("  ".join(f"{name} {getattr(t, name):.2f}s" for name in PIPELINE_TIMINGS))

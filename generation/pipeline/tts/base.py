@@ -61,7 +61,7 @@ class TTSBackend(ABC):
         """The Voice for `voice` (None/"" = default), or a PipelineError naming the allowed ids."""
         options = self.voices(self.check_language(language))
         if not voice:
-            return options[0]
+            return self.default_voice(language)
         for v in options:
             if v.id == voice:
                 return v

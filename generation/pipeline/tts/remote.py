@@ -13,9 +13,13 @@ a PipelineError whose code says which kind it was; its text may name the host, n
 """
 from __future__ import annotations
 
+import builtins
+import http.client
 import json
 import logging
 import os
+import socket
+import ssl
 import time
 from urllib.parse import urljoin, urlsplit
 
@@ -144,12 +148,19 @@ def _chain(exc: BaseException):
         exc = inner
 
 
+# Errors whose text says what went wrong without naming the URL: Python's own, and the standard
+# library's HTTP, socket and TLS errors. requests' and urllib3's own (some are OSErrors) name the URL.
+_BUILTIN_ERRORS = frozenset(v for v in vars(builtins).values() if isinstance(v, type) and issubclass(v, BaseException))
+_PLAIN_ERRORS = (http.client.HTTPException, socket.gaierror, socket.herror, ssl.SSLError)
+_URL_NAMING_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError)
+
+
 def _reason(exc: BaseException) -> str:
     """Why a request failed, without the URL (its path or query may hold a key)."""
     *_, root = _chain(exc)
     if isinstance(root, OSError) and root.strerror:
         return root.strerror  # "Connection refused"
-    if type(root).__module__.split(".")[0] in ("builtins", "http", "socket", "ssl"):
+    if not isinstance(root, _URL_NAMING_ERRORS) and (isinstance(root, _PLAIN_ERRORS) or type(root) in _BUILTIN_ERRORS):
         return str(root) or type(root).__name__  # "Remote end closed connection without response"
     return type(root).__name__  # requests' and urllib3's own messages name the URL
 
