@@ -33,8 +33,6 @@ class TooManyPreparing(Exception):
     """The user already has MAX_PREPARING_PER_USER avatars waiting for or in preparation."""
 
 
-# what a preparation that starts again forgets: its claim by a worker (a running one then stops)
-UNCLAIMED = {"claimed_at": None, "heartbeat_at": None, "attempts": 0, "worker": ""}
 
 
 def check_photo(data: bytes, not_a_picture: str | None = None) -> tuple[str, int, int]:
@@ -120,10 +118,7 @@ def restart_preparation(avatar: Avatar, kind: str) -> None:
     """The source changed (admin): forget the old analysis and prepare again."""
     for file in avatar.prepared_files():
         file.storage.delete(file.name)
-    Avatar.objects.filter(pk=avatar.pk).update(
-        kind=kind, status=AvatarStatus.PREPARING, progress=0, error_code="", error_params={}, error_detail="",
-        notes=[], face_box=None, face_landmarks=None, preview="", thumbnail="", clip_data="", clip_frames="", duration=None,
-        frame_count=None, prepared_at=None, **UNCLAIMED)
+    Avatar.objects.restart(avatar.pk, kind=kind)
     transaction.on_commit(lambda: queue_preparation(avatar))
 
 

@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from generation import errors, idempotency, locks, quotas, storage, streams, voices, webhooks
-from generation.models import TIMING_FIELDS, GenerationRequest, Stage, Status, SyncWait, Video
+from generation import idempotency, locks, quotas, storage, streams, voices
+from generation.models import TIMING_FIELDS, GenerationRequest, Status, SyncWait
 from generation.queue import enqueue
 from generation.validation import GenerationInput, default_engine
 
@@ -68,18 +68,15 @@ def reuse_generation(owner, data: GenerationInput, source: GenerationRequest,
     if source.video.poster and storage.duplicate(files, source.video.poster.name, relative + ".jpg"):
         poster = relative + ".jpg"
     now = timezone.now()
-    request = GenerationRequest.objects.create(
-        owner=owner, **{**data.model_fields(), "voice": source.voice, "engine": source.engine}, notes=source.notes,
-        status=Status.DONE,
-        stage=Stage.DONE, progress=100, reused_from=source, started_at=now, finished_at=now,
-        **{f"{name}_seconds": 0.0 for name in TIMING_FIELDS}, **(keyed or {}),
-    )
     v = source.video
-    Video.objects.create(request=request, file=relative, poster=poster, duration=v.duration, fps=v.fps,
-                         width=v.width, height=v.height, size=v.size, captions_vtt=v.captions_vtt,
-                         captions_srt=v.captions_srt)
-    webhooks.notify_finished(request.pk)  # finished the moment it was made: its receiver is told too
-    return request
+    # finished the moment it was made: its receiver is told too
+    return GenerationRequest.objects.create_finished(
+        owner=owner, **{**data.model_fields(), "voice": source.voice, "engine": source.engine}, notes=source.notes,
+        reused_from=source, started_at=now, finished_at=now,
+        **{f"{name}_seconds": 0.0 for name in TIMING_FIELDS}, **(keyed or {}),
+        video={"file": relative, "poster": poster, "duration": v.duration, "fps": v.fps, "width": v.width,
+               "height": v.height, "size": v.size, "captions_vtt": v.captions_vtt, "captions_srt": v.captions_srt},
+    )
 
 
 def refusal(owner) -> Exception | None:
@@ -139,14 +136,9 @@ def _create(owner, data: GenerationInput, keyed: dict) -> GenerationRequest:
 
 def cancel_generation(request: GenerationRequest) -> bool:
     """Cancel a queued or running request; the worker notices at its next progress step."""
-    with transaction.atomic():
-        updated = GenerationRequest.objects.filter(pk=request.pk, status__in=[Status.QUEUED, Status.RUNNING]).update(
-            status=Status.CANCELLED, error_code=errors.CANCELLED, finished_at=timezone.now()
-        )
-        if updated:
-            webhooks.notify_finished(request.pk)
+    cancelled = GenerationRequest.objects.cancel(request.pk)
     request.refresh_from_db()
-    return bool(updated)
+    return cancelled
 
 
 def delete_generation(request: GenerationRequest) -> None:
