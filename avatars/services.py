@@ -29,6 +29,10 @@ class AvatarInUse(Exception):
     """The avatar is used by videos still queued or being made."""
 
 
+class TooManyAvatars(ValidationError):
+    """The user has MAX_OWN_AVATARS already (the API answers 409, the page shows the message)."""
+
+
 class TooManyPreparing(Exception):
     """The user already has MAX_PREPARING_PER_USER avatars waiting for or in preparation."""
 
@@ -87,16 +91,24 @@ def check_upload(uploaded) -> str:
     return Kind.PHOTO
 
 
+def add_own_avatar(user, name: str, uploaded) -> Avatar:
+    """Create the user's avatar (preparation queued), within their allowance; ValidationError otherwise."""
+    return create_avatar(name=name.strip(), uploaded=uploaded, owner=user)
+
+
 def create_avatar(*, name: str, uploaded, owner=None, **fields) -> Avatar:
     """A new avatar from a checked upload, its preparation queued once the row is committed.
 
-    A user's own avatar counts against MAX_PREPARING_PER_USER, counted under a per-user lock so
-    simultaneous uploads cannot slip past it.
+    A user's own avatar counts against MAX_OWN_AVATARS and MAX_PREPARING_PER_USER, both counted under
+    a per-user lock (generation.locks) so simultaneous uploads cannot slip past them.
     """
     kind = check_upload(uploaded)
     with transaction.atomic():
         if owner is not None:
             locks.hold(f"avatar-cap-{owner.pk}")
+            if own_count(owner) >= settings.MAX_OWN_AVATARS:
+                raise TooManyAvatars(_("You have %(limit)s avatars already; delete one first.")
+                                     % {"limit": settings.MAX_OWN_AVATARS})
             limit = settings.MAX_PREPARING_PER_USER
             if Avatar.objects.filter(owner=owner, status=AvatarStatus.PREPARING).count() >= limit:
                 raise TooManyPreparing(_("You already have %(limit)s avatars being prepared; wait until one is "

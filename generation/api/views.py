@@ -17,7 +17,7 @@ from rest_framework.settings import api_settings
 
 from avatars import services as avatar_services
 from avatars.models import Avatar
-from avatars.views import TooManyAvatars, add_own_avatar, preview_response, source_response
+from avatars.views import preview_response, source_response
 from generation import backgrounds, downloads, idempotency, quotas, selectors, services, tokens, voices, webhooks
 from generation.api.exceptions import (AvatarNotFound, AvatarNotReady, BackgroundNotFound, IdempotencyKeyMismatch,
                                        TooManyAvatarsError, TooManyPreparingError)
@@ -128,8 +128,9 @@ class AvatarViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         serializer = AvatarCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            avatar = add_own_avatar(request.user, serializer.validated_data["name"], serializer.validated_data["file"])
-        except TooManyAvatars as exc:
+            avatar = avatar_services.add_own_avatar(request.user, serializer.validated_data["name"],
+                                                    serializer.validated_data["file"])
+        except avatar_services.TooManyAvatars as exc:
             raise TooManyAvatarsError(exc.messages[0])
         except avatar_services.TooManyPreparing as exc:
             raise TooManyPreparingError(str(exc))
