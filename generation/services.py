@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from generation import idempotency, locks, quotas, storage, streams, voices
+from generation import idempotency, locks, quotas, storage, streams, voices, webhooks
 from generation.models import TIMING_FIELDS, GenerationRequest, Status, SyncWait
 from generation.queue import enqueue
 from generation.validation import GenerationInput, default_engine
@@ -89,38 +89,52 @@ def refusal(owner) -> Exception | None:
     return QuotaExceeded(resets_at) if resets_at is not None else None
 
 
-def create_generation(owner, data: GenerationInput, idempotency_key: str = "",
-                      body_sha256: str = "") -> GenerationRequest:
+def create_generation(owner, data, idempotency_key: str = "", body_sha256: str = "") -> GenerationRequest:
     """Reuse an identical finished video or queue a new job, within the user's cap of active jobs.
 
+    `data` is the validated GenerationInput, or a callable that validates and returns it: with an
+    idempotency key the key's original request is answered first (marked `replayed`), before any
+    validation (the original may name an avatar that is gone by now). This is the one place a key is
+    replayed: at once, again under the lock, and after a lost race on the (owner, key) constraint.
+
     The cap is counted and the row inserted under one lock per user, so simultaneous posts cannot
-    slip past it; a reuse is refused at the cap too (it would otherwise be a free extra job). With an
-    idempotency key, the key's original request is returned instead (marked `replayed`), checked
-    under the same lock; the unique (owner, key) constraint backs that up on any database.
+    slip past it; a reuse is refused at the cap too (it would otherwise be a free extra job).
     """
+    if idempotency_key:
+        found = _replayed(owner, idempotency_key, body_sha256)
+        if found is not None:
+            return found
+    if callable(data):
+        data = data()
     with transaction.atomic():
         locks.hold(f"generation-cap-{owner.pk}")
         if idempotency_key:
-            found = idempotency.replay(owner, idempotency_key, body_sha256)
+            found = _replayed(owner, idempotency_key, body_sha256)
             if found is not None:
-                found.replayed = True
                 return found
             idempotency.release_expired(owner, idempotency_key)
         refused = refusal(owner)
         if refused is not None:
             raise refused
         keyed = {"idempotency_key": idempotency_key, "body_sha256": body_sha256} if idempotency_key else {}
+        if data.callback_url:
+            webhooks.ensure_secret(owner)  # its deliveries are signed: the secret exists before the first one
         try:
             with transaction.atomic():  # a savepoint: a lost race on the key leaves the outer transaction usable
                 return _create(owner, data, keyed)
         except IntegrityError:
-            if not idempotency_key:
-                raise
-            found = idempotency.replay(owner, idempotency_key, body_sha256)
+            found = _replayed(owner, idempotency_key, body_sha256) if idempotency_key else None
             if found is None:
                 raise
-            found.replayed = True
             return found
+
+
+def _replayed(owner, key: str, body: str) -> GenerationRequest | None:
+    """The key's original request, marked `replayed`; None when the key is unused (KeyMismatch on another body)."""
+    found = idempotency.replay(owner, key, body)
+    if found is not None:
+        found.replayed = True
+    return found
 
 
 def _create(owner, data: GenerationInput, keyed: dict) -> GenerationRequest:
