@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from generation import errors
 from generation.pipeline.types import BACKGROUND_BLUR, DEFAULT_MOTION, DEFAULT_RESOLUTION, FRAME_ORIGINAL, MOTION_LEVELS
 from generation.formats import Frame, Resolution
 from generation.uploads import avatar_upload_to
@@ -37,6 +38,38 @@ class AvatarStatus(models.TextChoices):
 BUILT_IN_NAMES = {"Астронавт": _("Astronaut")}
 
 
+# A preparation's states: `preparing` is two of them, waiting for a worker (claimed_at empty) or claimed.
+WAITING, CLAIMED, READY, FAILED = "waiting", "claimed", "ready", "failed"
+PREPARATION_STATES = {
+    WAITING: Q(status=AvatarStatus.PREPARING, claimed_at__isnull=True),
+    CLAIMED: Q(status=AvatarStatus.PREPARING, claimed_at__isnull=False),
+    READY: Q(status=AvatarStatus.READY),
+    FAILED: Q(status=AvatarStatus.FAILED),
+}
+# method -> (the states it may start from, the state it leaves): the one table (docs/architecture.md §3);
+# tests/test_lifecycle_transitions.py tries every pair it does not list.
+PREPARATION_TRANSITIONS = {
+    "claim": ({WAITING}, CLAIMED),
+    "heartbeat": ({CLAIMED}, CLAIMED),
+    "requeue": ({CLAIMED, FAILED}, WAITING),  # a run whose worker went silent; a failure on the bucket
+    "mark_ready": ({CLAIMED}, READY),
+    "fail": ({CLAIMED}, FAILED),
+    "restart": ({WAITING, CLAIMED, READY, FAILED}, WAITING),  # the source changed (admin): prepare again
+}
+# what a preparation that starts afresh forgets: its claim by a worker (a running one then stops)
+UNCLAIMED = {"claimed_at": None, "heartbeat_at": None, "attempts": 0, "worker": ""}
+# what a failed preparation drops: nothing half-made stays referenced
+UNPREPARED = {"preview": "", "thumbnail": "", "clip_data": "", "clip_frames": ""}
+
+
+def preparation_sources(method: str) -> Q:
+    """The rows `method` may start from."""
+    found = Q(pk__in=[])
+    for state in PREPARATION_TRANSITIONS[method][0]:
+        found |= PREPARATION_STATES[state]
+    return found
+
+
 class AvatarQuerySet(models.QuerySet):
     def in_list_order(self):
         """As avatars are listed (pages, the API) and preselected: the default, shared ones, own ones; by name."""
@@ -58,6 +91,55 @@ class AvatarQuerySet(models.QuerySet):
     def usable_by(self, user):
         """What the user may make videos with: visible, active and prepared."""
         return self.visible_to(user).active().ready()
+
+    # preparation's transitions: each one conditional UPDATE, True when it applied -----------------------
+
+    def run(self, pk: int, claimed_at):
+        """The row while this run still owns it: gone once deleted, restarted or taken over."""
+        return self.filter(preparation_sources("heartbeat"), pk=pk, claimed_at=claimed_at)
+
+    def claim(self, pk: int, *, worker: str) -> bool:
+        """waiting → claimed by this worker, a new attempt (one worker wins)."""
+        now = timezone.now()
+        return bool(self.filter(preparation_sources("claim"), pk=pk).update(
+            claimed_at=now, heartbeat_at=now, progress=0, attempts=F("attempts") + 1, worker=worker))
+
+    def heartbeat(self, pk: int, claimed_at, *, progress: int | None = None) -> bool:
+        """A sign of life of this run (with its progress when given); False once it is no longer ours."""
+        fields = {"heartbeat_at": timezone.now(), **({"progress": progress} if progress is not None else {})}
+        return bool(self.run(pk, claimed_at).update(**fields))
+
+    def requeue(self, pk: int, claimed_at=None) -> bool:
+        """Waiting again: the run claimed at `claimed_at` whose worker went silent (its attempts still count),
+        or, with no `claimed_at`, a preparation that failed on the bucket (a fresh start: attempts from 0)."""
+        if claimed_at is not None:
+            rows, fresh = self.filter(PREPARATION_STATES[CLAIMED], pk=pk, claimed_at=claimed_at), {}
+        else:
+            rows = self.filter(PREPARATION_STATES[FAILED], pk=pk, error_code=errors.STORAGE_UNAVAILABLE)
+            fresh = {"attempts": 0, "worker": ""}
+        return bool(rows.filter(preparation_sources("requeue")).update(
+            status=AvatarStatus.PREPARING, progress=0, error_code="", error_params={}, error_detail="",
+            claimed_at=None, heartbeat_at=None, **fresh))
+
+    def mark_ready(self, pk: int, claimed_at, **prepared) -> bool:
+        """claimed → ready with what preparation found (only those fields: staff may edit the rest meanwhile)."""
+        now = timezone.now()
+        return bool(self.run(pk, claimed_at).update(
+            **prepared, status=AvatarStatus.READY, progress=100, prepared_at=now, updated_at=now, error_code="",
+            error_params={}, error_detail=""))
+
+    def fail(self, pk: int, claimed_at, *, code: str, detail: str, params: dict | None = None) -> bool:
+        """claimed → failed with a code users are told and a detail for staff; no half-made files referenced."""
+        return bool(self.run(pk, claimed_at).update(
+            status=AvatarStatus.FAILED, error_code=code, error_params=params or {}, error_detail=detail[:4000],
+            updated_at=timezone.now(), **UNPREPARED))
+
+    def restart(self, pk: int, *, kind: str) -> bool:
+        """Any state → waiting, everything found before forgotten (the source changed)."""
+        return bool(self.filter(preparation_sources("restart"), pk=pk).update(
+            kind=kind, status=AvatarStatus.PREPARING, progress=0, error_code="", error_params={}, error_detail="",
+            notes=[], face_box=None, face_landmarks=None, duration=None, frame_count=None, prepared_at=None,
+            **UNPREPARED, **UNCLAIMED))
 
 
 class Avatar(models.Model):

@@ -12,10 +12,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.core.files.base import ContentFile
-from django.db.models import F
-from django.utils import timezone
 
-from avatars.models import Avatar, AvatarStatus, Kind
+from avatars.models import Avatar, Kind
 from generation import errors
 from generation.jobs import Cancelled, Heartbeat
 
@@ -23,10 +21,10 @@ log = logging.getLogger(__name__)
 
 PREVIEW_MAX_SIDE = 480  # the admin and the avatar lists show it small
 PROGRESS_STEP = 5
-# what preparation writes; nothing else of the row, which staff may be editing meanwhile
-PREPARED_FIELDS = ["status", "progress", "prepared_at", "error_code", "error_params", "error_detail", "face_box",
-                   "face_landmarks", "width", "height", "duration", "frame_count", "notes", "preview", "thumbnail",
-                   "clip_data", "clip_frames", "updated_at"]
+# what preparation finds; Avatar.objects.ready writes these (and the status), nothing else of the row,
+# which staff may be editing meanwhile
+PREPARED_FIELDS = ["face_box", "face_landmarks", "width", "height", "duration", "frame_count", "notes", "preview",
+                   "thumbnail", "clip_data", "clip_frames"]
 THUMBNAIL_MAX_SIDE = 360  # the pickers show 120×140: enough for a 3x screen
 THUMBNAIL_QUALITY = 85
 
@@ -64,16 +62,14 @@ def claim(avatar_id: int) -> Avatar | None:
     """Take this waiting preparation for this worker (compare-and-set: one worker wins); None if not waiting."""
     from generation import worker
 
-    now = timezone.now()
-    if Avatar.objects.filter(pk=avatar_id, status=AvatarStatus.PREPARING, claimed_at__isnull=True).update(
-            claimed_at=now, heartbeat_at=now, progress=0, attempts=F("attempts") + 1, worker=worker.identity()):
+    if Avatar.objects.claim(avatar_id, worker=worker.identity()):
         return Avatar.objects.get(pk=avatar_id)
     return None
 
 
 def this_run(avatar: Avatar):
     """The avatar's row while this run still owns it: gone once deleted, restarted or taken over."""
-    return Avatar.objects.filter(pk=avatar.pk, status=AvatarStatus.PREPARING, claimed_at=avatar.claimed_at)
+    return Avatar.objects.run(avatar.pk, avatar.claimed_at)
 
 
 def progress_writer(avatar: Avatar, beat: Heartbeat | None = None):
@@ -89,7 +85,7 @@ def progress_writer(avatar: Avatar, beat: Heartbeat | None = None):
         percent = max(0, min(99, int(percent)))
         if percent - last["percent"] >= PROGRESS_STEP:
             last["percent"] = percent
-            if not this_run(avatar).update(progress=percent, heartbeat_at=timezone.now()):
+            if not Avatar.objects.heartbeat(avatar.pk, avatar.claimed_at, progress=percent):
                 raise Cancelled()
 
     return progress
@@ -169,7 +165,8 @@ def run_claimed(avatar: Avatar) -> str:
         return [f.name for f in avatar.prepared_files() if f.name not in before]
 
     try:
-        with Heartbeat(avatar, settings.HEARTBEAT_SECONDS, rows=lambda: this_run(avatar)) as beat:
+        with Heartbeat(avatar, settings.HEARTBEAT_SECONDS,
+                       beat=lambda: Avatar.objects.heartbeat(avatar.pk, avatar.claimed_at)) as beat:
             data = _read_source(avatar)
             prepare = prepare_video if avatar.kind == Kind.VIDEO else prepare_photo
             prepare(avatar, data, progress=progress_writer(avatar, beat))
@@ -182,13 +179,10 @@ def run_claimed(avatar: Avatar) -> str:
         params = exc.params if isinstance(exc, PipelineError) else {}
         log.warning("Avatar #%s failed to prepare (%s): %s", avatar_id, code, detail)
         remove_files(avatar, made())
-        this_run(avatar).update(status=AvatarStatus.FAILED, error_code=code, error_params=params,
-                                error_detail=detail[:4000], preview="", thumbnail="", clip_data="", clip_frames="",
-                                updated_at=timezone.now())
+        Avatar.objects.fail(avatar.pk, avatar.claimed_at, code=code, detail=detail, params=params)
         return f"avatar #{avatar_id}: failed ({code})"
     avatar.mark_prepared()
-    avatar.updated_at = timezone.now()
-    if not this_run(avatar).update(**{name: getattr(avatar, name) for name in PREPARED_FIELDS}):
+    if not Avatar.objects.mark_ready(avatar.pk, avatar.claimed_at, **{name: getattr(avatar, name) for name in PREPARED_FIELDS}):
         remove_files(avatar, made())  # deleted or replaced after the last progress step
         log.info("Avatar #%s was deleted or replaced as its preparation finished; its files removed", avatar_id)
         return f"avatar #{avatar_id}: stopped"

@@ -29,12 +29,14 @@ class AvatarInUse(Exception):
     """The avatar is used by videos still queued or being made."""
 
 
+class TooManyAvatars(ValidationError):
+    """The user has MAX_OWN_AVATARS already (the API answers 409, the page shows the message)."""
+
+
 class TooManyPreparing(Exception):
     """The user already has MAX_PREPARING_PER_USER avatars waiting for or in preparation."""
 
 
-# what a preparation that starts again forgets: its claim by a worker (a running one then stops)
-UNCLAIMED = {"claimed_at": None, "heartbeat_at": None, "attempts": 0, "worker": ""}
 
 
 def check_photo(data: bytes, not_a_picture: str | None = None) -> tuple[str, int, int]:
@@ -89,16 +91,24 @@ def check_upload(uploaded) -> str:
     return Kind.PHOTO
 
 
+def add_own_avatar(user, name: str, uploaded) -> Avatar:
+    """Create the user's avatar (preparation queued), within their allowance; ValidationError otherwise."""
+    return create_avatar(name=name.strip(), uploaded=uploaded, owner=user)
+
+
 def create_avatar(*, name: str, uploaded, owner=None, **fields) -> Avatar:
     """A new avatar from a checked upload, its preparation queued once the row is committed.
 
-    A user's own avatar counts against MAX_PREPARING_PER_USER, counted under a per-user lock so
-    simultaneous uploads cannot slip past it.
+    A user's own avatar counts against MAX_OWN_AVATARS and MAX_PREPARING_PER_USER, both counted under
+    a per-user lock (generation.locks) so simultaneous uploads cannot slip past them.
     """
     kind = check_upload(uploaded)
     with transaction.atomic():
         if owner is not None:
             locks.hold(f"avatar-cap-{owner.pk}")
+            if own_count(owner) >= settings.MAX_OWN_AVATARS:
+                raise TooManyAvatars(_("You have %(limit)s avatars already; delete one first.")
+                                     % {"limit": settings.MAX_OWN_AVATARS})
             limit = settings.MAX_PREPARING_PER_USER
             if Avatar.objects.filter(owner=owner, status=AvatarStatus.PREPARING).count() >= limit:
                 raise TooManyPreparing(_("You already have %(limit)s avatars being prepared; wait until one is "
@@ -120,10 +130,7 @@ def restart_preparation(avatar: Avatar, kind: str) -> None:
     """The source changed (admin): forget the old analysis and prepare again."""
     for file in avatar.prepared_files():
         file.storage.delete(file.name)
-    Avatar.objects.filter(pk=avatar.pk).update(
-        kind=kind, status=AvatarStatus.PREPARING, progress=0, error_code="", error_params={}, error_detail="",
-        notes=[], face_box=None, face_landmarks=None, preview="", thumbnail="", clip_data="", clip_frames="", duration=None,
-        frame_count=None, prepared_at=None, **UNCLAIMED)
+    Avatar.objects.restart(avatar.pk, kind=kind)
     transaction.on_commit(lambda: queue_preparation(avatar))
 
 

@@ -29,18 +29,6 @@ class AvatarUploadForm(forms.Form):
                          "video/x-matroska,.mkv"}))
 
 
-class TooManyAvatars(ValidationError):
-    """The user has MAX_OWN_AVATARS already (the API answers 409, the page shows the message)."""
-
-
-def add_own_avatar(user, name: str, uploaded):
-    """Create the user's avatar (preparation queued), within their allowance; ValidationError otherwise."""
-    if services.own_count(user) >= settings.MAX_OWN_AVATARS:
-        raise TooManyAvatars(_("You have %(limit)s avatars already; delete one first.")
-                              % {"limit": settings.MAX_OWN_AVATARS})
-    return services.create_avatar(name=name.strip(), uploaded=uploaded, owner=user)
-
-
 @login_required
 def own_avatars(request):
     """The user's own avatars: add a photo or a video, see preparation, delete."""
@@ -56,7 +44,7 @@ def own_avatars(request):
     status = None
     if request.method == "POST" and form.is_valid():
         try:
-            add_own_avatar(request.user, form.cleaned_data["name"], form.cleaned_data["file"])
+            services.add_own_avatar(request.user, form.cleaned_data["name"], form.cleaned_data["file"])
         except services.TooManyPreparing as exc:
             form.add_error("file", str(exc))
             status = 429

@@ -11,11 +11,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import connection, connections, transaction
-from django.db.models import F
 from django.utils import timezone
 
-from generation import errors, quotas, storage, streams, webhooks
-from generation.models import PIPELINE_TIMINGS, GenerationRequest, Stage, Status, Video
+from generation import errors, storage, streams
+from generation.models import PIPELINE_TIMINGS, GenerationRequest, Status
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +46,14 @@ def claim(request_id: int) -> GenerationRequest | None:
     """Take this queued request for this worker (compare-and-set: one worker wins); None if it is not queued."""
     from generation import worker
 
-    now = timezone.now()
-    if GenerationRequest.objects.filter(pk=request_id, status=Status.QUEUED).update(
-            status=Status.RUNNING, stage=Stage.TTS, progress=0, started_at=now, heartbeat_at=now,
-            worker=worker.identity(), attempts=F("attempts") + 1, stream_dir=streams.new_folder(request_id)):
+    if GenerationRequest.objects.claim(request_id, worker=worker.identity(), stream_dir=streams.new_folder(request_id)):
         return GenerationRequest.objects.select_related("avatar").get(pk=request_id)
     return None
 
 
-def this_run(request: GenerationRequest):
-    """The request's row while it is still this worker's run (a takeover bumps `attempts`)."""
-    return GenerationRequest.objects.filter(pk=request.pk, status=Status.RUNNING, attempts=request.attempts)
+def still_ours(request: GenerationRequest) -> bool:
+    """One heartbeat of this run; False once it was cancelled, deleted or taken over (a takeover bumps `attempts`)."""
+    return GenerationRequest.objects.heartbeat(request.pk, request.attempts)
 
 
 class Heartbeat:
@@ -67,9 +63,9 @@ class Heartbeat:
     thread of its own: when the process dies the stamps stop, and recovery takes the job over.
     """
 
-    def __init__(self, request, interval: float, rows=None):
+    def __init__(self, request, interval: float, beat=None):
         self.request, self.interval = request, interval
-        self.rows = rows or (lambda: this_run(request))  # the row while it is still this run (an avatar's too)
+        self.beat = beat or (lambda: still_ours(request))  # True while the row is still this run's
         self.lost = threading.Event()  # set once the row is gone, cancelled or taken over
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{request.pk}", daemon=True)
@@ -78,7 +74,7 @@ class Heartbeat:
         try:
             while not self._stop.wait(self.interval):
                 try:
-                    if not self.rows().update(heartbeat_at=timezone.now()):
+                    if not self.beat():
                         self.lost.set()
                 except Exception:  # a locked or lost database: the next beat tries again
                     log.warning("Heartbeat of %s #%s failed", type(self.request).__name__, self.request.pk,
@@ -103,7 +99,7 @@ def progress_writer(request: GenerationRequest):
         if stage == last["stage"] and percent == last["percent"]:
             return
         last.update(stage=stage, percent=percent)
-        if not this_run(request).update(stage=stage, progress=percent, heartbeat_at=timezone.now()):
+        if not GenerationRequest.objects.heartbeat(request.pk, request.attempts, stage=stage, progress=percent):
             raise Cancelled()
 
     return progress
@@ -220,35 +216,43 @@ def caption_files(result) -> dict:
 
 
 def record_done(request: GenerationRequest, result, relative: Path, poster: str, queue_seconds: float) -> bool:
-    """Mark the run done with its timings and Video row; False if it was cancelled or taken over meanwhile."""
-    captions = caption_files(result)
-    with transaction.atomic():
-        updated = this_run(request).update(
-            status=Status.DONE, stage=Stage.DONE, progress=100, finished_at=timezone.now(),
-            voice=result.voice or request.voice, engine=result.engine, queue_seconds=queue_seconds,
-            notes=list(getattr(result, "notes", None) or []),
-            **{f"{name}_seconds": getattr(result.timings, name) for name in PIPELINE_TIMINGS},
-        )
-        if updated:
-            info = result.video
-            Video.objects.create(request_id=request.pk, file=str(relative), poster=poster, duration=info.duration,
-                                 fps=info.fps, width=info.width, height=info.height, size=info.size, **captions)
-            quotas.add_seconds(request.owner_id, info.duration)
-            webhooks.notify_finished(request.pk)
-    return bool(updated)
+    """Mark the run done with its timings and Video row; False if it was cancelled or taken over meanwhile.
+
+    The engine and voice recorded are the ones the pipeline reports it used (Result), never what the
+    request asked for or the web side guessed: a reuse matches on what really rendered it."""
+    info = result.video
+    return GenerationRequest.objects.finish(
+        request.pk, request.attempts, owner_id=request.owner_id,
+        video={"file": str(relative), "poster": poster, "duration": info.duration, "fps": info.fps,
+               "width": info.width, "height": info.height, "size": info.size, **caption_files(result)},
+        voice=result.voice or request.voice, engine=result.engine, queue_seconds=queue_seconds,
+        notes=list(getattr(result, "notes", None) or []),
+        **{f"{name}_seconds": getattr(result.timings, name) for name in PIPELINE_TIMINGS},
+    )
 
 
 def mark_failed(request: GenerationRequest, code: str, detail: str, queue_seconds=None) -> bool:
     """Fail this run with a code users are told and a detail for staff; False if it was no longer ours."""
-    fields = {"status": Status.FAILED, "stage": Stage.FAILED, "error_code": code, "error_detail": detail[:4000],
-              "finished_at": timezone.now()}
-    if queue_seconds is not None:
-        fields["queue_seconds"] = queue_seconds
-    with transaction.atomic():
-        updated = this_run(request).update(**fields)
-        if updated:
-            webhooks.notify_finished(request.pk)
-    return bool(updated)
+    return GenerationRequest.objects.fail(request.pk, request.attempts, code=code, detail=detail,
+                                          queue_seconds=queue_seconds)
+
+
+def finish(request: GenerationRequest, result, stored: list, queue_seconds: float) -> str:
+    """Record a rendered run: "done", "cancelled" (no longer ours) or "failed" when recording it raised.
+
+    A failure to record (the database, a bad result) fails the run with its classified code at once,
+    rather than leaving it `running` for the watchdog to render again."""
+    try:
+        return "done" if record_done(request, result, Path(stored[0]), stored[1], queue_seconds) else "cancelled"
+    except Exception as exc:
+        code, detail = errors.classify(exc)
+        log.warning("Request #%s rendered but its result could not be recorded (%s): %s", request.pk, code, detail)
+        try:
+            failed = mark_failed(request, code, f"recording the finished video failed: {detail}", queue_seconds)
+        except Exception:  # the database is gone altogether: the watchdog takes the run over
+            log.warning("Request #%s: could not mark it failed either", request.pk, exc_info=True)
+            return "failed"
+        return "failed" if failed else "cancelled"
 
 
 def store_results(video_path: Path, poster_path: Path, name: str) -> tuple[str, str]:
@@ -304,8 +308,7 @@ def run_claimed(request: GenerationRequest) -> str:
             mark_failed(request, code, detail, queue_seconds)
             outcome = "failed"
         else:
-            done = record_done(request, result, Path(stored[0]), stored[1], queue_seconds)
-            outcome = "done" if done else "cancelled"
+            outcome = finish(request, result, stored, queue_seconds)
     if outcome != "done":
         discard(stored)
     return f"#{request.pk} {outcome}"

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from avatars.models import Motion  # avatars.models imports generation.formats, not this module: no cycle
 from generation.formats import Frame, Resolution  # noqa: F401 (re-exported: the request's choices)
+from generation.lifecycle import FINISHED, GenerationRequestQuerySet, Stage, Status  # noqa: F401 (re-exported)
 from generation.pipeline.types import BACKGROUND_BLUR as BLUR
 from generation.pipeline.types import DEFAULT_RESOLUTION, LANGUAGES, PIPELINE_TIMINGS, STAGES, SUBTITLE_MODES, VISEME, WAV2LIP
 from generation.uploads import audio_upload_to, background_upload_to
@@ -65,33 +66,6 @@ class Background(models.Model):
 
     def __str__(self) -> str:
         return f"background #{self.pk} ({self.width}×{self.height})"
-
-
-class Status(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Failed")
-    CANCELLED = "cancelled", _("Cancelled")
-
-
-class Stage(models.TextChoices):
-    QUEUED = "queued", _("In the queue…")
-    TTS = "tts", _("Synthesizing speech…")
-    AUDIO = "audio", _("Processing audio…")
-    FACE = "face", _("Finding the face…")
-    LIPSYNC = "lipsync", _("Syncing the lips…")
-    ENCODE = "encode", _("Assembling the video…")
-    DONE = "done", _("Ready")
-    FAILED = "failed", _("Error")
-
-
-class GenerationRequestQuerySet(models.QuerySet):
-    def owned_by(self, user):
-        return self.filter(owner=user)
-
-    def unfinished(self):
-        return self.filter(status__in=[Status.QUEUED, Status.RUNNING])
 
 
 class GenerationRequest(models.Model):
@@ -176,7 +150,7 @@ class GenerationRequest(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (Status.DONE, Status.FAILED, Status.CANCELLED)
+        return self.status in FINISHED
 
     @property
     def error(self) -> str:

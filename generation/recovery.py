@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from generation import errors, webhooks
-from generation.models import GenerationRequest, Stage, Status
+from generation.models import GenerationRequest, Status
 from generation.queue import enqueue, waiting_task_ids
 
 log = logging.getLogger(__name__)
@@ -39,19 +39,18 @@ def recover_lost_jobs() -> int:
         Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale), status=Status.RUNNING)
     recovered = 0
     for request in lost:
-        same_run = GenerationRequest.objects.filter(pk=request.pk, status=Status.RUNNING, attempts=request.attempts)
         silent_since = request.heartbeat_at or request.started_at
         if request.attempts < MAX_ATTEMPTS:
-            if same_run.update(status=Status.QUEUED, stage=Stage.QUEUED, progress=0, heartbeat_at=None):
+            if GenerationRequest.objects.requeue(request.pk, request.attempts):
                 log.warning("Request #%s: worker %s silent since %s; queued again", request.pk, request.worker,
                             silent_since)
                 enqueue(request)
                 recovered += 1
-        elif same_run.update(status=Status.FAILED, stage=Stage.FAILED, finished_at=now, error_code=errors.WORKER_LOST,
-                             error_detail=f"worker {request.worker} silent since {silent_since:%Y-%m-%d %H:%M:%S} "
-                                          f"on attempt {request.attempts}"):
+        elif GenerationRequest.objects.fail(
+                request.pk, request.attempts, code=errors.WORKER_LOST,
+                detail=f"worker {request.worker} silent since {silent_since:%Y-%m-%d %H:%M:%S} on attempt "
+                       f"{request.attempts}"):
             log.warning("Request #%s: worker lost on attempt %s; failed", request.pk, request.attempts)
-            webhooks.notify_finished(request.pk)
             recovered += 1
     return recovered
 
@@ -70,17 +69,16 @@ def recover_lost_preparations() -> int:
         Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, claimed_at__lt=stale))
     recovered = 0
     for avatar in lost:
-        same_run = Avatar.objects.filter(pk=avatar.pk, status=AvatarStatus.PREPARING, claimed_at=avatar.claimed_at)
         silent_since = avatar.heartbeat_at or avatar.claimed_at
         if avatar.attempts < MAX_ATTEMPTS:
-            if same_run.update(claimed_at=None, heartbeat_at=None, progress=0):
+            if Avatar.objects.requeue(avatar.pk, avatar.claimed_at):
                 log.warning("Avatar #%s: worker %s silent since %s; waiting again", avatar.pk, avatar.worker,
                             silent_since)
                 queue_preparation(avatar)
                 recovered += 1
-        elif same_run.update(status=AvatarStatus.FAILED, error_code=errors.WORKER_LOST, updated_at=now,
-                             error_detail=f"worker {avatar.worker} silent since {silent_since:%Y-%m-%d %H:%M:%S} "
-                                          f"on attempt {avatar.attempts}"):
+        elif Avatar.objects.fail(avatar.pk, avatar.claimed_at, code=errors.WORKER_LOST,
+                                 detail=f"worker {avatar.worker} silent since {silent_since:%Y-%m-%d %H:%M:%S} "
+                                        f"on attempt {avatar.attempts}"):
             log.warning("Avatar #%s: worker lost on attempt %s; failed", avatar.pk, avatar.attempts)
             recovered += 1
     return recovered
@@ -117,7 +115,7 @@ def retry_storage_failures(now=None) -> int:
     plain re-run. Nothing happens while the bucket still does not answer.
     """
     from avatars.models import Avatar, AvatarStatus
-    from avatars.services import UNCLAIMED, queue_preparation
+    from avatars.services import queue_preparation
     from generation import storage
 
     since = (now or timezone.now()) - STORAGE_RETRY_WINDOW
@@ -129,17 +127,12 @@ def retry_storage_failures(now=None) -> int:
         return 0
     retried = 0
     for request in requests:
-        if GenerationRequest.objects.filter(pk=request.pk, status=Status.FAILED, error_code=errors.STORAGE_UNAVAILABLE
-                                            ).update(status=Status.QUEUED, stage=Stage.QUEUED, progress=0,
-                                                     error_code="", error_detail="", finished_at=None,
-                                                     heartbeat_at=None):
+        if GenerationRequest.objects.requeue(request.pk, request.attempts, seen=Status.FAILED):
             log.warning("Request #%s: the bucket is back; queued again", request.pk)
             enqueue(request)
             retried += 1
     for avatar in avatars:
-        if Avatar.objects.filter(pk=avatar.pk, status=AvatarStatus.FAILED, error_code=errors.STORAGE_UNAVAILABLE
-                                 ).update(status=AvatarStatus.PREPARING, progress=0, error_code="", error_detail="",
-                                          **UNCLAIMED):
+        if Avatar.objects.requeue(avatar.pk):
             log.warning("Avatar #%s: the bucket is back; preparing again", avatar.pk)
             queue_preparation(avatar)
             retried += 1

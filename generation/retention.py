@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 
 from generation import storage, streams
@@ -36,9 +36,7 @@ def expire(request: GenerationRequest, now: datetime) -> bool:
         streams.delete(default_storage, request.stream_dir)
     except storage.StorageUnavailable:
         return False
-    with transaction.atomic():
-        Video.objects.filter(request=request).delete()
-        GenerationRequest.objects.filter(pk=request.pk).update(expired_at=now)
+    GenerationRequest.objects.expire(request.pk, now)
     return True
 
 

@@ -13,8 +13,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from generation import errors, idempotency, locks, quotas, storage, streams, voices, webhooks
-from generation.models import TIMING_FIELDS, GenerationRequest, Stage, Status, SyncWait, Video
+from generation import idempotency, locks, quotas, storage, streams, voices, webhooks
+from generation.models import TIMING_FIELDS, GenerationRequest, Status, SyncWait
 from generation.queue import enqueue
 from generation.validation import GenerationInput, default_engine
 
@@ -67,18 +67,15 @@ def reuse_generation(owner, data: GenerationInput, source: GenerationRequest,
     if source.video.poster and storage.duplicate(files, source.video.poster.name, relative + ".jpg"):
         poster = relative + ".jpg"
     now = timezone.now()
-    request = GenerationRequest.objects.create(
-        owner=owner, **{**data.model_fields(), "voice": source.voice, "engine": source.engine}, notes=source.notes,
-        status=Status.DONE,
-        stage=Stage.DONE, progress=100, reused_from=source, started_at=now, finished_at=now,
-        **{f"{name}_seconds": 0.0 for name in TIMING_FIELDS}, **(keyed or {}),
-    )
     v = source.video
-    Video.objects.create(request=request, file=relative, poster=poster, duration=v.duration, fps=v.fps,
-                         width=v.width, height=v.height, size=v.size, captions_vtt=v.captions_vtt,
-                         captions_srt=v.captions_srt)
-    webhooks.notify_finished(request.pk)  # finished the moment it was made: its receiver is told too
-    return request
+    # finished the moment it was made: its receiver is told too
+    return GenerationRequest.objects.create_finished(
+        owner=owner, **{**data.model_fields(), "voice": source.voice, "engine": source.engine}, notes=source.notes,
+        reused_from=source, started_at=now, finished_at=now,
+        **{f"{name}_seconds": 0.0 for name in TIMING_FIELDS}, **(keyed or {}),
+        video={"file": relative, "poster": poster, "duration": v.duration, "fps": v.fps, "width": v.width,
+               "height": v.height, "size": v.size, "captions_vtt": v.captions_vtt, "captions_srt": v.captions_srt},
+    )
 
 
 def refusal(owner) -> Exception | None:
@@ -91,38 +88,52 @@ def refusal(owner) -> Exception | None:
     return QuotaExceeded(resets_at) if resets_at is not None else None
 
 
-def create_generation(owner, data: GenerationInput, idempotency_key: str = "",
-                      body_sha256: str = "") -> GenerationRequest:
+def create_generation(owner, data, idempotency_key: str = "", body_sha256: str = "") -> GenerationRequest:
     """Reuse an identical finished video or queue a new job, within the user's cap of active jobs.
 
+    `data` is the validated GenerationInput, or a callable that validates and returns it: with an
+    idempotency key the key's original request is answered first (marked `replayed`), before any
+    validation (the original may name an avatar that is gone by now). This is the one place a key is
+    replayed: at once, again under the lock, and after a lost race on the (owner, key) constraint.
+
     The cap is counted and the row inserted under one lock per user, so simultaneous posts cannot
-    slip past it; a reuse is refused at the cap too (it would otherwise be a free extra job). With an
-    idempotency key, the key's original request is returned instead (marked `replayed`), checked
-    under the same lock; the unique (owner, key) constraint backs that up on any database.
+    slip past it; a reuse is refused at the cap too (it would otherwise be a free extra job).
     """
+    if idempotency_key:
+        found = _replayed(owner, idempotency_key, body_sha256)
+        if found is not None:
+            return found
+    if callable(data):
+        data = data()
     with transaction.atomic():
         locks.hold(f"generation-cap-{owner.pk}")
         if idempotency_key:
-            found = idempotency.replay(owner, idempotency_key, body_sha256)
+            found = _replayed(owner, idempotency_key, body_sha256)
             if found is not None:
-                found.replayed = True
                 return found
             idempotency.release_expired(owner, idempotency_key)
         refused = refusal(owner)
         if refused is not None:
             raise refused
         keyed = {"idempotency_key": idempotency_key, "body_sha256": body_sha256} if idempotency_key else {}
+        if data.callback_url:
+            webhooks.ensure_secret(owner)  # its deliveries are signed: the secret exists before the first one
         try:
             with transaction.atomic():  # a savepoint: a lost race on the key leaves the outer transaction usable
                 return _create(owner, data, keyed)
         except IntegrityError:
-            if not idempotency_key:
-                raise
-            found = idempotency.replay(owner, idempotency_key, body_sha256)
+            found = _replayed(owner, idempotency_key, body_sha256) if idempotency_key else None
             if found is None:
                 raise
-            found.replayed = True
             return found
+
+
+def _replayed(owner, key: str, body: str) -> GenerationRequest | None:
+    """The key's original request, marked `replayed`; None when the key is unused (KeyMismatch on another body)."""
+    found = idempotency.replay(owner, key, body)
+    if found is not None:
+        found.replayed = True
+    return found
 
 
 def _create(owner, data: GenerationInput, keyed: dict) -> GenerationRequest:
@@ -138,14 +149,9 @@ def _create(owner, data: GenerationInput, keyed: dict) -> GenerationRequest:
 
 def cancel_generation(request: GenerationRequest) -> bool:
     """Cancel a queued or running request; the worker notices at its next progress step."""
-    with transaction.atomic():
-        updated = GenerationRequest.objects.filter(pk=request.pk, status__in=[Status.QUEUED, Status.RUNNING]).update(
-            status=Status.CANCELLED, error_code=errors.CANCELLED, finished_at=timezone.now()
-        )
-        if updated:
-            webhooks.notify_finished(request.pk)
+    cancelled = GenerationRequest.objects.cancel(request.pk)
     request.refresh_from_db()
-    return bool(updated)
+    return cancelled
 
 
 def delete_generation(request: GenerationRequest) -> None:

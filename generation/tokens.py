@@ -2,6 +2,7 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.authentication import TokenAuthentication
@@ -23,6 +24,29 @@ def current_token(user):
         token.delete()
         token = Token.objects.create(user=user)
     return token
+
+
+def issue_token(user):
+    """A new token for the user in place of any they had (which stops working at once)."""
+    from rest_framework.authtoken.models import Token
+
+    with transaction.atomic():
+        Token.objects.filter(user=user).delete()
+        return Token.objects.create(user=user)
+
+
+def revoke_token(user) -> None:
+    """The user's token stops working; they have none until they issue one."""
+    from rest_framework.authtoken.models import Token
+
+    Token.objects.filter(user=user).delete()
+
+
+def token_of(user):
+    """The user's token, or None (reads only)."""
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.filter(user=user).first()
 
 
 class ExpiringTokenAuthentication(TokenAuthentication):

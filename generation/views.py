@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from avatarsite.errors import STORAGE_RETRY_AFTER_SECONDS, storage_unavailable_message
-from generation import backgrounds, downloads, selectors, services, sharing, storage, voices, webhooks
+from generation import backgrounds, downloads, selectors, services, sharing, storage, tokens, voices, webhooks
 from generation.forms import GenerateForm
 from generation.models import TIMING_LABELS, TIMING_ORDER, Language, Stage, Status
 from generation.throttles import page_throttled
@@ -209,17 +209,15 @@ def cancel(request, pk):
 @login_required
 def api_token(request):
     """The user's API token: show it, issue a new one (revoking the old), or revoke it."""
-    from rest_framework.authtoken.models import Token
-
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "rotate-webhook-secret":
             webhooks.rotate_secret(request.user)
+        elif action == "create":
+            tokens.issue_token(request.user)
         else:
-            Token.objects.filter(user=request.user).delete()
-            if action == "create":
-                Token.objects.create(user=request.user)
+            tokens.revoke_token(request.user)
         return redirect("api-token-page")
-    token = Token.objects.filter(user=request.user).first()
+    token = tokens.token_of(request.user)
     return render(request, "generation/api_token.html",
                   {"token": token, "webhook_secret": webhooks.secret_for(request.user)})

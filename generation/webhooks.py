@@ -47,8 +47,13 @@ def new_secret() -> str:
     return SECRET_PREFIX + secrets.token_urlsafe(SECRET_BYTES)
 
 
-def secret_for(user) -> str:
-    """The user's signing secret, made on first use."""
+def secret_for(user) -> str | None:
+    """The user's signing secret, None while they have none (reads only: what GET pages and the API show)."""
+    return WebhookSecret.objects.filter(user=user).values_list("secret", flat=True).first()
+
+
+def ensure_secret(user) -> str:
+    """The user's signing secret, made on first need (a request with a callback_url, a delivery to sign)."""
     row, _ = WebhookSecret.objects.get_or_create(user=user, defaults={"secret": new_secret()})
     return row.secret
 
@@ -171,7 +176,7 @@ def post(delivery: WebhookDelivery, number: int) -> tuple[int | None, str]:
         "Content-Type": "application/json",
         "User-Agent": "TalkingAvatar-Webhook/1",
         "X-Avatar-Timestamp": timestamp,
-        "X-Avatar-Signature": "sha256=" + sign(secret_for(delivery.request.owner), timestamp, body),
+        "X-Avatar-Signature": "sha256=" + sign(ensure_secret(delivery.request.owner), timestamp, body),
         "X-Avatar-Delivery": str(delivery.pk),
         "X-Avatar-Attempt": str(number),
     }

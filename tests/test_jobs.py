@@ -85,3 +85,57 @@ def test_the_worker_decodes_only_the_bytes_validation_accepted(api, user, avatar
     with pytest.raises(PipelineError) as refused:
         jobs.uploaded_speech(request)
     assert refused.value.code == AUDIO_INVALID
+
+
+def rendered(engine="viseme"):
+    """A fake render writing a placeholder MP4: what the pipeline reports it used is `engine`."""
+    from types import SimpleNamespace
+
+    def render(request, out_path):
+        out_path.write_bytes(b"not really a video")
+        return SimpleNamespace(voice="v", engine=engine, notes=[], captions=[], timings=SimpleNamespace(
+            **{name: 0.1 for name in ("tts", "audio", "face", "lipsync", "encode", "total")}),
+            video=SimpleNamespace(duration=1.5, fps=25, width=4, height=4, size=18))
+
+    return render
+
+
+def fake_poster(path):
+    poster = path.with_name(path.name + ".jpg")
+    poster.write_bytes(b"jpeg")
+    return poster
+
+
+def test_the_engine_recorded_is_the_one_that_rendered(user, avatar, media_root, monkeypatch):
+    """The web side may think wav2lip is there (a checkpoint file); the worker's pipeline says what it used."""
+    request = GenerationRequest.objects.create(owner=user, avatar=avatar, text="hi", language="en", engine="")
+    monkeypatch.setattr(jobs, "render", rendered("viseme"))
+    monkeypatch.setattr(jobs, "make_poster", fake_poster)
+    assert jobs.process_generation() == f"#{request.pk} done"
+    done = GenerationRequest.objects.get(pk=request.pk)
+    assert (done.status, done.engine, done.voice, done.video.duration) == (Status.DONE, "viseme", "v", 1.5)
+
+
+def test_a_finish_that_cannot_be_recorded_fails_the_run_at_once(user, avatar, media_root, monkeypatch):
+    """Recording done raised (a database error, a bad result): the run is failed with a code, not left running
+    for the watchdog to render again, and its stored files are removed."""
+    from django.db import OperationalError
+
+    request = GenerationRequest.objects.create(owner=user, avatar=avatar, text="hi", language="en",
+                                               callback_url="https://example.com/hook")
+    monkeypatch.setattr(jobs, "render", rendered())
+    monkeypatch.setattr(jobs, "make_poster", fake_poster)
+    stored = []
+    real_store = jobs.store_results
+    monkeypatch.setattr(jobs, "store_results", lambda *a: stored.extend(real_store(*a)) or stored)
+
+    def broken_finish(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(GenerationRequest.objects, "finish", broken_finish)
+    assert jobs.process_generation() == f"#{request.pk} failed"
+    failed = GenerationRequest.objects.get(pk=request.pk)
+    assert (failed.status, failed.error_code) == (Status.FAILED, "internal")
+    assert "recording the finished video failed" in failed.error_detail and "database is locked" in failed.error_detail
+    assert failed.webhook_deliveries.count() == 1  # its receiver is told, as of any failure
+    assert stored and not any((media_root / name).exists() for name in stored)

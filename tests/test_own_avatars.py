@@ -139,3 +139,44 @@ def test_the_page_adds_lists_and_deletes_own_avatars(client, user, other_user, d
     client.force_login(user)
     assert client.post(f"/avatars/{mine.pk}/delete/").status_code == 302
     assert not Avatar.objects.filter(pk=mine.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_uploads_at_the_last_place_make_one_avatar(user, settings, monkeypatch):
+    """Both uploads are checked before either counts: the count and the insert hold the user's lock
+    (generation.locks), so the second sees the first and is refused."""
+    import threading
+
+    from django.core.files.base import ContentFile
+    from django.db import connections
+
+    from avatars import services
+    from avatars.models import Avatar, Kind
+
+    settings.MAX_OWN_AVATARS = 1
+    both_checked = threading.Barrier(2, timeout=20)
+
+    def checked(uploaded):  # the interleaving that slipped past a count made before the upload's check
+        both_checked.wait()
+        return Kind.PHOTO
+
+    monkeypatch.setattr(services, "check_upload", checked)
+    monkeypatch.setattr(services, "queue_preparation", lambda avatar: None)
+    outcomes = []
+
+    def upload(i):
+        try:
+            services.add_own_avatar(user, f"me {i}", ContentFile(b"x", name="photo.png"))
+            outcomes.append("made")
+        except services.TooManyAvatars:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=upload, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["made", "refused"]
+    assert Avatar.objects.filter(owner=user).count() == 1

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from generation import netguard, webhooks
-from generation.models import DeliveryState, GenerationRequest, WebhookAttempt, WebhookDelivery
+from generation.models import DeliveryState, GenerationRequest, WebhookAttempt, WebhookDelivery, WebhookSecret
 from tests.receiver import Receiver, verify
 
 pytestmark = pytest.mark.django_db
@@ -194,16 +194,19 @@ def test_redirects_are_not_followed(user, settings):
 
 
 def test_me_shows_and_rotates_the_secret(api, user, client):
+    client.force_login(user)
+    assert 'id="webhook-secret"' not in client.get("/account/token/").content.decode()  # none shown, none made
     me = api.get("/api/v1/me/")
     assert me.status_code == 200
-    first = me.json()
-    assert first["username"] == "alice" and first["webhook_secret"].startswith("whsec_")
+    assert me.json()["username"] == "alice" and me.json()["webhook_secret"] is None  # a GET makes nothing
+    assert not WebhookSecret.objects.filter(user=user).exists()
+    first = api.post("/api/v1/me/webhook-secret/").json()
+    assert first["webhook_secret"].startswith("whsec_")
     assert api.get("/api/v1/me/").json() == first
     rotated = api.post("/api/v1/me/webhook-secret/")
     assert rotated.status_code == 200 and rotated.json()["webhook_secret"] != first["webhook_secret"]
     assert api.get("/api/v1/me/").json()["webhook_secret"] == rotated.json()["webhook_secret"]
 
-    client.force_login(user)
     page = client.get("/account/token/").content.decode()
     assert rotated.json()["webhook_secret"] in page
     client.post("/account/token/", {"action": "rotate-webhook-secret"})
@@ -219,10 +222,16 @@ def test_me_needs_credentials(client):
 
 
 def test_secrets_are_per_user(user, other_user):
-    assert webhooks.secret_for(user) != webhooks.secret_for(other_user)
+    assert webhooks.ensure_secret(user) != webhooks.ensure_secret(other_user)
     timestamp, body = "1700000000", b'{"id":1}'
     assert webhooks.sign(webhooks.secret_for(user), timestamp, body) != webhooks.sign(
         webhooks.secret_for(other_user), timestamp, body)
+
+
+def test_a_request_with_a_callback_makes_the_secret_it_is_signed_with(api, user, avatar):
+    assert webhooks.secret_for(user) is None
+    assert create(api, callback_url="https://example.com/hook").status_code == 202
+    assert api.get("/api/v1/me/").json()["webhook_secret"] == webhooks.secret_for(user) != None  # noqa: E711
 
 
 def test_old_expired_lease_is_handed_out_again(user, settings):

@@ -328,5 +328,7 @@ class MeSerializer(serializers.Serializer):
 
     username = serializers.CharField(read_only=True)
     webhook_secret = serializers.CharField(
-        read_only=True, help_text='X-Avatar-Signature is "sha256=" + hex HMAC-SHA256(this, "<timestamp>.<body>")')
+        read_only=True, allow_null=True,
+        help_text='X-Avatar-Signature is "sha256=" + hex HMAC-SHA256(this, "<timestamp>.<body>"); null until '
+                  'made: by the first request with a callback_url, or POST /api/v1/me/webhook-secret/')
     quota = QuotaSerializer(read_only=True)

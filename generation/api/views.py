@@ -17,7 +17,7 @@ from rest_framework.settings import api_settings
 
 from avatars import services as avatar_services
 from avatars.models import Avatar
-from avatars.views import TooManyAvatars, add_own_avatar, preview_response, source_response
+from avatars.views import preview_response, source_response
 from generation import backgrounds, downloads, idempotency, quotas, selectors, services, tokens, voices, webhooks
 from generation.api.exceptions import (AvatarNotFound, AvatarNotReady, BackgroundNotFound, IdempotencyKeyMismatch,
                                        TooManyAvatarsError, TooManyPreparingError)
@@ -128,8 +128,9 @@ class AvatarViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         serializer = AvatarCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            avatar = add_own_avatar(request.user, serializer.validated_data["name"], serializer.validated_data["file"])
-        except TooManyAvatars as exc:
+            avatar = avatar_services.add_own_avatar(request.user, serializer.validated_data["name"],
+                                                    serializer.validated_data["file"])
+        except avatar_services.TooManyAvatars as exc:
             raise TooManyAvatarsError(exc.messages[0])
         except avatar_services.TooManyPreparing as exc:
             raise TooManyPreparingError(str(exc))
@@ -438,19 +439,15 @@ def create_from(request):
         if message:
             raise ValidationError({idempotency.HEADER: [message]})
         body = idempotency.body_sha256(serializer.validated_data)
-        try:  # a replay needs no validation: the original may name an avatar that is gone by now
-            found = idempotency.replay(request.user, key, body)
-        except idempotency.KeyMismatch as exc:
-            raise IdempotencyKeyMismatch(str(exc))
-        if found is not None:
-            found.replayed = True
-            return found
-    try:
-        data = validate_input(user=request.user, **serializer.validated_data)
-    except DjangoValidationError as exc:
-        raise avatar_refusal(exc) or exc
-    try:
-        return services.create_generation(request.user, data, idempotency_key=key or "", body_sha256=body)
+
+    def validated():
+        try:
+            return validate_input(user=request.user, **serializer.validated_data)
+        except DjangoValidationError as exc:
+            raise avatar_refusal(exc) or exc
+
+    try:  # a replay (services.create_generation) needs no validation: the original's avatar may be gone
+        return services.create_generation(request.user, validated, idempotency_key=key or "", body_sha256=body)
     except idempotency.KeyMismatch as exc:
         raise IdempotencyKeyMismatch(str(exc))
 
@@ -497,7 +494,7 @@ def me_body(user, secret: str) -> dict:
 @extend_schema(responses={200: MeSerializer})
 @api_view(["GET"])
 def me(request):
-    """Your user name and webhook signing secret (made on first use)."""
+    """Your user name and webhook signing secret (null until your first request with a callback_url, or a rotation)."""
     return Response(me_body(request.user, webhooks.secret_for(request.user)))
 
 
