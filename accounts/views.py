@@ -17,7 +17,7 @@ from django.views.decorators.csrf import csrf_protect
 
 from accounts.forms import CountedPasswordChangeForm, NewPasswordForm, ResetRequestForm, SignupForm
 from accounts.limits import wait_seconds
-from avatarsite.lockout import lockout_response
+from accounts.lockout import lockout_response
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 

@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from avatars import services
+from avatars.web import services
 from avatars.models import Avatar
 
 

@@ -5,7 +5,7 @@ Times are seconds in the uploaded clip, so a user can find the spot in their own
 from django.utils.formats import number_format
 from django.utils.translation import gettext_lazy as _
 
-from generation.errors import user_message
+from generation.shared.errors import user_message
 from generation.pipeline import limits
 from generation.pipeline import types as pipeline
 

@@ -5,9 +5,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from generation import errors
+from generation.shared import errors
 from generation.pipeline.types import BACKGROUND_BLUR, DEFAULT_MOTION, DEFAULT_RESOLUTION, FRAME_ORIGINAL, MOTION_LEVELS
-from generation.formats import Frame, Resolution
+from generation.shared.formats import Frame, Resolution
 from generation.uploads import avatar_upload_to
 
 

@@ -1,8 +1,2 @@
-"""django-q2 task entry points for avatars (run by the worker; the web process enqueues by name)."""
-
-
-def prepare_avatar(avatar_id: int) -> str:
-    """A wake-up queued for `avatar_id`: the worker runs whichever job's turn it is (generation.scheduler)."""
-    from generation import scheduler
-
-    return scheduler.run_next()
+"""Old name of avatars.worker.tasks: tasks queued before the move name it by this path."""
+from avatars.worker.tasks import prepare_avatar  # noqa: F401

@@ -74,7 +74,7 @@ MIDDLEWARE = [
     "avatarsite.body_limit.RequestBodyLimitMiddleware",  # before anything reads the body (CSRF's view check)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "avatarsite.errors.StorageUnavailableMiddleware",  # a bucket that is down: 503, not 500
+    "generation.web.error_pages.StorageUnavailableMiddleware",  # a bucket that is down: 503, not 500
     "axes.middleware.AxesMiddleware",  # last: turns a lockout flagged during the view into its answer
 ]
 
@@ -220,7 +220,7 @@ MAX_AUDIO_SECONDS = env_int("MAX_AUDIO_SECONDS", 120)
 MAX_ACTIVE_PER_USER = env_int("MAX_ACTIVE_PER_USER", 5)  # queued + running at once; more → 429
 GENERATION_RATE = os.environ.get("GENERATION_RATE", "30/min")  # creations per user, pages and API together
 # Whose job a worker runs next: "fair" = per-user round robin over generations and avatar preparations
-# (generation.scheduler); "fifo" = oldest first, whoever it belongs to (for comparison: bench/fairness.py).
+# (generation.worker.scheduler); "fifo" = oldest first, whoever it belongs to (for comparison: bench/fairness.py).
 SCHEDULING = os.environ.get("SCHEDULING", "fair")
 
 # Absolute links in what leaves the site (webhook payloads): scheme, host and port clients reach it at.
@@ -275,11 +275,11 @@ LOGIN_FAILURES_PER_USERNAME = env_int("LOGIN_FAILURES_PER_USERNAME", 10)
 LOGIN_FAILURES_PER_ADDRESS = env_int("LOGIN_FAILURES_PER_ADDRESS", 30)
 LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_HANDLER = "avatarsite.lockout.LimitPerParameterHandler"
+AXES_HANDLER = "accounts.lockout.LimitPerParameterHandler"
 AXES_FAILURE_LIMIT = 1  # the handler reports failures as a share of each parameter's own limit
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
 AXES_CLIENT_IP_CALLABLE = "avatarsite.clientip.client_ip"
-AXES_LOCKOUT_CALLABLE = "avatarsite.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_VERBOSE = False
 
 # Accounts: self sign-up only when ALLOW_SIGNUP=1 (else /accounts/signup/ is a 404). Sign-ups and
@@ -316,19 +316,19 @@ SYNC_GENERATE_TOTAL = env_int("SYNC_GENERATE_TOTAL", 2)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "generation.tokens.ExpiringTokenAuthentication",
+        "generation.web.tokens.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": [
-        "generation.api.parsers.BoundedJSONParser",
+        "generation.web.api.parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_PAGINATION_CLASS": "generation.api.pagination.StrictPageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "generation.web.api.pagination.StrictPageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "generation.api.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "generation.web.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"generations": GENERATION_RATE, "login": "30/min",
                                "avatar_uploads": AVATAR_UPLOAD_RATE},
     "NUM_PROXIES": TRUSTED_PROXIES,
@@ -345,8 +345,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
-    # every operation's errors and what validation checks beyond the serializers (generation/api/schema.py)
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "generation.api.schema.postprocess"],
+    # every operation's errors and what validation checks beyond the serializers (generation/web/api/schema.py)
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "generation.web.api.schema.postprocess"],
     "COMPONENT_SPLIT_REQUEST": False,
 }
 

@@ -12,11 +12,11 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),  # sign-up, password change and reset
-    path("s/", include("generation.share_urls")),  # public pages of shared videos: the token is the key
-    path("api/", include("generation.api.urls")),
-    path("", include("avatars.urls")),
-    path("", include("generation.urls")),
+    path("s/", include("generation.web.share_urls")),  # public pages of shared videos: the token is the key
+    path("api/", include("generation.web.api.urls")),
+    path("", include("avatars.web.urls")),
+    path("", include("generation.web.urls")),
 ]
 
-handler404 = "avatarsite.errors.not_found"
-handler500 = "avatarsite.errors.server_error"
+handler404 = "generation.web.error_pages.not_found"
+handler500 = "generation.web.error_pages.server_error"

@@ -37,9 +37,9 @@ from django.core.management import call_command  # noqa: E402
 from rest_framework.authtoken.models import Token  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
-from avatars import services as avatar_services  # noqa: E402
+from avatars.web import services as avatar_services  # noqa: E402
 from avatars.models import Avatar, AvatarStatus  # noqa: E402
-from generation import services  # noqa: E402
+from generation.web import services  # noqa: E402
 from generation.models import GenerationRequest, Status  # noqa: E402
 from tests.worker import Cluster, finished, wait_for  # noqa: E402
 
@@ -113,7 +113,7 @@ def main() -> None:
     parser.add_argument("--clip-seconds", type=float, default=12.0, help="length of each of bob's clips")
     args = parser.parse_args()
 
-    from avatars.demo import create_demo_avatar
+    from avatars.worker.demo import create_demo_avatar
     from tests import media
 
     logging.getLogger("django-q").setLevel(logging.WARNING)  # not a line per queued task

@@ -26,7 +26,7 @@ import django
 django.setup()
 import numpy as np
 from PIL import Image
-from avatars.services import check_photo
+from avatars.web.services import check_photo
 from generation.pipeline.images import load_image
 
 def legacy_load(data):

@@ -104,7 +104,7 @@ def run_once(pipeline, engine: str, text: str, image, face, folder: Path, stream
     """One request through the pipeline, with or without the stream; timings and the MP4's size."""
     from django.core.files.storage import default_storage
 
-    from generation import streams
+    from generation.shared import streams
 
     out = folder / f"{engine}-{'stream' if stream else 'plain'}.mp4"
     started = time.perf_counter()

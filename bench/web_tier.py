@@ -70,7 +70,7 @@ def main(wait: int = 40):
         from django.contrib.auth.models import User
         from rest_framework.authtoken.models import Token
 
-        from avatars.demo import create_demo_avatar
+        from avatars.worker.demo import create_demo_avatar
         from tests.server import collect_static
 
         create_demo_avatar()

@@ -7,9 +7,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from generation import services
+from generation.web import services
 from generation.models import TIMING_LABELS, TIMING_ORDER, Background, GenerationRequest, Video, WebhookAttempt, WebhookDelivery
-from generation.validation import validate_input
+from generation.web.validation import validate_input
 
 ADD_FIELDS = ["owner", "avatar", "text", "language", "voice", "engine", "motion", "subtitles", "rate", "frame",
               "resolution", "background", "callback_url"]
@@ -240,7 +240,7 @@ class BackgroundAdmin(admin.ModelAdmin):
         return False  # a user's own upload, checked on its way in
 
     def delete_model(self, request, obj):
-        from generation import backgrounds
+        from generation.web import backgrounds
 
         backgrounds.delete_background(obj)
 

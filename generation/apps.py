@@ -11,7 +11,8 @@ class GenerationConfig(AppConfig):
         from django.db.models.signals import pre_save
         from django_q.signals import post_spawn
 
-        from generation import tokens, worker
+        from generation import worker
+        from generation.web import tokens
 
         post_spawn.connect(worker.on_spawn, dispatch_uid="generation-worker-spawn")
         pre_save.connect(tokens.revoke_tokens_on_password_change, sender=get_user_model(),

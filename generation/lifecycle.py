@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from generation import errors
+from generation.shared import errors
 
 ERROR_DETAIL_MAX_LENGTH = 4000
 

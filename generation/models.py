@@ -3,8 +3,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from avatars.models import Motion  # avatars.models imports generation.formats, not this module: no cycle
-from generation.formats import Frame, Resolution  # noqa: F401 (re-exported: the request's choices)
+from avatars.models import Motion  # avatars.models imports generation.shared.formats, not this module: no cycle
+from generation.shared.formats import Frame, Resolution  # noqa: F401 (re-exported: the request's choices)
 from generation.lifecycle import FINISHED, GenerationRequestQuerySet, Stage, Status  # noqa: F401 (re-exported)
 from generation.pipeline.types import BACKGROUND_BLUR as BLUR
 from generation.pipeline.types import DEFAULT_RESOLUTION, LANGUAGES, PIPELINE_TIMINGS, STAGES, SUBTITLE_MODES, VISEME, WAV2LIP
@@ -155,14 +155,14 @@ class GenerationRequest(models.Model):
     @property
     def error(self) -> str:
         """What the user is told went wrong, in the active language; never internals."""
-        from generation.errors import user_message
+        from generation.shared.errors import user_message
 
         return user_message(self.error_code) if self.error_code else ""
 
     def note_messages(self) -> list[str]:
         """What the user should know about how it was made (the worker's notes, then the request's own), as
         sentences in the active language; nothing in most cases."""
-        from generation.errors import note_message
+        from generation.shared.errors import note_message
 
         messages = [m for m in (note_message(note) for note in self.notes or []) if m]
         if self.subtitles == Subtitles.BURN and self.audio and not self.text.strip():
@@ -189,7 +189,7 @@ class GenerationRequest(models.Model):
     @property
     def voice_label(self) -> str:
         """The voice by its name in the interface language; empty for a recording (no voice was used)."""
-        from generation import voices
+        from generation.shared import voices
 
         if self.audio or not self.voice:
             return ""

@@ -3,7 +3,7 @@ import logging
 
 log = logging.getLogger(__name__)
 
-TASK = "generation.tasks.run_generation"
+TASK = "generation.worker.tasks.run_generation"
 
 
 def enqueue(request) -> str:

@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 from django.db import models
 from django.utils import timezone
 
-from generation import storage, streams
+from generation.shared import storage, streams
 from generation.models import GenerationRequest, Status, Video
 
 log = logging.getLogger(__name__)

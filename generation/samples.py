@@ -16,7 +16,7 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from generation import voices
+from generation.shared import voices
 from generation.models import LANGUAGES
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def ask_worker(voice) -> None:
     from django_q.tasks import async_task
 
     if cache.add(f"voice-sample-pending:{storage_name(voice)}", 1, PENDING_SECONDS):
-        async_task("generation.tasks.make_voice_sample", voice.id, task_name=f"voice-sample-{voice.id}"[:100],
+        async_task("generation.worker.tasks.make_voice_sample", voice.id, task_name=f"voice-sample-{voice.id}"[:100],
                    group="voice-samples")
 
 

@@ -25,13 +25,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from generation import netguard
+from generation.shared import netguard
 from generation.models import (TIMING_FIELDS, DeliveryState, GenerationRequest, WebhookAttempt, WebhookDelivery,
                                WebhookSecret)
 
 log = logging.getLogger(__name__)
 
-TASK = "generation.tasks.deliver_webhook"
+TASK = "generation.worker.tasks.deliver_webhook"
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32
 CONNECT_TIMEOUT_SECONDS = 5.0  # never more than WEBHOOK_TIMEOUT

@@ -81,7 +81,7 @@ def demo_png():
 
 @pytest.fixture
 def avatar(db, media_root):
-    from avatars.demo import create_demo_avatar
+    from avatars.worker.demo import create_demo_avatar
 
     return create_demo_avatar()
 

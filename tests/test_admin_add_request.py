@@ -3,7 +3,8 @@ with no task, and the next user's task then ran it instead of theirs)."""
 import pytest
 from django.contrib.auth import get_user_model
 
-from generation import queue, scheduler
+from generation import queue
+from generation.worker import scheduler
 from generation.models import GenerationRequest, Status
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
 from avatars.models import Avatar
-from avatars.preparation import prepare_avatar
+from avatars.worker.preparation import prepare_avatar
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,8 @@ and fail to record them: "Save with update_fields did not affect any rows".)
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from avatars import preparation, services
+from avatars.web import services
+from avatars.worker import preparation
 from avatars.models import Avatar
 from tests import media
 from tests.s3 import moto_with_bucket, use_bucket

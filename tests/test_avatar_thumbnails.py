@@ -8,7 +8,7 @@ from django.core.files.base import ContentFile
 from PIL import Image
 
 from avatars.models import Avatar
-from avatars.preparation import prepare_avatar
+from avatars.worker.preparation import prepare_avatar
 from generation.pipeline.images import PREVIEW_BOX_COLOR
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ import requests
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
-from generation import storage
+from generation.shared import storage
 from generation.models import GenerationRequest, Status, Video
 from tests.s3 import moto_with_bucket, use_bucket
 
@@ -76,8 +76,8 @@ def test_proxied_downloads_stream_ranges_from_the_bucket(bucket, api, client, us
 
 
 def test_deleting_a_request_removes_its_objects_and_a_reuse_is_a_copy_of_its_own(bucket, api, user, avatar):
-    from generation.services import reuse_generation
-    from generation.validation import validate_input
+    from generation.web.services import reuse_generation
+    from generation.web.validation import validate_input
 
     source = done_request(user)
     source.avatar, source.text = avatar, "same words"
@@ -114,7 +114,7 @@ def test_the_cache_drops_least_recently_used_copies_beyond_its_size(bucket, user
 
 
 def test_the_synchronous_endpoint_gets_the_bytes_not_a_redirect(bucket, user, rf):
-    from generation.downloads import file_response
+    from generation.web.downloads import file_response
 
     request = done_request(user)
     answer = file_response(rf.get("/", HTTP_RANGE="bytes=0-9"), request.video.file, content_type="video/mp4",
@@ -124,7 +124,7 @@ def test_the_synchronous_endpoint_gets_the_bytes_not_a_redirect(bucket, user, rf
 
 def test_an_object_missing_from_the_bucket_is_404_for_the_views_and_unreadable_for_the_worker(bucket, api, user,
                                                                                               settings):
-    from generation import jobs
+    from generation.worker import jobs
     from generation.pipeline.types import AVATAR_UNREADABLE, PipelineError
 
     request = done_request(user)
@@ -140,7 +140,7 @@ def test_a_prepared_clip_is_read_from_the_bucket_into_local_files_once(bucket, u
     from django.utils import timezone
 
     from avatars.models import Avatar, AvatarStatus, Kind
-    from generation import jobs
+    from generation.worker import jobs
 
     clip = Avatar(name="clip", kind=Kind.VIDEO, owner=user, status=AvatarStatus.READY, prepared_at=timezone.now())
     clip.source.save("v.mp4", ContentFile(b"source"), save=False)

@@ -6,7 +6,7 @@ import pytest
 import webvtt
 from django.core.files.base import ContentFile
 
-from generation import jobs
+from generation.worker import jobs
 from generation.models import GenerationRequest, Status, Video
 from generation.pipeline import audio as audio_stage
 from generation.pipeline.captions import cues_for

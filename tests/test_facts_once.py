@@ -4,8 +4,9 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
-from generation import errors, voices, webhooks
-from generation.api.serializers import AvatarCreateSerializer
+from generation import webhooks
+from generation.shared import errors, voices
+from generation.web.api.serializers import AvatarCreateSerializer
 from generation.models import TIMING_LABELS, TIMING_ORDER, Stage
 from generation.pipeline import limits, runner, types
 from generation.pipeline import types as pipeline

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from generation import fetching, model_files
+from generation.shared import fetching, model_files
 from generation.management.commands import fetch_models as command
-from generation.model_files import Model, ModelFile
+from generation.shared.model_files import Model, ModelFile
 
 PAYLOAD = os.urandom(300_000)  # three chunks of 100 KB: enough for a cut in the middle
 PATH = "piper/xx_XX-test-medium.onnx"

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from generation import jobs
+from generation.worker import jobs
 from generation.models import Background, GenerationRequest, Status
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the worker's heartbeat thread has a connection of its own

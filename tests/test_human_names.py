@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.parametrize("interface, expected", [("en", "Joe (English, US)"), ("ru", "Joe (Английский, США)"),
                                                  ("kk", "Joe (Ағылшынша, АҚШ)")])
 def test_piper_voices_lose_their_model_tier(interface, expected):
-    from generation.voices import display_name
+    from generation.shared.voices import display_name
 
     with translation.override(interface):
         assert display_name("Joe (English, United States, medium)") == expected

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connections
 
-from generation import idempotency
+from generation.web import idempotency
 from generation.models import GenerationRequest
 
 BODY = {"text": "Привет!", "language": "ru"}

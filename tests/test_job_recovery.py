@@ -5,9 +5,11 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from generation import errors, recovery, services
+from generation.shared import errors
+from generation.web import services
+from generation.worker import recovery
 from generation.models import GenerationRequest, Status, Video
-from generation.validation import validate_input
+from generation.web.validation import validate_input
 from tests import broker
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ import time
 import pytest
 from django.db.models import F
 
-from generation import jobs
+from generation.worker import jobs
 from generation.models import GenerationRequest, Status
 from generation.pipeline.types import AUDIO_INVALID, FACE_NOT_FOUND, SAMPLE_RATE, PipelineError
 

@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from avatars.models import (CLAIMED, FAILED, PREPARATION_STATES, PREPARATION_TRANSITIONS, READY, WAITING, Avatar,
                             AvatarStatus)
-from generation import errors, lifecycle
+from generation import lifecycle
+from generation.shared import errors
 from generation.models import DailyUsage, GenerationRequest, Status, Video, WebhookDelivery
 
 pytestmark = pytest.mark.django_db

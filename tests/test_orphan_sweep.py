@@ -8,9 +8,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from generation import recovery
+from generation.worker import recovery
 from generation.models import GenerationRequest, Video
-from generation.sweep import sweep_orphans
+from generation.worker.sweep import sweep_orphans
 from tests.s3 import moto_with_bucket, use_bucket
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_the_workers_sweep_every_hour(avatar, media_root, settings):
 
 
 def test_in_the_bucket(moto, settings, user, tmp_path):
-    from avatars.demo import create_demo_avatar
+    from avatars.worker.demo import create_demo_avatar
 
     settings.STORAGE_CACHE_DIR = tmp_path / "cache"
     use_bucket(settings, moto.url, BUCKET)

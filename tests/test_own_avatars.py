@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
 from avatars.models import Avatar
-from avatars.preparation import prepare_avatar
+from avatars.worker.preparation import prepare_avatar
 from generation.models import GenerationRequest
 
 pytestmark = pytest.mark.django_db
@@ -87,7 +87,7 @@ def test_a_photo_over_its_limit_is_refused_before_it_is_read(api, demo_png, sett
 def test_an_upload_that_does_not_know_its_size_is_held_to_the_limit_while_reading():
     from django.core.exceptions import ValidationError
 
-    from generation.validation import read_upload
+    from generation.web.validation import read_upload
 
     unsized = SimpleUploadedFile("a.bin", b"x" * 101)
     unsized.size = None  # as a stream without a length would be
@@ -144,13 +144,13 @@ def test_the_page_adds_lists_and_deletes_own_avatars(client, user, other_user, d
 @pytest.mark.django_db(transaction=True)
 def test_two_simultaneous_uploads_at_the_last_place_make_one_avatar(user, settings, monkeypatch):
     """Both uploads are checked before either counts: the count and the insert hold the user's lock
-    (generation.locks), so the second sees the first and is refused."""
+    (generation.shared.locks), so the second sees the first and is refused."""
     import threading
 
     from django.core.files.base import ContentFile
     from django.db import connections
 
-    from avatars import services
+    from avatars.web import services
     from avatars.models import Avatar, Kind
 
     settings.MAX_OWN_AVATARS = 1

@@ -1,7 +1,7 @@
 """`rate` on the API and the page: stored, range-checked, refused at submission where the voice cannot change pace."""
 import pytest
 
-from generation import voices
+from generation.shared import voices
 from generation.models import GenerationRequest
 
 pytestmark = pytest.mark.django_db

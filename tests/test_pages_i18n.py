@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from PIL import Image
 
-from generation import jobs
+from generation.worker import jobs
 from generation.models import GenerationRequest, Status, Video
 from generation.pipeline.video import ffmpeg_exe
 

@@ -6,7 +6,7 @@ from django.core.files.base import ContentFile
 from django.utils import translation
 
 from avatars.models import Avatar, AvatarStatus
-from avatars.preparation import prepare_avatar
+from avatars.worker.preparation import prepare_avatar
 from tests import faces
 
 pytestmark = pytest.mark.django_db

@@ -22,7 +22,7 @@ sys.path.insert(0, {root!r})
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "avatarsite.settings")
 import django
 django.setup()
-from avatars.services import check_photo
+from avatars.web.services import check_photo
 from generation.pipeline.images import load_image
 data = open({path!r}, "rb").read()
 result = {call}

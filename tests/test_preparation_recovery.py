@@ -6,9 +6,10 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
-from avatars import preparation
+from avatars.worker import preparation
 from avatars.models import Avatar, AvatarStatus
-from generation import errors, recovery
+from generation.shared import errors
+from generation.worker import recovery
 from tests import broker
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,8 @@ import time_machine
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 
-from generation import jobs, quotas, retention
+from generation import quotas, retention
+from generation.worker import jobs
 from generation.models import DailyUsage, GenerationRequest, Status, Video
 
 pytestmark = pytest.mark.django_db
@@ -77,7 +78,7 @@ def test_retention_is_off_by_default_and_runs_as_a_command_and_on_the_workers_sc
     import_module("generation.migrations.0012_retention").create_schedule(django_apps, None)
     import_module("generation.migrations.0012_retention").create_schedule(django_apps, None)  # once, however often
     schedule = Schedule.objects.get(name="purge-expired-results")
-    assert (schedule.func, schedule.schedule_type, schedule.repeats) == ("generation.tasks.purge_results",
+    assert (schedule.func, schedule.schedule_type, schedule.repeats) == ("generation.worker.tasks.purge_results",
                                                                           Schedule.HOURLY, -1)
 
 

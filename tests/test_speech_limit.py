@@ -3,7 +3,7 @@ language; speech that still comes out too long fails with its own code and messa
 import pytest
 from django.utils import translation
 
-from generation.errors import user_message
+from generation.shared.errors import user_message
 from generation.models import GenerationRequest
 from generation.pipeline.types import SPEECH_TOO_LONG
 

@@ -3,7 +3,8 @@ import pytest
 from django.core.files.base import ContentFile
 
 from avatars.models import Avatar, AvatarStatus
-from generation import errors, jobs, recovery
+from generation.shared import errors
+from generation.worker import jobs, recovery
 from generation.models import GenerationRequest, Status, Video
 from tests.s3 import moto_with_bucket, use_bucket
 from tests.server import free_port
@@ -65,8 +66,8 @@ def test_pages_and_api_answer_clearly_while_the_bucket_is_down(settings, api, cl
 
 def test_a_job_that_meets_a_dead_bucket_fails_saying_so_and_runs_again_once_it_is_back(
         moto, settings, api, user, tmp_path, django_capture_on_commit_callbacks):
-    from avatars.demo import create_demo_avatar
-    from avatars.preparation import prepare_avatar
+    from avatars.worker.demo import create_demo_avatar
+    from avatars.worker.preparation import prepare_avatar
 
     settings.STORAGE_CACHE_DIR = tmp_path / "cache"
     use_bucket(settings, moto.url, BUCKET)

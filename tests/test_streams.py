@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from django.core.files.storage import default_storage
 
-from generation import jobs, retention, services, sweep
+from generation import retention
+from generation.web import services
+from generation.worker import jobs, sweep
 from generation.models import GenerationRequest, Status
 from generation.pipeline import hls
 from tests.probing import probe
@@ -176,7 +178,7 @@ BUCKET = "streams"
 def test_with_a_bucket_segments_are_objects_listed_as_signed_urls(moto, settings, api, other_api, user, tmp_path):
     import requests
 
-    from avatars.demo import create_demo_avatar
+    from avatars.worker.demo import create_demo_avatar
     from tests.s3 import use_bucket
 
     use_bucket(settings, moto.url, BUCKET)

@@ -88,7 +88,7 @@ def test_burn_with_nothing_to_burn_says_so(api, client, user, ready_avatar):
 
 
 def test_failed_avatars_do_not_count_toward_the_cap(api, user, settings):
-    from avatars.services import own_count
+    from avatars.web.services import own_count
 
     settings.MAX_OWN_AVATARS = 2
     for status in (AvatarStatus.FAILED, AvatarStatus.FAILED, AvatarStatus.READY):

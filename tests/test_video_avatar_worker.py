@@ -64,7 +64,7 @@ def test_a_video_avatar_is_prepared_by_the_worker_and_speaks(api, other_api, ava
         assert len(arrays["bank_offsets"]) - 1 == ready.frame_count and arrays["bank_jpeg"].size > 0
     assert [n["code"] for n in ready.notes if n["code"].startswith("bank_")] == ["bank_open"]  # her smile never closes
     assert "clip_data" not in body and ready.clip_data.name not in str(body)
-    from avatars.services import delete_avatar
+    from avatars.web.services import delete_avatar
 
     names = [ready.clip_data.name, ready.clip_frames.name]
     storage = ready.clip_data.storage

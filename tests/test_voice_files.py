@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from generation import voices
+from generation.shared import voices
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ def test_generate_page_selector_uses_the_interface_language(client, user, avatar
 def test_remote_names_keep_their_id():
     from django.utils import translation
 
-    from generation.voices import display_name
+    from generation.shared.voices import display_name
 
     with translation.override("ru"):
         assert display_name("Remote service (ru-alena)") == "Удалённый сервис (ru-alena)"

@@ -4,7 +4,8 @@ import wave
 
 import pytest
 
-from generation import samples, tasks
+from generation import samples
+from generation.worker import tasks
 from tests import broker
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +60,7 @@ def test_the_page_has_a_play_button_and_its_words(client, user, avatar):
     assert 'id="voice-play"' in page and "Послушать голос" in page
     from django.utils import translation
 
-    from generation.views import js_strings
+    from generation.web.views import js_strings
 
     with translation.override("kk"):
         assert "әлі дайын емес" in js_strings()["sample_not_ready"]

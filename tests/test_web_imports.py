@@ -31,7 +31,8 @@ walk(get_resolver().url_patterns)
 client = Client()
 for path in ("/", "/accounts/login/", "/api/v1/schema/", "/api/v1/docs/", "/admin/login/"):
     assert client.get(path).status_code in (200, 302), path
-from generation import voices, validation
+from generation.shared import voices
+from generation.web import validation
 from generation.pipeline import audio, video_check  # what a video avatar upload is checked with
 assert voices.voices("en")  # every configured backend lists its voices without loading a model
 client.force_login(get_user_model().objects.get(username=%(user)r))

@@ -7,7 +7,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from generation import netguard, webhooks
+from generation import webhooks
+from generation.shared import netguard
 from generation.models import DeliveryState, GenerationRequest, WebhookAttempt, WebhookDelivery, WebhookSecret
 from tests.receiver import Receiver, verify
 
@@ -246,7 +247,8 @@ def test_old_expired_lease_is_handed_out_again(user, settings):
 
 def test_every_way_to_finish_announces_it(user, settings):
     """done (jobs.record_done), failed (jobs.mark_failed), lost worker (recovery) and cancel each queue a delivery."""
-    from generation import jobs, recovery, services
+    from generation.web import services
+    from generation.worker import jobs, recovery
     from generation.models import Status
 
     settings.JOB_STALE_SECONDS = 30

@@ -47,7 +47,7 @@ def shot(page, tmp_path, name):
 
 def test_share_make_copy_open_revoke_and_the_reset_page(live_server, client, finished, tmp_path):
     from avatars.models import Avatar, AvatarStatus
-    from generation import voices
+    from generation.shared import voices
 
     owner, done = finished
     done.voice = voices.voices("kk")[-1].id

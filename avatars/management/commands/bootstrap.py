@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from avatars.models import Avatar
-from avatars.demo import create_demo_avatar
+from avatars.worker.demo import create_demo_avatar
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from generation import fetching
-from generation.model_files import MODELS, by_name
+from generation.shared import fetching
+from generation.shared.model_files import MODELS, by_name
 
 
 class Command(BaseCommand):

@@ -24,7 +24,7 @@ class Command(BaseCommand):
         parser.add_argument("--out", default="out.mp4")
 
     def handle(self, *args, **options):
-        from generation.jobs import avatar_inputs
+        from generation.worker.jobs import avatar_inputs
         from generation.worker import get_pipeline
 
         avatar = Avatar.objects.filter(pk=options["avatar"]).first() if options["avatar"] else Avatar.default()

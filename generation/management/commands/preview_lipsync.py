@@ -2,7 +2,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from avatars.models import Avatar
-from generation import storage
+from generation.shared import storage
 from generation.models import Language
 from generation.pipeline.types import PipelineError
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from generation.sweep import sweep_orphans
+from generation.worker.sweep import sweep_orphans
 
 
 class Command(BaseCommand):
