@@ -15,16 +15,17 @@ from django.utils.translation import gettext as _
 
 from avatars.messages import PHOTO_FORMATS, VIDEO_FORMATS, error_message
 from avatars.models import Avatar, AvatarStatus, Kind
+from avatars.queue import queue_preparation
 from generation.shared import locks, storage
 from generation.models import GenerationRequest
 from generation.web.validation import read_upload
 
+# generation.pipeline modules are imported inside the functions that use them: the web process
+# loads numpy, Pillow or espeak only for a request that needs them (docs/architecture.md §1).
+
 log = logging.getLogger(__name__)
 
 PHOTO_FORMATS_BY_PILLOW = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp", "BMP": ".bmp"}  # Pillow's name -> stored as
-PREPARE_TASK = "avatars.worker.tasks.prepare_avatar"
-
-
 class AvatarInUse(Exception):
     """The avatar is used by videos still queued or being made."""
 
@@ -35,8 +36,6 @@ class TooManyAvatars(ValidationError):
 
 class TooManyPreparing(Exception):
     """The user already has MAX_PREPARING_PER_USER avatars waiting for or in preparation."""
-
-
 
 
 def check_photo(data: bytes, not_a_picture: str | None = None) -> tuple[str, int, int]:
@@ -116,14 +115,6 @@ def create_avatar(*, name: str, uploaded, owner=None, **fields) -> Avatar:
         avatar = Avatar.objects.create(name=name, kind=kind, owner=owner, source=uploaded, **fields)
         transaction.on_commit(lambda: queue_preparation(avatar))
     return avatar
-
-
-def queue_preparation(avatar: Avatar) -> None:
-    """Hand the avatar to the workers (django-q2); its status stays `preparing` until they finish."""
-    from django_q.tasks import async_task
-
-    task_id = async_task(PREPARE_TASK, avatar.pk, task_name=f"avatar-{avatar.pk}", group="avatars") or ""
-    Avatar.objects.filter(pk=avatar.pk).update(task_id=task_id)
 
 
 def restart_preparation(avatar: Avatar, kind: str) -> None:

@@ -15,10 +15,13 @@ from django.db import connections
 from django.db.models import Q
 from django.utils import timezone
 
+from avatars.models import Avatar, AvatarStatus
+from avatars.queue import queue_preparation
 from generation import webhooks
-from generation.shared import errors
 from generation.models import GenerationRequest, Status
 from generation.queue import enqueue, waiting_task_ids
+from generation.shared import errors, storage
+from generation.worker.sweep import sweep_orphans
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +64,6 @@ def recover_lost_preparations() -> int:
 
     Files a dead run may have stored before dying are referenced by no row: the orphan sweep takes them.
     """
-    from avatars.models import Avatar, AvatarStatus
-    from avatars.web.services import queue_preparation
-
     now = timezone.now()
     stale = now - timedelta(seconds=settings.JOB_STALE_SECONDS)
     lost = Avatar.objects.filter(status=AvatarStatus.PREPARING, claimed_at__isnull=False).filter(
@@ -87,9 +87,6 @@ def recover_lost_preparations() -> int:
 
 def requeue_lost_tasks() -> int:
     """Queued requests whose task the broker no longer holds (a dead worker had taken it) go back in."""
-    from avatars.models import Avatar, AvatarStatus
-    from avatars.web.services import queue_preparation
-
     limit = timezone.now() - timedelta(seconds=LOST_TASK_GRACE_SECONDS)
     candidates = list(GenerationRequest.objects.filter(status=Status.QUEUED, created_at__lt=limit).exclude(task_id=""))
     avatars = list(Avatar.objects.filter(status=AvatarStatus.PREPARING, claimed_at__isnull=True,
@@ -115,10 +112,6 @@ def retry_storage_failures(now=None) -> int:
     Their rows, uploads and avatars were kept (nothing is deleted on that failure), so a retry is a
     plain re-run. Nothing happens while the bucket still does not answer.
     """
-    from avatars.models import Avatar, AvatarStatus
-    from avatars.web.services import queue_preparation
-    from generation.shared import storage
-
     since = (now or timezone.now()) - STORAGE_RETRY_WINDOW
     requests = GenerationRequest.objects.filter(status=Status.FAILED, error_code=errors.STORAGE_UNAVAILABLE,
                                                 finished_at__gt=since, attempts__lt=MAX_STORAGE_ATTEMPTS)
@@ -166,8 +159,6 @@ class Watchdog:
         if number % STORAGE_CHECK_EVERY == 0:
             retry_storage_failures()
         if number and number % SWEEP_EVERY == 0:
-            from generation.worker.sweep import sweep_orphans
-
             sweep_orphans()
 
     def _run(self) -> None:
