@@ -19,6 +19,9 @@ from django.core.files.storage import default_storage
 from generation.shared import voices
 from generation.models import LANGUAGES
 
+# generation.pipeline modules are imported inside the functions that use them: the web process
+# loads numpy, Pillow or espeak only for a request that needs them (docs/architecture.md §1).
+
 log = logging.getLogger(__name__)
 
 # hyper-parameters
@@ -115,14 +118,12 @@ def ask_worker(voice) -> None:
                    group="voice-samples")
 
 
-def make_in_worker(voice_id: str) -> str:
-    """The worker's side: synthesise with the loaded pipeline's TTS and store the sample."""
-    from generation import worker
-
+def make_in_worker(voice_id: str, tts) -> str:
+    """The worker's side: synthesise with the loaded pipeline's TTS (`tts`) and store the sample."""
     voice = find_voice(voice_id)
     if voice is None:
         return f"no voice {voice_id!r}"
     if stored(voice) is None:
-        store(voice, synthesize(voice, worker.get_pipeline().tts))
+        store(voice, synthesize(voice, tts))
     cache.delete(f"voice-sample-pending:{storage_name(voice)}")
     return f"sample of {voice_id} ready"
