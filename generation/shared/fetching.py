@@ -275,3 +275,13 @@ def _config_problem(body: bytes, language: str) -> str | None:
     if not isinstance(voice, str) or not voice.lower().startswith(language.lower()):
         return f"its espeak voice is {voice!r}, not one of language {language!r}"
     return None
+
+
+def status(root: Path, item) -> str:
+    """present | partial | missing (size only: --list stays quick)."""
+    dest = root / item.path
+    if dest.is_file() and item.fits(dest.stat().st_size):
+        return "present"
+    if dest.with_name(dest.name + PART_SUFFIX).is_file():
+        return "partial"
+    return "missing"

@@ -26,6 +26,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# each worker publishes what it loaded under this key; the staff models page reads it
+MODELS_CACHE_KEY = "worker-models"  # identity -> what that worker loaded
+MODELS_CACHE_SECONDS = 7 * 24 * 3600
+
 PIPER_HOME = "https://huggingface.co/rhasspy/piper-voices/resolve/main"
 S3FD_HOME = "https://www.adrianbulat.com/downloads/python-fan"
 WAV2LIP_GAN_URL = ("https://iiitaphyd-my.sharepoint.com/personal/radrabha_m_research_iiit_ac_in/_layouts/15/"

@@ -8,9 +8,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from generation.management.commands.fetch_models import status
-from generation.shared.model_files import MODELS
-from generation.worker import MODELS_CACHE_KEY
+from generation.shared.fetching import status
+from generation.shared.model_files import MODELS, MODELS_CACHE_KEY
 
 
 def model_rows() -> list[dict]:

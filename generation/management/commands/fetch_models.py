@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from generation.shared import fetching
+from generation.shared.fetching import status
 from generation.shared.model_files import MODELS, by_name
 
 
@@ -70,13 +71,3 @@ class Command(BaseCommand):
 
 def list_all():
     return list(MODELS)
-
-
-def status(root: Path, item) -> str:
-    """present | partial | missing (size only: --list stays quick)."""
-    dest = root / item.path
-    if dest.is_file() and item.fits(dest.stat().st_size):
-        return "present"
-    if dest.with_name(dest.name + fetching.PART_SUFFIX).is_file():
-        return "partial"
-    return "missing"
