@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_lockout_parameters
+from accounts.forms import CountedPasswordChangeForm  # wrong current passwords lock out too
 
 API_PREFIX = "/api/"
 
@@ -38,8 +39,6 @@ def lockout_response(request, original_response=None, credentials=None):
     if request.path.startswith(API_PREFIX):
         response = JsonResponse({"detail": message}, status=429)
     elif getattr(request.resolver_match, "url_name", "") == "password_change" and request.user.is_authenticated:
-        from accounts.forms import CountedPasswordChangeForm  # wrong current passwords lock out too
-
         form = CountedPasswordChangeForm(request.user, request=request)
         response = render(request, "registration/password_change_form.html", {"form": form, "lockout": message},
                           status=429)

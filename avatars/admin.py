@@ -1,3 +1,4 @@
+import re
 from dataclasses import dataclass
 
 from django import forms
@@ -10,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from avatars.web import services
 from avatars.models import Avatar
+from generation.pipeline.types import BACKGROUND_BLUR, BACKGROUND_COLOUR_PATTERN
 
 
 @dataclass
@@ -59,10 +61,6 @@ class AvatarForm(forms.ModelForm):
 
     def clean_background(self):
         """blur or a colour #rrggbb: a picture of one user's cannot be a shared avatar's default."""
-        import re
-
-        from generation.pipeline.types import BACKGROUND_BLUR, BACKGROUND_COLOUR_PATTERN
-
         value = (self.cleaned_data.get("background") or BACKGROUND_BLUR).strip().lower()
         if value != BACKGROUND_BLUR and not re.match(BACKGROUND_COLOUR_PATTERN, value):
             raise forms.ValidationError("Use blur (the photo's own surroundings, blurred) or a colour as #rrggbb.")

@@ -6,9 +6,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from generation.shared import errors
-from generation.pipeline.types import BACKGROUND_BLUR, DEFAULT_MOTION, DEFAULT_RESOLUTION, FRAME_ORIGINAL, MOTION_LEVELS
+from generation.pipeline.types import BACKGROUND_BLUR, DEFAULT_MOTION, DEFAULT_RESOLUTION, FRAME_ORIGINAL, MOTION_LEVELS, Face
 from generation.shared.formats import Frame, Resolution
 from generation.uploads import avatar_upload_to
+from avatars.messages import error_message, note_message
 
 
 class Kind(models.TextChoices):
@@ -248,14 +249,10 @@ class Avatar(models.Model):
     @property
     def error(self) -> str:
         """Why preparation failed, for the user, in the active language."""
-        from avatars.messages import error_message
-
         return error_message(self.error_code, self.error_params) if self.error_code else ""
 
     def note_messages(self) -> list[str]:
         """What preparation dropped or noticed, as sentences in the active language."""
-        from avatars.messages import note_message
-
         return [note_message(note) for note in self.notes or []]
 
     @property
@@ -266,8 +263,6 @@ class Avatar(models.Model):
         """A photo's stored analysis as a pipeline `Face`, or None when not analysed."""
         if not self.has_face:
             return None
-        from generation.pipeline.types import Face
-
         return Face.from_dict({"box": self.face_box, "landmarks": self.face_landmarks,
                                "image_size": [self.width, self.height]})
 

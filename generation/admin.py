@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from generation.web import services
 from generation.models import TIMING_LABELS, TIMING_ORDER, Background, GenerationRequest, Video, WebhookAttempt, WebhookDelivery
 from generation.web.validation import validate_input
+from generation.web import backgrounds
 
 ADD_FIELDS = ["owner", "avatar", "text", "language", "voice", "engine", "motion", "subtitles", "rate", "frame",
               "resolution", "background", "callback_url"]
@@ -240,8 +241,6 @@ class BackgroundAdmin(admin.ModelAdmin):
         return False  # a user's own upload, checked on its way in
 
     def delete_model(self, request, obj):
-        from generation.web import backgrounds
-
         backgrounds.delete_background(obj)
 
     def delete_queryset(self, request, queryset):

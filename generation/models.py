@@ -9,6 +9,8 @@ from generation.lifecycle import FINISHED, GenerationRequestQuerySet, Stage, Sta
 from generation.pipeline.types import BACKGROUND_BLUR as BLUR
 from generation.pipeline.types import DEFAULT_RESOLUTION, LANGUAGES, PIPELINE_TIMINGS, STAGES, SUBTITLE_MODES, VISEME, WAV2LIP
 from generation.uploads import audio_upload_to, background_upload_to
+from generation.shared.errors import note_message, user_message
+from generation.shared import voices
 
 # Seconds spent per pipeline stage (what the worker measures), then the whole run and the wait before it.
 TIMING_FIELDS = PIPELINE_TIMINGS + ("queue",)
@@ -155,15 +157,11 @@ class GenerationRequest(models.Model):
     @property
     def error(self) -> str:
         """What the user is told went wrong, in the active language; never internals."""
-        from generation.shared.errors import user_message
-
         return user_message(self.error_code) if self.error_code else ""
 
     def note_messages(self) -> list[str]:
         """What the user should know about how it was made (the worker's notes, then the request's own), as
         sentences in the active language; nothing in most cases."""
-        from generation.shared.errors import note_message
-
         messages = [m for m in (note_message(note) for note in self.notes or []) if m]
         if self.subtitles == Subtitles.BURN and self.audio and not self.text.strip():
             messages.append(str(_("No subtitles were drawn into this video: a recording sent without its text has "
@@ -189,8 +187,6 @@ class GenerationRequest(models.Model):
     @property
     def voice_label(self) -> str:
         """The voice by its name in the interface language; empty for a recording (no voice was used)."""
-        from generation.shared import voices
-
         if self.audio or not self.voice:
             return ""
         return voices.display_name_of(self.voice, self.language)

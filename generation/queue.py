@@ -1,5 +1,6 @@
 """The django-q2 queue: hand a request's turn to the workers, and see which tasks the broker still holds."""
 import logging
+from generation.models import GenerationRequest
 
 log = logging.getLogger(__name__)
 
@@ -9,8 +10,6 @@ TASK = "generation.worker.tasks.run_generation"
 def enqueue(request) -> str:
     """Queue a turn for `request` (the worker runs the oldest waiting request; see jobs.claim_next)."""
     from django_q.tasks import async_task
-
-    from generation.models import GenerationRequest
 
     task_id = async_task(TASK, request.pk, task_name=f"generation-{request.pk}", group="generation") or ""
     GenerationRequest.objects.filter(pk=request.pk).update(task_id=task_id)

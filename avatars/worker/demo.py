@@ -4,6 +4,9 @@ from django.core.files.base import ContentFile
 from avatars.worker import preparation
 from avatars.models import Avatar, Kind
 
+# generation.pipeline stages are imported inside the functions that run them: importing this module
+# (scheduler, tasks, commands, the web's signal wiring) loads no cv2, torch or model until work runs.
+
 
 def create_demo_avatar() -> Avatar:
     """Create and prepare it in this process (`make run` and the tests have the whole stack installed)."""

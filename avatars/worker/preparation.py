@@ -16,6 +16,10 @@ from django.core.files.base import ContentFile
 from avatars.models import Avatar, Kind
 from generation.shared import errors
 from generation.worker.jobs import Cancelled, Heartbeat
+from generation import worker
+
+# generation.pipeline stages are imported inside the functions that run them: importing this module
+# (scheduler, tasks, commands, the web's signal wiring) loads no cv2, torch or model until work runs.
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +64,6 @@ def thumbnail_jpeg(image) -> bytes:
 
 def claim(avatar_id: int) -> Avatar | None:
     """Take this waiting preparation for this worker (compare-and-set: one worker wins); None if not waiting."""
-    from generation import worker
-
     if Avatar.objects.claim(avatar_id, worker=worker.identity()):
         return Avatar.objects.get(pk=avatar_id)
     return None

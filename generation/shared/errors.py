@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from generation.pipeline import types as pipeline
+from generation.shared.storage import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,6 @@ def classify(exc: BaseException) -> tuple[str, str]:
     """(code, detail) of an exception from a job; the unexpected ones are logged with their traceback."""
     if isinstance(exc, pipeline.PipelineError):
         return exc.code, str(exc)
-    from generation.shared.storage import is_unavailable
-
     if is_unavailable(exc):
         return STORAGE_UNAVAILABLE, f"{type(exc).__name__}: {exc}"
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:

@@ -15,6 +15,9 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
+# generation.pipeline modules are imported inside the functions that use them: the web process
+# loads numpy, Pillow or espeak only for a request that needs them (docs/architecture.md §1).
+
 # The parts of the backends' voice names (generation/pipeline/tts), for the translators.
 NAME_PARTS = {
     "Russian": pgettext_lazy("voice", "Russian"),

@@ -7,6 +7,8 @@ from django.utils.translation import gettext as _
 
 from generation.shared import storage
 from generation.models import Background
+from avatars.web.services import PHOTO_FORMATS_BY_PILLOW, check_photo
+from generation.web.validation import read_upload
 
 MAX_PER_USER = 20  # pictures kept per user; a 21st upload is refused until one is deleted
 
@@ -18,9 +20,6 @@ class TooManyBackgrounds(Exception):
 def check_background(uploaded) -> tuple[int, int]:
     """(width, height) of an acceptable picture (the avatar photo checks); renames the upload to its format."""
     from django.core.exceptions import ValidationError
-
-    from avatars.web.services import PHOTO_FORMATS_BY_PILLOW, check_photo
-    from generation.web.validation import read_upload
 
     if uploaded is None:
         raise ValidationError(_("Choose a picture to upload."))

@@ -11,6 +11,11 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 
 from generation.shared import storage
+from generation.shared import streams
+from generation.web import selectors
+
+# generation.pipeline modules are imported inside the functions that use them: the web process
+# loads numpy, Pillow or espeak only for a request that needs them (docs/architecture.md §1).
 
 RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 MAX_RANGE_DIGITS = 18  # beyond any file size; longer numbers are refused before int() sees them
@@ -201,7 +206,6 @@ def _signed_playlist() -> bool:
 
 def _playlist_text(generation) -> str:
     """The stored playlist with its URIs as the player should fetch them (signed ones with a bucket)."""
-    from generation.shared import streams
     from generation.pipeline import hls
 
     data = storage.read_bytes(default_storage, f"{generation.stream_dir}/{hls.PLAYLIST}")
@@ -231,8 +235,6 @@ def _playlist_text(generation) -> str:
 
 def stream_response(request, generation, name: str):
     """A request's HLS playlist or one of its files (owner checked by the caller); 404 when there is none."""
-    from generation.shared import streams
-    from generation.web import selectors
     from generation.pipeline import hls
 
     if generation.is_expired:

@@ -1,6 +1,9 @@
 """Error pages: JSON for the API, plain pages elsewhere."""
 from django.http import JsonResponse
 from django.shortcuts import render
+from generation.web.api.exceptions import not_found_message
+from generation.web.selectors import ResultExpired
+from generation.shared.storage import is_unavailable
 
 
 def _wants_json(request) -> bool:
@@ -9,8 +12,6 @@ def _wants_json(request) -> bool:
 
 def not_found(request, exception=None):
     if _wants_json(request):
-        from generation.web.api.exceptions import not_found_message
-
         return JsonResponse({"detail": not_found_message()}, status=404)
     return render(request, "404.html", status=404)
 
@@ -40,9 +41,6 @@ class StorageUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from generation.web.selectors import ResultExpired
-        from generation.shared.storage import is_unavailable
-
         if isinstance(exception, ResultExpired):
             return JsonResponse({"detail": str(exception), "expired": True}, status=410)
         if not is_unavailable(exception):  # ours, or botocore's own from a save deep inside Django

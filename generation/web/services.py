@@ -19,6 +19,7 @@ from generation.web import idempotency
 from generation.models import TIMING_FIELDS, GenerationRequest, Status, SyncWait
 from generation.queue import enqueue
 from generation.web.validation import GenerationInput, default_engine
+from generation.retention import result_files
 
 SYNC_WAIT_GRACE_SECONDS = 30  # a wait row older than the timeout plus this was left by a killed web process
 
@@ -158,8 +159,6 @@ def cancel_generation(request: GenerationRequest) -> bool:
 
 def delete_generation(request: GenerationRequest) -> None:
     """Remove the request and its files (video, poster, uploaded audio, the stream's segments)."""
-    from generation.retention import result_files
-
     video = request.video_or_none
     files = [*(result_files(video) if video else []), *([request.audio] if request.audio else [])]
     if request.status in (Status.QUEUED, Status.RUNNING):

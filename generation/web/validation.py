@@ -10,11 +10,15 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from avatars.models import Avatar, AvatarStatus, Motion
+from generation import webhooks
 from generation.shared import voices
 from generation.shared.errors import user_message
 from generation.models import CALLBACK_URL_MAX_LENGTH, LANGUAGES, Background, Frame, Resolution, Subtitles
 from generation.pipeline.types import (BACKGROUND_BLUR, BACKGROUND_COLOUR_PATTERN, BACKGROUND_IMAGE, DEFAULT_RESOLUTION,
                                        ENGINES, FRAME_ORIGINAL, VISEME, WAV2LIP)
+
+# generation.pipeline modules are imported inside the functions that use them: the web process
+# loads numpy, Pillow or espeak only for a request that needs them (docs/architecture.md §1).
 
 MAX_ID = 2 ** 63  # primary keys are 64-bit signed at most
 AVATAR_MISSING = "avatar_missing"  # ValidationError codes of the avatar field
@@ -146,8 +150,6 @@ def avatar_errors(value, user) -> tuple[Avatar | None, str | None]:
 
 def callback_errors(url) -> str | None:
     """Why `url` cannot be a webhook's address, or None (empty: no webhook)."""
-    from generation import webhooks
-
     if not url:
         return None
     if not isinstance(url, str) or len(url) > CALLBACK_URL_MAX_LENGTH:

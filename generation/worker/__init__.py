@@ -3,16 +3,22 @@ import logging
 import os
 import socket
 import threading
+import time
+from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
+
+from generation.shared.model_files import MODELS, MODELS_CACHE_KEY, MODELS_CACHE_SECONDS
+
+# generation.pipeline stages are imported inside the functions that run them: importing this module
+# (scheduler, tasks, commands, the web's signal wiring) loads no cv2, torch or model until work runs.
 
 log = logging.getLogger(__name__)
 
 _pipeline = None
 _lock = threading.Lock()
 _watchdog = None
-MODELS_CACHE_KEY = "worker-models"  # identity -> what that worker loaded (the staff models page)
-MODELS_CACHE_SECONDS = 7 * 24 * 3600
 
 
 def pipeline_config():
@@ -46,10 +52,6 @@ def get_pipeline():
 
 def loaded_models(pipeline) -> dict:
     """What this process loaded: lip-sync engines, TTS voices per language, model files in WEIGHTS_DIR."""
-    from pathlib import Path
-
-    from generation.shared.model_files import MODELS
-
     root = Path(settings.WEIGHTS_DIR)
     return {
         "engines": list(pipeline.engine_names), "default_engine": pipeline.default_engine,
@@ -60,10 +62,6 @@ def loaded_models(pipeline) -> dict:
 
 def report_models(pipeline) -> None:
     """Say in the log, and in the shared cache for the staff page, which models this worker runs."""
-    import time
-
-    from django.core.cache import cache
-
     models = loaded_models(pipeline)
     log.info("Models loaded in %s: lip-sync %s (default %s); voices %s; model files %s", identity(),
              ", ".join(models["engines"]), models["default_engine"],
@@ -84,6 +82,8 @@ def identity() -> str:
 def on_spawn(sender=None, proc_name=None, **kwargs) -> None:
     """A django-q2 worker process started: look for lost jobs from now on, and load the models now."""
     global _watchdog
+    # here, not at the top: apps.ready imports this module in the web process too (to connect this
+    # signal), and the web process must not load the worker's recovery and what it imports
     from generation.worker.recovery import Watchdog
 
     if _watchdog is None:

@@ -15,6 +15,11 @@ from django.utils import timezone
 
 from generation.shared import errors, storage, streams
 from generation.models import PIPELINE_TIMINGS, GenerationRequest, Status
+from generation import worker
+from avatars.models import AvatarStatus, Kind
+
+# generation.pipeline stages are imported inside the functions that run them: importing this module
+# (scheduler, tasks, commands, the web's signal wiring) loads no cv2, torch or model until work runs.
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +49,6 @@ def claim_next() -> GenerationRequest | None:
 
 def claim(request_id: int) -> GenerationRequest | None:
     """Take this queued request for this worker (compare-and-set: one worker wins); None if it is not queued."""
-    from generation import worker
-
     if GenerationRequest.objects.claim(request_id, worker=worker.identity(), stream_dir=streams.new_folder(request_id)):
         return GenerationRequest.objects.select_related("avatar").get(pk=request_id)
     return None
@@ -130,7 +133,6 @@ def _local(field, version: str) -> str:
 
 def avatar_inputs(avatar, motion: str = "") -> dict:
     """What the pipeline needs of an avatar: a photo, its face and head motion, or a prepared clip's files."""
-    from avatars.models import AvatarStatus, Kind
     from generation.pipeline.types import AVATAR_UNREADABLE, PipelineError
 
     if avatar is None or avatar.status != AvatarStatus.READY:
@@ -174,8 +176,6 @@ def request_format(request: GenerationRequest, notes: list):
 def render(request: GenerationRequest, out_path: Path):
     """Run this worker's pipeline for `request` into `out_path`, its HLS stream into stream_scratch(out_path);
     its notes (framing's and ours) are on the result."""
-    from generation import worker
-
     notes: list = []
     result = worker.get_pipeline().run(
         request.text,

@@ -18,6 +18,8 @@ from django.db.models import Max, Min
 
 from avatars.models import Avatar, AvatarStatus
 from generation.models import GenerationRequest, Status
+from avatars.worker import preparation
+from generation.worker import jobs
 
 log = logging.getLogger(__name__)
 
@@ -92,17 +94,11 @@ def next_job() -> tuple[str, int] | None:
 
 def claim(kind: str, pk: int):
     """The claimed row (a GenerationRequest or an Avatar), or None when another worker took it first."""
-    from avatars.worker import preparation
-    from generation.worker import jobs
-
     return jobs.claim(pk) if kind == GENERATION else preparation.claim(pk)
 
 
 def run_next() -> str:
     """Claim the job whose turn it is and run it (what every worker task does); a report for the task's result."""
-    from avatars.worker import preparation
-    from generation.worker import jobs
-
     for _ in range(CLAIM_TRIES):
         job = next_job()
         if job is None:

@@ -21,6 +21,7 @@ from django.db import models
 from django.utils import timezone
 
 from generation.shared import storage as stored
+from generation.models import GenerationRequest
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,6 @@ def referenced_names() -> set[str]:
 
 def stream_folders() -> set[str]:
     """The stored folders of the requests' HLS streams: their files belong to a row too."""
-    from generation.models import GenerationRequest
-
     return set(GenerationRequest.objects.exclude(stream_dir="").values_list("stream_dir", flat=True))
 
 

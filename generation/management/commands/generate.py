@@ -6,6 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from avatars.models import Avatar
 from generation.models import Language
 from generation.pipeline.types import MOTION_LEVELS, PIPELINE_TIMINGS, SUBTITLE_MODES, PipelineError
+from generation.worker.jobs import avatar_inputs
+from generation.worker import get_pipeline
 
 
 class Command(BaseCommand):
@@ -24,9 +26,6 @@ class Command(BaseCommand):
         parser.add_argument("--out", default="out.mp4")
 
     def handle(self, *args, **options):
-        from generation.worker.jobs import avatar_inputs
-        from generation.worker import get_pipeline
-
         avatar = Avatar.objects.filter(pk=options["avatar"]).first() if options["avatar"] else Avatar.default()
         if avatar is None:
             raise CommandError("No such avatar (run `make run` once, or add one in the admin).")

@@ -5,6 +5,10 @@ from avatars.models import Avatar
 from generation.shared import storage
 from generation.models import Language
 from generation.pipeline.types import PipelineError
+from generation.worker import get_pipeline
+
+# generation.pipeline stages are imported inside the functions that run them: importing this module
+# (scheduler, tasks, commands, the web's signal wiring) loads no cv2, torch or model until work runs.
 
 FACE_MARGIN = 0.6  # crop around the face box, as a share of its size, so the mouth is easy to see
 
@@ -27,7 +31,6 @@ class Command(BaseCommand):
         from generation.pipeline.lipsync.viseme import VisemeEngine
         from generation.pipeline.preview import lipsync_sheet
         from generation.pipeline.types import Speech
-        from generation.worker import get_pipeline
 
         avatar = Avatar.objects.filter(pk=options["avatar"]).first() if options["avatar"] else Avatar.default()
         if avatar is None or avatar.face() is None:

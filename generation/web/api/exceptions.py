@@ -5,6 +5,9 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
+from generation.web.services import QuotaExceeded, TooManyActive, TooManyWaiting
+from generation.web.downloads import NoCaptions
+from generation.web.selectors import ResultExpired
 
 SYNC_RETRY_AFTER_SECONDS = 10
 
@@ -76,11 +79,6 @@ def malformed_body_message() -> str:
 
 
 def exception_handler(exc, context):
-    from generation.web.services import QuotaExceeded, TooManyActive, TooManyWaiting
-
-    from generation.web.downloads import NoCaptions
-    from generation.web.selectors import ResultExpired
-
     if isinstance(exc, ResultExpired):
         exc = GoneError(str(exc))
     elif isinstance(exc, QuotaExceeded):

@@ -13,6 +13,9 @@ from django.conf import settings
 
 from generation.models import CALLBACK_URL_MAX_LENGTH, IDEMPOTENCY_KEY_MAX_LENGTH, LANGUAGES
 from generation.pipeline.types import RESOLUTIONS
+from generation.shared import voices
+from generation.web.validation import available_engines
+from avatars.models import Motion
 
 NO_NUL = r"^[^\x00]*$"  # DRF refuses NUL characters in any text field
 NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"  # ... and text that is empty once trimmed
@@ -97,21 +100,15 @@ def add_errors(path: str, method: str, operation: dict) -> None:
 
 
 def voice_ids(language: str) -> list[str]:
-    from generation.shared import voices
-
     return voices.voice_ids(language)
 
 
 def engines() -> list[str]:
-    from generation.web.validation import available_engines
-
     return available_engines()
 
 
 def generation_variant(base: dict, language: str, upload: bool, nullable_avatar: bool) -> dict:
     """The create body for one language: its voices only; text required unless a recording is uploaded."""
-    from avatars.models import Motion
-
     schema = copy.deepcopy(base)
     props = schema["properties"]
     props["language"] = {"type": "string", "enum": [language]}

@@ -12,6 +12,9 @@ from generation.models import (BACKGROUND_MAX_LENGTH, CALLBACK_URL_MAX_LENGTH, T
 from generation.pipeline import limits
 from generation.web.validation import language_error
 
+# generation.pipeline modules are imported inside the functions that use them: the web process
+# loads numpy, Pillow or espeak only for a request that needs them (docs/architecture.md §1).
+
 
 # An absolute URI as RFC 3986 spells it (the schema's "format: uri"): only its characters, %-escapes well formed.
 ABSOLUTE_URI = r"^[A-Za-z][A-Za-z0-9+.\-]*:(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*\Z"

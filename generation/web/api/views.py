@@ -40,6 +40,7 @@ from generation.web.api.serializers import (
 from generation.models import LANGUAGES, Status
 from generation.web.throttles import AvatarUploadThrottle, GenerationThrottle, LoginThrottle
 from generation.web.validation import AVATAR_MISSING, BACKGROUND_MISSING, language_error, validate_input
+from generation import samples
 
 
 class AnyAcceptNegotiation(DefaultContentNegotiation):
@@ -272,8 +273,6 @@ class VoiceSample(generics.GenericAPIView):
                                         description="Not made yet (the worker is making it): try again after Retry-After")})
     def get(self, request, voice_id):
         from django.http import HttpResponse
-
-        from generation import samples
 
         voice = samples.find_voice(voice_id)
         if voice is None:
