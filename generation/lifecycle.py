@@ -6,15 +6,16 @@ conditional UPDATE each transition is (docs/architecture.md §3).
       └──requeue (lost)──┘  └──cancel──▶ cancelled ◀──cancel── queued
 
 Every method is a compare-and-set on the status (and, for a run, on `attempts`, which a takeover
-bumps), returns whether it applied, and schedules what follows a finish in the same transaction:
-the webhook (`webhooks.notify_finished`, whose first attempt is queued on commit) and, for a video
-that was made, the owner's daily seconds. Callers (jobs, recovery, services, retention) only call
-these; none writes `status` itself.
+bumps), returns whether it applied, and schedules what follows a finish in the same transaction by
+two signals, received by webhooks.py and quotas.py: `request_finished` (the webhook, its first attempt
+queued on commit) and `video_made` (the owner's daily seconds). Callers (jobs, recovery, services,
+retention) only call these; none writes `status` itself.
 """
 from __future__ import annotations
 
 from django.apps import apps
 from django.db import models, transaction
+from django.dispatch import Signal
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -67,11 +68,16 @@ def target(method: str) -> str:
     return TRANSITIONS[method][1]
 
 
+# What follows a state change, told to whoever listens (webhooks.py, quotas.py; connected in apps.py):
+# the receivers read these models, so calling them from here would make models and their readers a cycle.
+# Sent inside the changing transaction, so a receiver that fails undoes the change.
+request_finished = Signal()  # request_id: done, failed or cancelled
+video_made = Signal()  # owner_id, seconds: a finished video counts toward its owner's daily quota
+
+
 def announce_finished(request_id: int) -> None:
     """What follows every finish: the request's webhook, frozen now, its first attempt queued on commit."""
-    from generation import webhooks  # webhooks reads these models: imported when a request finishes
-
-    webhooks.notify_finished(request_id)
+    request_finished.send(sender=GenerationRequestQuerySet, request_id=request_id)
 
 
 class GenerationRequestQuerySet(models.QuerySet):
@@ -117,14 +123,12 @@ class GenerationRequestQuerySet(models.QuerySet):
     def finish(self, pk: int, attempts: int, *, video: dict, owner_id: int, **fields) -> bool:
         """running → done with the run's results (engine and voice as the pipeline reports them, timings,
         notes) and its Video row; the owner's seconds are counted and the webhook scheduled."""
-        from generation import quotas  # quotas reads these models: imported when a video is made
-
         with transaction.atomic():
             updated = self.run(pk, attempts).update(
                 status=target("finish"), stage=Stage.DONE, progress=100, finished_at=timezone.now(), **fields)
             if updated:
                 apps.get_model("generation", "Video").objects.create(request_id=pk, **video)
-                quotas.add_seconds(owner_id, video["duration"])
+                video_made.send(sender=GenerationRequestQuerySet, owner_id=owner_id, seconds=video["duration"])
                 announce_finished(pk)
         return bool(updated)
 

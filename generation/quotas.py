@@ -50,6 +50,11 @@ def exhausted(user) -> datetime | None:
     return resets_at(now)
 
 
+def on_video_made(sender, owner_id: int, seconds: float, **kwargs) -> None:
+    """lifecycle.video_made's receiver."""
+    add_seconds(owner_id, seconds)
+
+
 def add_seconds(owner_id: int, seconds: float, now: datetime | None = None) -> None:
     """Count a finished video's seconds on today's row (called inside the worker's finishing transaction)."""
     day = utc_day(now)

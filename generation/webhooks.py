@@ -120,6 +120,11 @@ def lease() -> timedelta:
     return timedelta(seconds=attempt_seconds() + LEASE_GRACE_SECONDS)
 
 
+def on_request_finished(sender, request_id: int, **kwargs) -> None:
+    """lifecycle.request_finished's receiver."""
+    notify_finished(request_id)
+
+
 def notify_finished(request_id: int) -> WebhookDelivery | None:
     """Freeze the finished request's webhook and queue its first attempt (after the commit)."""
     request = GenerationRequest.objects.select_related("video").filter(pk=request_id).first()

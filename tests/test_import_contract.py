@@ -21,6 +21,9 @@ FUNCTION_LEVEL_ALLOWED = {
     # AppConfig.ready: the app registry must be ready before these modules (models, signals) load
     ("generation.apps", "generation.worker"),
     ("generation.apps", "generation.web.tokens"),
+    ("generation.apps", "generation.lifecycle"),
+    ("generation.apps", "generation.quotas"),
+    ("generation.apps", "generation.webhooks"),
     # a worker process starts its watchdog; the web process also imports generation.worker (to
     # connect that signal) and must not load the worker's recovery
     ("generation.worker", "generation.worker.recovery"),
