@@ -4,7 +4,7 @@ The web side queues a new or changed avatar; the worker's recovery queues a lost
 """
 from avatars.models import Avatar
 
-PREPARE_TASK = "avatars.worker.tasks.prepare_avatar"
+PREPARE_TASK = "generation.worker.tasks.prepare_avatar"  # a wake-up for the scheduler, beside the generations'
 
 def queue_preparation(avatar: Avatar) -> None:
     """Hand the avatar to the workers (django-q2); its status stays `preparing` until they finish."""

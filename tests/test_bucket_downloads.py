@@ -114,7 +114,7 @@ def test_the_cache_drops_least_recently_used_copies_beyond_its_size(bucket, user
 
 
 def test_the_synchronous_endpoint_gets_the_bytes_not_a_redirect(bucket, user, rf):
-    from generation.web.downloads import file_response
+    from generation.webkit.files import file_response
 
     request = done_request(user)
     answer = file_response(rf.get("/", HTTP_RANGE="bytes=0-9"), request.video.file, content_type="video/mp4",

@@ -238,6 +238,7 @@ def test_the_staff_page_says_what_is_in_place_and_what_the_workers_loaded(client
 
     from generation import worker
     from generation.pipeline.tts.espeak import EspeakBackend
+    from generation.workerkit import identity
 
     class Pipeline:  # what report_models reads of the real one
         engine_names, default_engine, tts = ["viseme"], "viseme", EspeakBackend()
@@ -254,7 +255,7 @@ def test_the_staff_page_says_what_is_in_place_and_what_the_workers_loaded(client
     client.force_login(staff)
     page = client.get("/staff/models/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "ru_RU-irina-medium" in page and "present" in page and "missing" in page
-    assert worker.identity() in page and "ru+f3" in page  # the worker's report, voices included
+    assert identity() in page and "ru+f3" in page  # the worker's report, voices included
 
 
 # --- a file with no published size: bounded, SHA-256 pinned, checked as a Wav2Lip generator ---

@@ -5,6 +5,7 @@ import pytest
 from django.db.models import F
 
 from generation.worker import jobs
+from generation.workerkit import Cancelled, Heartbeat
 from generation.models import GenerationRequest, Status
 from generation.pipeline.types import AUDIO_INVALID, FACE_NOT_FOUND, SAMPLE_RATE, PipelineError
 
@@ -20,7 +21,7 @@ def test_heartbeat_thread_stamps_the_running_job(user, avatar):
     claimed = jobs.claim_next()
     assert claimed.pk == request.pk and claimed.status == Status.RUNNING and claimed.attempts == 1
     first = claimed.heartbeat_at
-    with jobs.Heartbeat(claimed, interval=0.05):
+    with Heartbeat(claimed, interval=0.05, beat=lambda: jobs.still_ours(claimed)):
         time.sleep(0.4)
     beaten = GenerationRequest.objects.get(pk=request.pk).heartbeat_at
     assert beaten > first
@@ -33,7 +34,7 @@ def test_a_run_that_was_taken_over_cannot_write_its_outcome(user, avatar):
     run = jobs.claim_next()
     # recovery re-queued it and another worker claimed it again: attempts moved on
     GenerationRequest.objects.filter(pk=run.pk).update(attempts=F("attempts") + 1)
-    with pytest.raises(jobs.Cancelled):
+    with pytest.raises(Cancelled):
         jobs.progress_writer(run)("lipsync", 50)
     jobs.mark_failed(run, "internal", "late news from the first run")
     assert GenerationRequest.objects.get(pk=run.pk).status == Status.RUNNING

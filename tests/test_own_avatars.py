@@ -87,7 +87,7 @@ def test_a_photo_over_its_limit_is_refused_before_it_is_read(api, demo_png, sett
 def test_an_upload_that_does_not_know_its_size_is_held_to_the_limit_while_reading():
     from django.core.exceptions import ValidationError
 
-    from generation.web.validation import read_upload
+    from generation.uploads import read_upload
 
     unsized = SimpleUploadedFile("a.bin", b"x" * 101)
     unsized.size = None  # as a stream without a length would be

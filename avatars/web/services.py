@@ -18,7 +18,7 @@ from avatars.models import Avatar, AvatarStatus, Kind
 from avatars.queue import queue_preparation
 from generation.shared import locks, storage
 from generation.models import GenerationRequest
-from generation.web.validation import read_upload
+from generation.uploads import read_upload
 
 # generation.pipeline modules are imported inside the functions that use them: the web process
 # loads numpy, Pillow or espeak only for a request that needs them (docs/architecture.md §1).

@@ -13,12 +13,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
-from avatars.web import services
+from avatars.web import selectors, services
 from avatars.models import Kind
-from generation.web.error_pages import storage_unavailable_message
 from generation.shared import storage
-from generation.web import downloads, selectors
-from generation.web.throttles import AvatarUploadThrottle, page_throttled
+from generation.webkit import files
+from generation.webkit.outage import storage_unavailable_message
+from generation.webkit.throttles import AvatarUploadThrottle, page_throttled
 
 VIDEO_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm", ".mkv": "video/x-matroska"}
 
@@ -111,7 +111,7 @@ def thumbnail(request, pk):
     avatar = selectors.visible_avatar(request.user, pk)
     if not avatar.thumbnail:
         raise Http404("No thumbnail yet.")
-    return downloads.file_response(request, avatar.thumbnail, content_type="image/jpeg",
+    return files.file_response(request, avatar.thumbnail, content_type="image/jpeg",
                                    filename=f"avatar-{avatar.pk}.jpg")
 
 
@@ -124,14 +124,14 @@ def source_response(request, avatar):
         extension = "." + avatar.source.name.rsplit(".", 1)[-1].lower()
         mime = VIDEO_TYPES.get(extension, "application/octet-stream")
     else:
-        mime = downloads.sniff_image_type(avatar.source)
+        mime = files.sniff_image_type(avatar.source)
         extension = "." + (mime.rsplit("/", 1)[-1].replace("jpeg", "jpg") if mime.startswith("image/") else "bin")
-    return downloads.file_response(request, avatar.source, content_type=mime, filename=f"avatar-{pk}{extension}")
+    return files.file_response(request, avatar.source, content_type=mime, filename=f"avatar-{pk}{extension}")
 
 
 def preview_response(request, avatar):
     """The avatar's preview PNG (the page and the API serve it alike)."""
     if not avatar.preview:
         raise Http404("No preview yet.")
-    return downloads.file_response(request, avatar.preview, content_type="image/png",
+    return files.file_response(request, avatar.preview, content_type="image/png",
                                    filename=f"avatar-{avatar.pk}.png")

@@ -15,8 +15,7 @@ from django.core.files.base import ContentFile
 
 from avatars.models import Avatar, Kind
 from generation.shared import errors
-from generation.worker.jobs import Cancelled, Heartbeat
-from generation import worker
+from generation.workerkit import Cancelled, Heartbeat, identity
 
 # generation.pipeline stages are imported inside the functions that run them: importing this module
 # (scheduler, tasks, commands, the web's signal wiring) loads no cv2, torch or model until work runs.
@@ -64,7 +63,7 @@ def thumbnail_jpeg(image) -> bytes:
 
 def claim(avatar_id: int) -> Avatar | None:
     """Take this waiting preparation for this worker (compare-and-set: one worker wins); None if not waiting."""
-    if Avatar.objects.claim(avatar_id, worker=worker.identity()):
+    if Avatar.objects.claim(avatar_id, worker=identity()):
         return Avatar.objects.get(pk=avatar_id)
     return None
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from generation.shared import storage
 from generation.models import Background
 from avatars.web.services import PHOTO_FORMATS_BY_PILLOW, check_photo
-from generation.web.validation import read_upload
+from generation.uploads import read_upload
 
 MAX_PER_USER = 20  # pictures kept per user; a 21st upload is refused until one is deleted
 

@@ -4,6 +4,7 @@ from django.shortcuts import render
 from generation.web.api.exceptions import not_found_message
 from generation.web.selectors import ResultExpired
 from generation.shared.storage import is_unavailable
+from generation.webkit.outage import STORAGE_RETRY_AFTER_SECONDS, storage_unavailable_message
 
 
 def _wants_json(request) -> bool:
@@ -23,9 +24,6 @@ def server_error(request):
         return JsonResponse({"detail": gettext("Something went wrong on our side; please try again later.")},
                             status=500)
     return render(request, "500.html", status=500)
-
-
-STORAGE_RETRY_AFTER_SECONDS = 30
 
 
 class StorageUnavailableMiddleware:
@@ -52,9 +50,3 @@ class StorageUnavailableMiddleware:
             response = render(request, "503.html", {"message": message}, status=503)
         response["Retry-After"] = str(STORAGE_RETRY_AFTER_SECONDS)
         return response
-
-
-def storage_unavailable_message() -> str:
-    from django.utils.translation import gettext
-
-    return gettext("The file storage cannot be reached right now; nothing was changed. Please try again in a minute.")

@@ -92,22 +92,7 @@ def usable_avatars(user):
     return Avatar.objects.usable_by(user).in_list_order()
 
 
-def own_avatars(user):
-    return Avatar.objects.filter(owner=user).order_by("-created_at", "-id")
-
-
 def listed_avatars(user):
     """What the API lists: shared ready avatars and all of the user's own."""
     return (Avatar.objects.filter(Q(owner__isnull=True, is_active=True, status=AvatarStatus.READY) | Q(owner=user))
             .in_list_order())
-
-
-def visible_avatar(user, pk) -> Avatar:
-    """An avatar the user may look at (shared active ones and their own; staff: any), or 404."""
-    avatars = Avatar.objects.all() if user.is_staff else Avatar.objects.visible_to(user)
-    return get_object_or_404(avatars, pk=pk)
-
-
-def own_avatar(user, pk) -> Avatar:
-    """One of the user's own avatars, or 404 (another user's is indistinguishable from none)."""
-    return get_object_or_404(Avatar.objects.filter(owner=user), pk=pk)

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from generation.web import downloads, sharing
+from generation.webkit import files
 
 FILE_STEM = "shared-video"  # never the request's id
 
@@ -30,7 +31,7 @@ def page(request, token):
 @require_GET
 def video(request, token):
     generation = sharing.shared_generation(token)
-    return _private(downloads.file_response(request, generation.video.file, content_type="video/mp4",
+    return _private(files.file_response(request, generation.video.file, content_type="video/mp4",
                                             filename=f"{FILE_STEM}.mp4", inline=request.GET.get("download") != "1"))
 
 
@@ -39,7 +40,7 @@ def poster(request, token):
     generation = sharing.shared_generation(token)
     if not generation.video.poster:
         raise Http404("This video has no poster.")
-    return _private(downloads.file_response(request, generation.video.poster, content_type="image/jpeg",
+    return _private(files.file_response(request, generation.video.poster, content_type="image/jpeg",
                                             filename=f"{FILE_STEM}.jpg"))
 
 

@@ -13,6 +13,7 @@ from avatars.models import Avatar, AvatarStatus, Motion
 from generation import webhooks
 from generation.shared import voices
 from generation.shared.errors import user_message
+from generation.uploads import read_upload
 from generation.models import CALLBACK_URL_MAX_LENGTH, LANGUAGES, Background, Frame, Resolution, Subtitles
 from generation.pipeline.types import (BACKGROUND_BLUR, BACKGROUND_COLOUR_PATTERN, BACKGROUND_IMAGE, DEFAULT_RESOLUTION,
                                        ENGINES, FRAME_ORIGINAL, VISEME, WAV2LIP)
@@ -57,20 +58,6 @@ class GenerationInput:
         if self.audio is not None:
             fields.update(audio=self.audio, audio_format=self.audio_format, audio_sha256=self.audio_sha256)
         return fields
-
-
-def read_upload(uploaded, limit: int) -> bytes:
-    """All bytes of an uploaded file (a photo, video or recording), refusing before reading when it is over `limit`."""
-    size = uploaded.size
-    if size is None or size <= limit:
-        uploaded.seek(0)
-        data = uploaded.read(limit + 1)
-        uploaded.seek(0)
-        size = len(data)  # a stream that does not know its size is held to the limit while reading
-    if size > limit:
-        raise ValidationError(_("The file is %(size).1f MB; the limit is %(limit).0f MB.")
-                              % {"size": size / 1e6, "limit": limit / 1e6})
-    return data
 
 
 def validate_audio(uploaded) -> tuple[str, str]:

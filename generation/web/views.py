@@ -9,13 +9,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from generation.web.error_pages import STORAGE_RETRY_AFTER_SECONDS, storage_unavailable_message
 from generation import webhooks
 from generation.shared import storage, voices
 from generation.web import backgrounds, downloads, selectors, services, sharing, tokens
 from generation.web.forms import GenerateForm
 from generation.models import TIMING_LABELS, TIMING_ORDER, Language, Stage, Status
-from generation.web.throttles import page_throttled
+from generation.webkit import files
+from generation.webkit.outage import STORAGE_RETRY_AFTER_SECONDS, storage_unavailable_message
+from generation.webkit.throttles import page_throttled
 
 FLAGS = {"ru": "🇷🇺", "kk": "🇰🇿", "en": "🇬🇧"}
 
@@ -153,7 +154,7 @@ def share(request, pk):
 def video(request, pk):
     generation = selectors.user_generation(request.user, pk)
     video = selectors.finished_video(generation)  # expired: 410 (generation.web.error_pages)
-    return downloads.file_response(request, video.file, content_type="video/mp4", filename=f"avatar-{generation.pk}.mp4",
+    return files.file_response(request, video.file, content_type="video/mp4", filename=f"avatar-{generation.pk}.mp4",
                                    inline=request.GET.get("download") != "1")
 
 
@@ -164,7 +165,7 @@ def poster(request, pk):
     video = selectors.finished_video(selectors.user_generation(request.user, pk))
     if not video.poster:
         raise Http404("This video has no poster.")
-    return downloads.file_response(request, video.poster, content_type="image/jpeg",
+    return files.file_response(request, video.poster, content_type="image/jpeg",
                                    filename=f"avatar-{pk}.jpg")
 
 

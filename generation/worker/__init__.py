@@ -1,7 +1,6 @@
 """The one Pipeline of this process, built on first use (after django-q2 forks its workers)."""
 import logging
 import os
-import socket
 import threading
 import time
 from pathlib import Path
@@ -10,6 +9,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from generation.shared.model_files import MODELS, MODELS_CACHE_KEY, MODELS_CACHE_SECONDS
+from generation.workerkit import identity
 
 # generation.pipeline stages are imported inside the functions that run them: importing this module
 # (scheduler, tasks, commands, the web's signal wiring) loads no cv2, torch or model until work runs.
@@ -73,10 +73,6 @@ def report_models(pipeline) -> None:
         cache.set(MODELS_CACHE_KEY, reports, MODELS_CACHE_SECONDS)
     except Exception:  # the cache is a convenience for the staff page: never a reason to fail a worker
         log.warning("Could not publish the loaded models to the cache", exc_info=True)
-
-
-def identity() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def on_spawn(sender=None, proc_name=None, **kwargs) -> None:

@@ -4,18 +4,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
-import threading
 import uuid
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from generation.shared import errors, storage, streams
 from generation.models import PIPELINE_TIMINGS, GenerationRequest, Status
 from generation import worker
+from generation.workerkit import Cancelled, Heartbeat, identity
 from avatars.models import AvatarStatus, Kind
 
 # generation.pipeline stages are imported inside the functions that run them: importing this module
@@ -24,10 +24,6 @@ from avatars.models import AvatarStatus, Kind
 log = logging.getLogger(__name__)
 
 POSTER_QUALITY = 85
-
-
-class Cancelled(Exception):
-    """The request was cancelled, deleted or taken over by another worker while this one ran it."""
 
 
 def claim_next() -> GenerationRequest | None:
@@ -49,7 +45,7 @@ def claim_next() -> GenerationRequest | None:
 
 def claim(request_id: int) -> GenerationRequest | None:
     """Take this queued request for this worker (compare-and-set: one worker wins); None if it is not queued."""
-    if GenerationRequest.objects.claim(request_id, worker=worker.identity(), stream_dir=streams.new_folder(request_id)):
+    if GenerationRequest.objects.claim(request_id, worker=identity(), stream_dir=streams.new_folder(request_id)):
         return GenerationRequest.objects.select_related("avatar").get(pk=request_id)
     return None
 
@@ -57,41 +53,6 @@ def claim(request_id: int) -> GenerationRequest | None:
 def still_ours(request: GenerationRequest) -> bool:
     """One heartbeat of this run; False once it was cancelled, deleted or taken over (a takeover bumps `attempts`)."""
     return GenerationRequest.objects.heartbeat(request.pk, request.attempts)
-
-
-class Heartbeat:
-    """While a job runs, a thread stamps `heartbeat_at` every HEARTBEAT_SECONDS.
-
-    Progress callbacks can be far apart (a long TTS call, a slow encode), so liveness comes from a
-    thread of its own: when the process dies the stamps stop, and recovery takes the job over.
-    """
-
-    def __init__(self, request, interval: float, beat=None):
-        self.request, self.interval = request, interval
-        self.beat = beat or (lambda: still_ours(request))  # True while the row is still this run's
-        self.lost = threading.Event()  # set once the row is gone, cancelled or taken over
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{request.pk}", daemon=True)
-
-    def _run(self) -> None:
-        try:
-            while not self._stop.wait(self.interval):
-                try:
-                    if not self.beat():
-                        self.lost.set()
-                except Exception:  # a locked or lost database: the next beat tries again
-                    log.warning("Heartbeat of %s #%s failed", type(self.request).__name__, self.request.pk,
-                                exc_info=True)
-        finally:
-            connections.close_all()  # this thread's own connection
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
 
 def progress_writer(request: GenerationRequest):
@@ -295,7 +256,7 @@ def run_claimed(request: GenerationRequest) -> str:
     with tempfile.TemporaryDirectory(prefix=f"gen-{request.pk}-") as scratch:
         absolute = Path(scratch) / Path(name).name
         try:
-            with Heartbeat(request, settings.HEARTBEAT_SECONDS):
+            with Heartbeat(request, settings.HEARTBEAT_SECONDS, beat=lambda: still_ours(request)):
                 with streams.Publisher(stream_scratch(absolute), request.stream_dir):
                     result = render(request, absolute)
                 poster = make_poster(absolute)

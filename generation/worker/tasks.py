@@ -8,6 +8,11 @@ def run_generation(request_id: int) -> str:
     return scheduler.run_next()
 
 
+def prepare_avatar(avatar_id: int) -> str:
+    """A wake-up queued for avatar `avatar_id` (avatars.queue): the same turn as a generation's, by the scheduler."""
+    return scheduler.run_next()
+
+
 def purge_results() -> str:
     """The hourly retention pass (schedule made by migration 0012)."""
     return f"{retention.purge_results()} result(s) expired"

@@ -38,7 +38,8 @@ from generation.web.api.serializers import (
     VoiceSerializer,
 )
 from generation.models import LANGUAGES, Status
-from generation.web.throttles import AvatarUploadThrottle, GenerationThrottle, LoginThrottle
+from generation.webkit import files
+from generation.webkit.throttles import AvatarUploadThrottle, GenerationThrottle, LoginThrottle
 from generation.web.validation import AVATAR_MISSING, BACKGROUND_MISSING, language_error, validate_input
 from generation import samples
 
@@ -235,8 +236,8 @@ class BackgroundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
     def file(self, request, pk=None):
         """The picture as uploaded (yours only)."""
         picture = self.get_object()
-        mime = downloads.sniff_image_type(picture.file)
-        return downloads.file_response(request, picture.file, content_type=mime, filename=f"background-{picture.pk}")
+        mime = files.sniff_image_type(picture.file)
+        return files.file_response(request, picture.file, content_type=mime, filename=f"background-{picture.pk}")
 
 
 class VoiceList(generics.GenericAPIView):
@@ -362,7 +363,7 @@ class GenerationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         inline = not download_flag(request)
         generation = self.get_object()
         video = selectors.finished_video(generation)
-        return downloads.file_response(request, video.file, content_type="video/mp4",
+        return files.file_response(request, video.file, content_type="video/mp4",
                                        filename=f"avatar-{generation.pk}.mp4", inline=inline)
 
     @captions_schema("vtt", "text/vtt")
@@ -474,7 +475,7 @@ def generate_sync(request):
         generation = services.wait_until_finished(generation, timeout=settings.SYNC_GENERATE_TIMEOUT)
     if generation.status == Status.DONE:
         # the reference's clients expect the MP4 in this very answer: from a bucket too, never a redirect
-        return downloads.file_response(request, generation.video.file, content_type="video/mp4",
+        return files.file_response(request, generation.video.file, content_type="video/mp4",
                                        filename=f"avatar-{generation.pk}.mp4", inline=True, redirect=False)
     if generation.status in (Status.FAILED, Status.CANCELLED):
         return Response({"detail": generation.error, "error_code": generation.error_code, "id": generation.pk},
