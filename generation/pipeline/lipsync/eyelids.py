@@ -45,17 +45,31 @@ TUFT_BELOW = 0.08  # ... down to this many eye widths below the lid line
 TUFT_ABOVE = 0.07  # ... up to this far above the crease (the lashes there sweep up past it)
 TUFT_BROW_MARGIN = 0.04  # ... and this far short of the brow's lower edge
 TUFT_DARK = 0.25  # pixels this much darker than the lid skin are painted over fully
-TUFT_SKIN_PRIOR = 0.05  # the fill's weight on the lid skin's colour (it dominates only where nothing round is skin)
+TUFT_HAIR = 0.2  # eye widths: the corner's lashes are narrower than this (a closing this wide takes them out)
 LASH_BAND = (0.03, 0.3)  # eye widths: the photo's lash band (measured, kept in this range)
 LASH_SKIN = 0.88  # the lash band ends where the luminance comes back to this share of the skin's
 SKIN_QUANTILE = 0.8  # the lid skin's level: this quantile of the luminance above the lid
 LASH_BAND_UNSEEN = 0.08  # eye widths: the lash band taken where the profile never comes back to skin
 OBSTACLE = 0.7  # further up, skin darker than this share is not lid (a spectacle frame, the brow)
-LASH_LINE = 0.022  # eye widths: thickness of the drawn lash line
-LASH_ALPHA = 0.7
+# The closed lid's lashes: a soft dark root along the lid margin with hairs hanging down from it over
+# the lower lid, longer and denser towards the outer corner, leaning outwards, each hair its own
+# length and darkness (a pencil-straight even line read as drawn)
+LASH_ROOT = 0.02  # eye widths: the root band's half thickness (Gaussian sigma) ...
+LASH_ROOT_MIN = 0.6  # ... in px at least
+LASH_ALPHA = 0.8  # the root's opacity at its darkest
+LASH_LENGTH = 0.17  # eye widths the hairs hang below the margin at the outer corner ...
+LASH_INNER = 0.4  # ... this share of it at the inner corner
+LASH_HAIR_ALPHA = 0.75  # a hair's opacity at its root
+LASH_SPACING = 0.022  # eye widths between hairs (clumps: single lashes are finer than a pixel) ...
+LASH_SPACING_MIN = 1.2  # ... px at least
+LASH_SLANT = 0.5  # hairs lean towards the outer corner by this much across per unit down
+LASH_SEED = 22
+LASH_SHADE = 0.3  # the lashes' colour: LASH_OWN of the photo's lash colour, the rest the skin under them darkened to this share (its hue, not grey)
+LASH_OWN = 0.35
+_LASH_NOISE = np.random.default_rng(LASH_SEED).random((3, 512)).astype(np.float32)
 LASH_SKIN_MIX = 0.3  # lashes are hairs with skin between them: their colour mixes this much of the skin
 LASH_FADE = 0.35  # blink share over which the photo's lashes give way to the drawn line
-LOWER_RISE = 0.22  # the lids meet this share of the opening above the lower lid: the lower lid rises too
+LOWER_RISE = 0.15  # the lids meet this share of the opening above the lower lid: the lower lid rises too
 LOWER_SKIN = 0.14  # eye widths of lower-lid skin below its rim that stretch up as it rises
 LOWER_LASH = 0.04  # eye widths of the lower lid's rim (its lashes, the waterline) left out as it rises
 LASH_PAST_CORNER = 0.12  # eye widths: the lash band is left out this far past the corners, fading
@@ -71,6 +85,7 @@ GLARE_CHROMA = 0.3  # ... and less saturated than this ((max - min) / max), fadi
 SEAM_SIGMA = 0.02  # eye widths: where the two lids meet the skin is blurred this much across the seam ...
 SEAM_WIDTH = 0.05  # ... over this many eye widths either side of it (two resampled edges met in a bright line)
 PAD = 0.2  # eye widths of margin round the drawn region
+BOX_FEATHER = 0.1  # eye widths inside that margin over which every change fades out
 MIN_EYE = 6.0  # px: a narrower eye is left as it is
 CURVE_SAMPLES = 48
 
@@ -250,24 +265,48 @@ def untuft(patch: np.ndarray, facts: EyeFacts, x, y, t, edge, b, ew: float, fade
     bottom = (edge - 0.5) * (1 - at_corner) + (b + max(band, TUFT_BELOW * ew)) * at_corner
     up = min(max(1.5 * band, (facts.crease + TUFT_ABOVE) * ew), (facts.brow - TUFT_BROW_MARGIN) * ew)  # never up into the brow
     zone = smoothstep((y - (t - up)) / (0.3 * up + 1)) * smoothstep((bottom - y) / (0.3 * band + 1))
-    skin = float(np.mean(facts.skin_rgb + (facts.lift if facts.lift is not None else 0.0)))
-    dark = np.clip((1 - patch.mean(axis=2) / max(skin, 1.0)) / TUFT_DARK, 0, 1).astype(np.float32)
+    # the hairs are what a grey closing (dilate, then erode, wider than a lash) takes out: measured
+    # against it and filled from it the corner keeps its own light and shading (measured against the
+    # lid skin's level and filled from the lighter skin round it, a shadowed corner turned a pale patch)
+    size = int(max(3, 2 * round(TUFT_HAIR * ew) + 1))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    closed = cv2.GaussianBlur(cv2.morphologyEx(patch, cv2.MORPH_CLOSE, kernel), (0, 0), max(0.7, 0.25 * size))
+    ref = np.maximum(closed.mean(axis=2), 1.0)
+    dark = np.clip((1 - patch.mean(axis=2) / ref) / TUFT_DARK, 0, 1).astype(np.float32)
     m = near * zone * dark * fade
     if m.max() < 0.02:
         return patch
-    # filled from the skin round it (a normalised blur of what is not dark): its light, not one flat colour
-    # (not from a lens's glare, which blurred into a pale smooth smear), with the under-eye skin's
-    # fine texture on it: a flat fill read as a smudge
-    sigma = max(1.0, TUFT_REACH * 0.5 * ew)
-    ok = ((1 - dark) * (1 - glare_map(patch, facts)))[..., None]
-    # where all round is dark too (a deep socket's corner), the fill leans on the lid skin's own colour
-    lid = np.asarray(facts.skin_rgb + (facts.lift if facts.lift is not None else 0.0), np.float32)
-    fill = ((cv2.GaussianBlur(patch * ok, (0, 0), sigma) + TUFT_SKIN_PRIOR * lid)
-            / (cv2.GaussianBlur(ok, (0, 0), sigma)[..., None] + TUFT_SKIN_PRIOR))
+    fill = closed * (1 - glare_map(closed, facts))[..., None] + patch * glare_map(closed, facts)[..., None]
     if texture is not None:
         fill = fill + texture
     m = m[..., None]
     return patch * (1 - m) + fill * m
+
+
+def _noise(u: np.ndarray, row: int) -> np.ndarray:
+    """Smooth 0..1 noise along u (units: table steps), from a fixed table: the same lashes every frame."""
+    table = _LASH_NOISE[row]
+    k = np.floor(u).astype(np.int64)
+    f = (u - k).astype(np.float32)
+    f = f * f * (3 - 2 * f)
+    return table[k % table.size] * (1 - f) + table[(k + 1) % table.size] * f
+
+
+def lash_alpha(x: np.ndarray, y: np.ndarray, edge: np.ndarray, ew: float, outer_right: bool) -> np.ndarray:
+    """Opacity of the closed lid's lashes: a soft irregular root on the margin, hairs hanging from it."""
+    outer = np.clip(x / ew, 0, 1) if outer_right else np.clip(1 - x / ew, 0, 1)
+    d = y - edge  # px below the lid margin
+    spacing = max(LASH_SPACING * ew, LASH_SPACING_MIN)
+    slow = _noise(x / (5 * spacing), 0)  # the root's thickness, density and place wander along the lid
+    sigma = max(LASH_ROOT * ew, LASH_ROOT_MIN) * (0.75 + 0.5 * outer) * (0.7 + 0.6 * slow)
+    root = np.exp(-0.5 * ((d - sigma * (0.6 * slow)) / sigma) ** 2) * (0.65 + 0.35 * slow)
+    lean = LASH_SLANT * np.maximum(d, 0) * (1.0 if outer_right else -1.0)
+    u = (x - lean) / spacing
+    hair = np.clip((_noise(u, 1) - 0.3) / 0.45, 0, 1)  # gaps between the hairs
+    length = LASH_LENGTH * ew * (LASH_INNER + (1 - LASH_INNER) * outer) * (0.6 + 0.4 * _noise(u, 2))
+    along = np.clip(d / np.maximum(length, 1.0), 0, 1)
+    hairs = hair * (1 - along) ** 0.8 * (d > 0) * LASH_HAIR_ALPHA
+    return (np.maximum(root * LASH_ALPHA, hairs) * (0.5 + 0.5 * np.sqrt(outer + 0.05))).astype(np.float32)
 
 
 def glare_map(patch: np.ndarray, facts: EyeFacts) -> np.ndarray:
@@ -346,22 +385,22 @@ def draw_eye(frame: np.ndarray, facts: EyeFacts, p: np.ndarray, blink: float) ->
         corners = smoothstep(x / (LIFT_CORNER * ew)) * smoothstep((ew - x) / (LIFT_CORNER * ew))
         patch += (blink * inside * ramp_in * corners)[..., None] * np.asarray(facts.lift, np.float32)
     patch = untuft(patch, facts, x, y, t, edge, b, ew, fade, texture)
-    # the lash line along the edge, thinner towards the corners where the lid is thin
-    # the lash line runs corner to corner, thickest towards the outer corner, thin at the inner one
-    outer = np.clip(x / ew, 0, 1) if facts.outer_right else np.clip(1 - x / ew, 0, 1)
-    thick = np.maximum(LASH_LINE * ew * (0.5 + 0.7 * outer), 0.5)
-    line = np.clip(thick - np.abs(y - (edge - 0.5 * thick)) + 0.5, 0, 1) * LASH_ALPHA * fade * reach
+    line = lash_alpha(x, y, edge, ew, facts.outer_right) * (fade * reach)
     # where the lids meet, two resampled edges touch: blur across that seam so no bright line shows
     meet = np.exp(-((y - edge) / max(SEAM_WIDTH * ew, 1.0)) ** 2) * (g > 0) * fade
     if meet.max() > 0.02:
         soft = cv2.GaussianBlur(patch, (0, 0), max(0.7, SEAM_SIGMA * ew))
         patch += (soft - patch) * meet[..., None]
-    patch = patch * (1 - line[..., None]) + facts.lash_rgb * line[..., None]
+    lash = LASH_OWN * np.asarray(facts.lash_rgb, np.float32) + ((1 - LASH_OWN) * LASH_SHADE) * patch
+    patch = patch * (1 - line[..., None]) + lash * line[..., None]
     original = frame[y0:y1, x0:x1].astype(np.float32)
     # the lens's glare stays where it was, over the lid: above the eye and below it (inside it, a
     # bright spot is the eye's own catchlight or sclera, which the lid covers)
     lens = glare_map(original, facts) * ((y < t - facts.lash_band * ew) | (y > b)) * fade
-    patch += (original - patch) * lens[..., None]
+    # every change fades out before the region's edge (the corner's fill reached it: a lighter square)
+    inner = np.minimum(np.minimum(gx - x0, x1 - 1 - gx), np.minimum(gy - y0, y1 - 1 - gy))
+    keep = np.maximum(lens, 1 - smoothstep(inner / max(BOX_FEATHER * ew, 1.0)))
+    patch += (original - patch) * keep[..., None]
     frame[y0:y1, x0:x1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
 
 
