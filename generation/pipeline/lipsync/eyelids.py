@@ -38,6 +38,9 @@ LIFT_RAMP = 0.12  # eye widths below the crease over which the lightening fades 
 LIFT_CORNER = 0.3  # ... and in from each corner (no edge against the photo's own shadow there)
 UNDER_GRAIN_MAX = 1.3  # the lid's grain is at most this many times the under-eye skin's
 UNDER_EYE = (0.25, 0.45)  # eye widths below the lower lid: the skin the lid's light is compared with
+TEXTURE_UNDER = (0.3, 0.55)  # ... and where the texture laid over a stretched lid comes from (clear of the lower lashes)
+TEXTURE_SHIFT = 0.37  # eye widths along the lid between the strip's repeats
+PORE_SHARE = 0.5  # ... half of it the under-eye skin's, half a fixed fine grain at the lid's own strength
 TUFT_REACH = 0.3  # eye widths round the outer corner where the photo's dark lashes are painted over
 TUFT_OUT = 0.02  # ... centred this far outside the corner
 TUFT_GAP = 0.3  # ... where the eye is narrower than this share of its opening, the corner's dark below the lid too ...
@@ -67,6 +70,9 @@ LASH_SEED = 22
 LASH_SHADE = 0.3  # the lashes' colour: LASH_OWN of the photo's lash colour, the rest the skin under them darkened to this share (its hue, not grey)
 LASH_OWN = 0.35
 _LASH_NOISE = np.random.default_rng(LASH_SEED).random((3, 512)).astype(np.float32)
+_GRAIN = np.random.default_rng(LASH_SEED + 1).standard_normal((128, 128)).astype(np.float32)
+_GRAIN = cv2.GaussianBlur(np.tile(_GRAIN, (3, 3)), (0, 0), 0.6)[128:256, 128:256].copy()  # tiled: it wraps seamlessly
+_GRAIN /= float(_GRAIN.std())
 LASH_SKIN_MIX = 0.3  # lashes are hairs with skin between them: their colour mixes this much of the skin
 LASH_FADE = 0.35  # blink share over which the photo's lashes give way to the drawn line
 LOWER_RISE = 0.15  # the lids meet this share of the opening above the lower lid: the lower lid rises too
@@ -74,6 +80,7 @@ LOWER_SKIN = 0.14  # eye widths of lower-lid skin below its rim that stretch up 
 LOWER_LASH = 0.04  # eye widths of the lower lid's rim (its lashes, the waterline) left out as it rises
 LASH_PAST_CORNER = 0.12  # eye widths: the lash band is left out this far past the corners, fading
 LID_SHADE = 0.015  # the closed lid is this much darker at its edge than at the crease (it curves in)
+DESTREAK_ALONG = 3.0  # ... and along the lid this many times more, where it is stretched far
 MAX_STRETCH = 1.25  # lid skin stretched further than this streaks: its texture is replaced by grain
 DESTREAK_SIGMA = 0.1  # eye widths: what is kept of over-stretched skin is blurred this much (and the texture laid over it is the rest)
 # Spectacle glare: pixels this much lighter than the lid skin (ramping to full over GLARE_RAMP) are
@@ -229,25 +236,41 @@ def lid_offset(q: np.ndarray, skin: np.ndarray, span: np.ndarray) -> np.ndarray:
 
 
 def destreak(patch: np.ndarray, stretch: np.ndarray, covered: np.ndarray, ew: float, texture: np.ndarray) -> np.ndarray:
-    """Where the lid skin is stretched past MAX_STRETCH its texture streaks: keep less of it, add real skin's
-    fine texture (`texture`: the high-pass of the skin under the eye, laid over the lid) instead."""
-    keep = np.where(covered, np.clip(MAX_STRETCH / np.maximum(stretch, 1e-3), 0.0, 1.0), 1.0).astype(np.float32)
+    """Where the lid skin (`covered`, 0..1) is stretched past MAX_STRETCH its texture streaks: keep less of it,
+    add real skin's fine texture (`texture`: the skin under the eye and a fine grain, laid over the lid) instead."""
+    keep = (1 - covered * (1 - np.clip(MAX_STRETCH / np.maximum(stretch, 1e-3), 0.0, 1.0))).astype(np.float32)
     if keep.min() > 0.99:
         return patch
-    low = cv2.GaussianBlur(patch, (0, 0), max(0.8, DESTREAK_SIGMA * ew))
+    sigma = max(0.8, DESTREAK_SIGMA * ew)
+    low = cv2.GaussianBlur(patch, (0, 0), sigma)
+    # a strip stretched far is one colour per column all down the lid: streaks wider than any
+    # isotropic blur takes out; along the lid they are smoothed further, as far as it is stretched
+    # (over lid skin only: the eye's corners and the lashes below the lid darkened it)
+    w = np.ascontiguousarray(covered, np.float32)
+    blur = lambda im: cv2.GaussianBlur(im, (0, 0), sigmaX=DESTREAK_ALONG * sigma, sigmaY=0.5 * sigma)  # noqa: E731
+    along = blur(low * w[..., None]) / np.maximum(blur(w), 1e-3)[..., None]
+    low = low + (along - low) * (1 - keep)[..., None]
     return low + (patch - low) * keep[..., None] + texture * (1 - keep)[..., None]
 
 
 def skin_texture(frame: np.ndarray, facts: EyeFacts, o, a, n, x, y, c, b, ew: float) -> np.ndarray:
     """The fine texture (high-pass) of the skin under the eye, folded back and forth over the lid's rows."""
-    lo, hi = UNDER_EYE[0] * ew, UNDER_EYE[1] * ew
-    phase = np.abs(((y - c) / (hi - lo)) % 2.0 - 1.0)  # a triangle wave: the sample walks down and back up
-    under_y = b + lo + (hi - lo) * phase
-    ux, uy = o[0] + x * a[0] + under_y * n[0], o[1] + x * a[1] + under_y * n[1]
+    lo, hi = TEXTURE_UNDER[0] * ew, TEXTURE_UNDER[1] * ew
+    # the sample walks down the strip and starts again at its top, shifted along the lid each time: a
+    # strip mirrored back and forth turned any slanted line in it (lower lashes, a bag's fold) into chevrons
+    turn = (y - c) / (hi - lo)
+    under_y = b + lo + (hi - lo) * (turn % 1.0)
+    under_x = x + TEXTURE_SHIFT * ew * np.floor(turn)
+    ux, uy = o[0] + under_x * a[0] + under_y * n[0], o[1] + under_x * a[1] + under_y * n[1]
     under = cv2.remap(frame, ux.astype(np.float32), uy.astype(np.float32), cv2.INTER_LINEAR,
                       borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
     high = under - cv2.GaussianBlur(under, (0, 0), max(0.8, DESTREAK_SIGMA * ew))
-    return high * np.float32(facts.texture_gain)
+    # plus pores: a fixed grain in the eye's own frame (it moves with the lid), as strong as the lid's own
+    # (the under-eye strip alone, repeated down a tall lid, still showed its lines as bands)
+    gx = (x % _GRAIN.shape[1]).astype(np.float32)
+    gy = ((y - c) % _GRAIN.shape[0]).astype(np.float32)
+    pores = cv2.remap(_GRAIN, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP) * np.float32(facts.grain)
+    return high * np.float32(facts.texture_gain * (1 - PORE_SHARE)) + (PORE_SHARE * pores)[..., None]
 
 
 def untuft(patch: np.ndarray, facts: EyeFacts, x, y, t, edge, b, ew: float, fade: float,
@@ -374,7 +397,9 @@ def draw_eye(frame: np.ndarray, facts: EyeFacts, p: np.ndarray, blink: float) ->
     if glare.max() > 0.02:
         patch = fill_from_around(patch, glare, max(1.5, 0.15 * ew))
     texture = skin_texture(frame, facts, o, a, n, x, y, c, b, ew)
-    patch = destreak(patch, (edge - c) / np.maximum(src_end - c, 1e-3), inside & (g > 0), ew, texture)
+    # fading in below the crease: a step from the photo's skin to the smoothed one showed as a rim
+    covered = (inside & (g > 0)) * smoothstep((y - c) / max(LIFT_RAMP * ew, 1.0))
+    patch = destreak(patch, (edge - c) / np.maximum(src_end - c, 1e-3), covered, ew, texture)
     # the closed lid curves in towards its edge: a little darker there; a lid skin in the socket's
     # shadow turns to the light as it closes (lightened, fading out towards the corners)
     depth = np.clip((y - t) / np.maximum(g, 1e-3), 0, 1) * inside * (g > 0)
