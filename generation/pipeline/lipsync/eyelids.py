@@ -59,6 +59,7 @@ OBSTACLE = 0.7  # further up, skin darker than this share is not lid (a spectacl
 # length and darkness (a pencil-straight even line read as drawn)
 LASH_ROOT = 0.02  # eye widths: the root band's half thickness (Gaussian sigma) ...
 LASH_ROOT_MIN = 0.6  # ... in px at least
+LASH_ROOT_BELOW = 0.6  # ... its centre this many sigmas below the margin, give or take a half (the lashes grow from the margin downwards)
 LASH_ALPHA = 0.8  # the root's opacity at its darkest
 LASH_LENGTH = 0.17  # eye widths the hairs hang below the margin at the outer corner ...
 LASH_INNER = 0.4  # ... this share of it at the inner corner
@@ -80,7 +81,7 @@ LOWER_SKIN = 0.14  # eye widths of lower-lid skin below its rim that stretch up 
 LOWER_LASH = 0.04  # eye widths of the lower lid's rim (its lashes, the waterline) left out as it rises
 LASH_PAST_CORNER = 0.12  # eye widths: the lash band is left out this far past the corners, fading
 LID_SHADE = 0.015  # the closed lid is this much darker at its edge than at the crease (it curves in)
-DESTREAK_ALONG = 3.0  # ... and along the lid this many times more, where it is stretched far
+DESTREAK_ALONG = 2.0  # ... and along the lid this many times more, where it is stretched far
 MAX_STRETCH = 1.25  # lid skin stretched further than this streaks: its texture is replaced by grain
 DESTREAK_SIGMA = 0.1  # eye widths: what is kept of over-stretched skin is blurred this much (and the texture laid over it is the rest)
 # Spectacle glare: pixels this much lighter than the lid skin (ramping to full over GLARE_RAMP) are
@@ -335,7 +336,7 @@ def lash_alpha(x: np.ndarray, y: np.ndarray, edge: np.ndarray, ew: float, outer_
     spacing = max(LASH_SPACING * ew, LASH_SPACING_MIN)
     slow = _noise(x / (5 * spacing), 0)  # the root's thickness, density and place wander along the lid
     sigma = max(LASH_ROOT * ew, LASH_ROOT_MIN) * (0.75 + 0.5 * outer) * (0.7 + 0.6 * slow)
-    root = np.exp(-0.5 * ((d - sigma * (0.6 * slow)) / sigma) ** 2) * (0.65 + 0.35 * slow)
+    root = np.exp(-0.5 * ((d - sigma * (LASH_ROOT_BELOW + 0.5 * slow)) / sigma) ** 2) * (0.65 + 0.35 * slow)
     lean = LASH_SLANT * np.maximum(d, 0) * (1.0 if outer_right else -1.0)
     u = (x - lean) / spacing
     hair = np.clip((_noise(u, 1) - 0.3) / 0.45, 0, 1)  # gaps between the hairs
