@@ -1,4 +1,4 @@
-"""Blinks on a photo: the upper lid's own skin slides down over the eye, its lashes a thin dark line at the edge.
+"""Blinks on a photo: the upper lid's own skin slides down over the eye, its lashes a soft dark band at the edge.
 
 Warping the whole eye region down (the old way) drags the lash line and the dark of the eye into a
 thick smudge. Here each eye is laid out in its own frame (x along the corner-to-corner axis, y
@@ -6,15 +6,17 @@ across it, down the face), the lids are smooth curves through the landmarks, and
 lid's edge moves from the upper lid curve to the lower one. The skin between the lid crease and
 the lashes is stretched over everything from the crease to that edge (so the closed eye is the
 lid's own skin, texture and light), the photo's lash band is left out once the lid has moved, and
-a thin anti-aliased lash line is drawn at the edge instead. Every change fades out where the lids
+the closed lashes are drawn at the edge instead (`lash_alpha`: an irregular root along the margin,
+hairs hanging from it, longer and leaning out towards the outer corner). Every change fades out where the lids
 meet at the corners, so a turned face, with one eye narrow and tilted, gets no rim.
 
 The brow never moves: the lid skin is bounded above by the brow's lower edge (its landmarks less
 BROW_THICK), so on a brow close over deep-set eyes only the thin skin between lashes and brow
 slides. Such a lid, in the socket's shadow, is lightened towards the skin under the eye as it
 closes (a closed lid turns to the light), and where it is stretched far its streaky texture is
-replaced by the under-eye skin's own fine texture. The photo's dark lashes round the outer corner
-are painted over with the skin round them (shut, they would stay up as a tuft).
+replaced by the under-eye skin's fine texture and a fixed grain. The photo's dark lashes round the
+outer corner are taken out with a grey closing (shut, they would stay up as a tuft), and every change
+fades out before the drawn region's edge.
 
 `measure_lids` reads, once per avatar, the lash colour, the lash band's thickness and the room up
 to the brow; `draw_lids` takes the eye points where they are in the frame being drawn.
@@ -25,6 +27,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from . import lashes
 
 CREASE = 0.32  # eye widths above the upper lid: the skin that slides down (the lid's fold)
 CREASE_MAX_TO_BROW = 0.65  # ... at most this share of the way to the brow
@@ -54,24 +58,8 @@ LASH_SKIN = 0.88  # the lash band ends where the luminance comes back to this sh
 SKIN_QUANTILE = 0.8  # the lid skin's level: this quantile of the luminance above the lid
 LASH_BAND_UNSEEN = 0.08  # eye widths: the lash band taken where the profile never comes back to skin
 OBSTACLE = 0.7  # further up, skin darker than this share is not lid (a spectacle frame, the brow)
-# The closed lid's lashes: a soft dark root along the lid margin with hairs hanging down from it over
-# the lower lid, longer and denser towards the outer corner, leaning outwards, each hair its own
-# length and darkness (a pencil-straight even line read as drawn)
-LASH_ROOT = 0.02  # eye widths: the root band's half thickness (Gaussian sigma) ...
-LASH_ROOT_MIN = 0.6  # ... in px at least
-LASH_ROOT_BELOW = 0.6  # ... its centre this many sigmas below the margin, give or take a half (the lashes grow from the margin downwards)
-LASH_ALPHA = 0.8  # the root's opacity at its darkest
-LASH_LENGTH = 0.17  # eye widths the hairs hang below the margin at the outer corner ...
-LASH_INNER = 0.4  # ... this share of it at the inner corner
-LASH_HAIR_ALPHA = 0.75  # a hair's opacity at its root
-LASH_SPACING = 0.022  # eye widths between hairs (clumps: single lashes are finer than a pixel) ...
-LASH_SPACING_MIN = 1.2  # ... px at least
-LASH_SLANT = 0.5  # hairs lean towards the outer corner by this much across per unit down
-LASH_SEED = 22
-LASH_SHADE = 0.26  # the lashes' colour: LASH_OWN of the photo's lash colour, the rest the skin under them darkened to this share (its hue, not grey)
-LASH_OWN = 0.2
-_LASH_NOISE = np.random.default_rng(LASH_SEED).random((3, 512)).astype(np.float32)
-_GRAIN = np.random.default_rng(LASH_SEED + 1).standard_normal((128, 128)).astype(np.float32)
+GRAIN_SEED = 23  # the fixed fine grain laid over a far-stretched lid (its table; it wraps)
+_GRAIN = np.random.default_rng(GRAIN_SEED).standard_normal((128, 128)).astype(np.float32)
 _GRAIN = cv2.GaussianBlur(np.tile(_GRAIN, (3, 3)), (0, 0), 0.6)[128:256, 128:256].copy()  # tiled: it wraps seamlessly
 _GRAIN /= float(_GRAIN.std())
 LASH_SKIN_MIX = 0.3  # lashes are hairs with skin between them: their colour mixes this much of the skin
@@ -320,32 +308,6 @@ def untuft(patch: np.ndarray, facts: EyeFacts, x, y, t, edge, b, ew: float, fade
     return patch
 
 
-def _noise(u: np.ndarray, row: int) -> np.ndarray:
-    """Smooth 0..1 noise along u (units: table steps), from a fixed table: the same lashes every frame."""
-    table = _LASH_NOISE[row]
-    k = np.floor(u).astype(np.int64)
-    f = (u - k).astype(np.float32)
-    f = f * f * (3 - 2 * f)
-    return table[k % table.size] * (1 - f) + table[(k + 1) % table.size] * f
-
-
-def lash_alpha(x: np.ndarray, y: np.ndarray, edge: np.ndarray, ew: float, outer_right: bool) -> np.ndarray:
-    """Opacity of the closed lid's lashes: a soft irregular root on the margin, hairs hanging from it."""
-    outer = np.clip(x / ew, 0, 1) if outer_right else np.clip(1 - x / ew, 0, 1)
-    d = y - edge  # px below the lid margin
-    spacing = max(LASH_SPACING * ew, LASH_SPACING_MIN)
-    slow = _noise(x / (5 * spacing), 0)  # the root's thickness, density and place wander along the lid
-    sigma = max(LASH_ROOT * ew, LASH_ROOT_MIN) * (0.75 + 0.5 * outer) * (0.7 + 0.6 * slow)
-    root = np.exp(-0.5 * ((d - sigma * (LASH_ROOT_BELOW + 0.5 * slow)) / sigma) ** 2) * (0.65 + 0.35 * slow)
-    lean = LASH_SLANT * np.maximum(d, 0) * (1.0 if outer_right else -1.0)
-    u = (x - lean) / spacing
-    hair = np.clip((_noise(u, 1) - 0.3) / 0.45, 0, 1)  # gaps between the hairs
-    length = LASH_LENGTH * ew * (LASH_INNER + (1 - LASH_INNER) * outer) * (0.6 + 0.4 * _noise(u, 2))
-    along = np.clip(d / np.maximum(length, 1.0), 0, 1)
-    hairs = hair * (1 - along) ** 0.8 * (d > 0) * LASH_HAIR_ALPHA
-    return (np.maximum(root * LASH_ALPHA, hairs) * (0.5 + 0.5 * np.sqrt(outer + 0.05))).astype(np.float32)
-
-
 def glare_map(patch: np.ndarray, facts: EyeFacts) -> np.ndarray:
     """0..1: how much each pixel is a lens's glare (far lighter than the lid skin), not skin."""
     if facts.skin_rgb is None:
@@ -424,13 +386,13 @@ def draw_eye(frame: np.ndarray, facts: EyeFacts, p: np.ndarray, blink: float) ->
         corners = smoothstep(x / (LIFT_CORNER * ew)) * smoothstep((ew - x) / (LIFT_CORNER * ew))
         patch += (blink * inside * ramp_in * corners)[..., None] * np.asarray(facts.lift, np.float32)
     patch = untuft(patch, facts, x, y, t, edge, b, ew, fade, texture)
-    line = lash_alpha(x, y, edge, ew, facts.outer_right) * (fade * reach)
+    line = lashes.lash_alpha(x, y, edge, ew, facts.outer_right) * (fade * reach)
     # where the lids meet, two resampled edges touch: blur across that seam so no bright line shows
     meet = np.exp(-((y - edge) / max(SEAM_WIDTH * ew, 1.0)) ** 2) * (g > 0) * fade
     if meet.max() > 0.02:
         soft = cv2.GaussianBlur(patch, (0, 0), max(0.7, SEAM_SIGMA * ew))
         patch += (soft - patch) * meet[..., None]
-    lash = LASH_OWN * np.asarray(facts.lash_rgb, np.float32) + ((1 - LASH_OWN) * LASH_SHADE) * patch
+    lash = lashes.lash_colour(facts.lash_rgb, patch)
     patch = patch * (1 - line[..., None]) + lash * line[..., None]
     original = frame[y0:y1, x0:x1].astype(np.float32)
     # the lens's glare stays where it was, over the lid: above the eye and below it (inside it, a
