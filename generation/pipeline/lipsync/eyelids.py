@@ -1,4 +1,4 @@
-"""Blinks on a photo: the upper lid's own skin slides down over the eye, its lashes a thin dark line at the edge.
+"""Blinks on a photo: the upper lid's own skin slides down over the eye, its lashes a soft dark band at the edge.
 
 Warping the whole eye region down (the old way) drags the lash line and the dark of the eye into a
 thick smudge. Here each eye is laid out in its own frame (x along the corner-to-corner axis, y
@@ -6,15 +6,17 @@ across it, down the face), the lids are smooth curves through the landmarks, and
 lid's edge moves from the upper lid curve to the lower one. The skin between the lid crease and
 the lashes is stretched over everything from the crease to that edge (so the closed eye is the
 lid's own skin, texture and light), the photo's lash band is left out once the lid has moved, and
-a thin anti-aliased lash line is drawn at the edge instead. Every change fades out where the lids
+the closed lashes are drawn at the edge instead (`lash_alpha`: an irregular root along the margin,
+hairs hanging from it, longer and leaning out towards the outer corner). Every change fades out where the lids
 meet at the corners, so a turned face, with one eye narrow and tilted, gets no rim.
 
 The brow never moves: the lid skin is bounded above by the brow's lower edge (its landmarks less
 BROW_THICK), so on a brow close over deep-set eyes only the thin skin between lashes and brow
 slides. Such a lid, in the socket's shadow, is lightened towards the skin under the eye as it
 closes (a closed lid turns to the light), and where it is stretched far its streaky texture is
-replaced by the under-eye skin's own fine texture. The photo's dark lashes round the outer corner
-are painted over with the skin round them (shut, they would stay up as a tuft).
+replaced by the under-eye skin's fine texture and a fixed grain. The photo's dark lashes round the
+outer corner are taken out with a grey closing (shut, they would stay up as a tuft), and every change
+fades out before the drawn region's edge.
 
 `measure_lids` reads, once per avatar, the lash colour, the lash band's thickness and the room up
 to the brow; `draw_lids` takes the eye points where they are in the frame being drawn.
@@ -25,6 +27,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from . import lashes
 
 CREASE = 0.32  # eye widths above the upper lid: the skin that slides down (the lid's fold)
 CREASE_MAX_TO_BROW = 0.65  # ... at most this share of the way to the brow
@@ -38,6 +42,9 @@ LIFT_RAMP = 0.12  # eye widths below the crease over which the lightening fades 
 LIFT_CORNER = 0.3  # ... and in from each corner (no edge against the photo's own shadow there)
 UNDER_GRAIN_MAX = 1.3  # the lid's grain is at most this many times the under-eye skin's
 UNDER_EYE = (0.25, 0.45)  # eye widths below the lower lid: the skin the lid's light is compared with
+TEXTURE_UNDER = (0.3, 0.55)  # ... and where the texture laid over a stretched lid comes from (clear of the lower lashes)
+TEXTURE_SHIFT = 0.37  # eye widths along the lid between the strip's repeats
+PORE_SHARE = 0.5  # ... half of it the under-eye skin's, half a fixed fine grain at the lid's own strength
 TUFT_REACH = 0.3  # eye widths round the outer corner where the photo's dark lashes are painted over
 TUFT_OUT = 0.02  # ... centred this far outside the corner
 TUFT_GAP = 0.3  # ... where the eye is narrower than this share of its opening, the corner's dark below the lid too ...
@@ -45,21 +52,24 @@ TUFT_BELOW = 0.08  # ... down to this many eye widths below the lid line
 TUFT_ABOVE = 0.07  # ... up to this far above the crease (the lashes there sweep up past it)
 TUFT_BROW_MARGIN = 0.04  # ... and this far short of the brow's lower edge
 TUFT_DARK = 0.25  # pixels this much darker than the lid skin are painted over fully
-TUFT_SKIN_PRIOR = 0.05  # the fill's weight on the lid skin's colour (it dominates only where nothing round is skin)
+TUFT_HAIR = 0.2  # eye widths: the corner's lashes are narrower than this (a closing this wide takes them out)
 LASH_BAND = (0.03, 0.3)  # eye widths: the photo's lash band (measured, kept in this range)
 LASH_SKIN = 0.88  # the lash band ends where the luminance comes back to this share of the skin's
 SKIN_QUANTILE = 0.8  # the lid skin's level: this quantile of the luminance above the lid
 LASH_BAND_UNSEEN = 0.08  # eye widths: the lash band taken where the profile never comes back to skin
 OBSTACLE = 0.7  # further up, skin darker than this share is not lid (a spectacle frame, the brow)
-LASH_LINE = 0.022  # eye widths: thickness of the drawn lash line
-LASH_ALPHA = 0.7
+GRAIN_SEED = 23  # the fixed fine grain laid over a far-stretched lid (its table; it wraps)
+_GRAIN = np.random.default_rng(GRAIN_SEED).standard_normal((128, 128)).astype(np.float32)
+_GRAIN = cv2.GaussianBlur(np.tile(_GRAIN, (3, 3)), (0, 0), 0.6)[128:256, 128:256].copy()  # tiled: it wraps seamlessly
+_GRAIN /= float(_GRAIN.std())
 LASH_SKIN_MIX = 0.3  # lashes are hairs with skin between them: their colour mixes this much of the skin
 LASH_FADE = 0.35  # blink share over which the photo's lashes give way to the drawn line
-LOWER_RISE = 0.22  # the lids meet this share of the opening above the lower lid: the lower lid rises too
+LOWER_RISE = 0.15  # the lids meet this share of the opening above the lower lid: the lower lid rises too
 LOWER_SKIN = 0.14  # eye widths of lower-lid skin below its rim that stretch up as it rises
 LOWER_LASH = 0.04  # eye widths of the lower lid's rim (its lashes, the waterline) left out as it rises
 LASH_PAST_CORNER = 0.12  # eye widths: the lash band is left out this far past the corners, fading
 LID_SHADE = 0.015  # the closed lid is this much darker at its edge than at the crease (it curves in)
+DESTREAK_ALONG = 2.0  # ... and along the lid this many times more, where it is stretched far
 MAX_STRETCH = 1.25  # lid skin stretched further than this streaks: its texture is replaced by grain
 DESTREAK_SIGMA = 0.1  # eye widths: what is kept of over-stretched skin is blurred this much (and the texture laid over it is the rest)
 # Spectacle glare: pixels this much lighter than the lid skin (ramping to full over GLARE_RAMP) are
@@ -71,6 +81,7 @@ GLARE_CHROMA = 0.3  # ... and less saturated than this ((max - min) / max), fadi
 SEAM_SIGMA = 0.02  # eye widths: where the two lids meet the skin is blurred this much across the seam ...
 SEAM_WIDTH = 0.05  # ... over this many eye widths either side of it (two resampled edges met in a bright line)
 PAD = 0.2  # eye widths of margin round the drawn region
+BOX_FEATHER = 0.1  # eye widths inside that margin over which every change fades out
 MIN_EYE = 6.0  # px: a narrower eye is left as it is
 CURVE_SAMPLES = 48
 
@@ -214,25 +225,41 @@ def lid_offset(q: np.ndarray, skin: np.ndarray, span: np.ndarray) -> np.ndarray:
 
 
 def destreak(patch: np.ndarray, stretch: np.ndarray, covered: np.ndarray, ew: float, texture: np.ndarray) -> np.ndarray:
-    """Where the lid skin is stretched past MAX_STRETCH its texture streaks: keep less of it, add real skin's
-    fine texture (`texture`: the high-pass of the skin under the eye, laid over the lid) instead."""
-    keep = np.where(covered, np.clip(MAX_STRETCH / np.maximum(stretch, 1e-3), 0.0, 1.0), 1.0).astype(np.float32)
+    """Where the lid skin (`covered`, 0..1) is stretched past MAX_STRETCH its texture streaks: keep less of it,
+    add real skin's fine texture (`texture`: the skin under the eye and a fine grain, laid over the lid) instead."""
+    keep = (1 - covered * (1 - np.clip(MAX_STRETCH / np.maximum(stretch, 1e-3), 0.0, 1.0))).astype(np.float32)
     if keep.min() > 0.99:
         return patch
-    low = cv2.GaussianBlur(patch, (0, 0), max(0.8, DESTREAK_SIGMA * ew))
+    sigma = max(0.8, DESTREAK_SIGMA * ew)
+    low = cv2.GaussianBlur(patch, (0, 0), sigma)
+    # a strip stretched far is one colour per column all down the lid: streaks wider than any
+    # isotropic blur takes out; along the lid they are smoothed further, as far as it is stretched
+    # (over lid skin only: the eye's corners and the lashes below the lid darkened it)
+    w = np.ascontiguousarray(covered, np.float32)
+    blur = lambda im: cv2.GaussianBlur(im, (0, 0), sigmaX=DESTREAK_ALONG * sigma, sigmaY=0.5 * sigma)  # noqa: E731
+    along = blur(low * w[..., None]) / np.maximum(blur(w), 1e-3)[..., None]
+    low = low + (along - low) * (1 - keep)[..., None]
     return low + (patch - low) * keep[..., None] + texture * (1 - keep)[..., None]
 
 
 def skin_texture(frame: np.ndarray, facts: EyeFacts, o, a, n, x, y, c, b, ew: float) -> np.ndarray:
     """The fine texture (high-pass) of the skin under the eye, folded back and forth over the lid's rows."""
-    lo, hi = UNDER_EYE[0] * ew, UNDER_EYE[1] * ew
-    phase = np.abs(((y - c) / (hi - lo)) % 2.0 - 1.0)  # a triangle wave: the sample walks down and back up
-    under_y = b + lo + (hi - lo) * phase
-    ux, uy = o[0] + x * a[0] + under_y * n[0], o[1] + x * a[1] + under_y * n[1]
+    lo, hi = TEXTURE_UNDER[0] * ew, TEXTURE_UNDER[1] * ew
+    # the sample walks down the strip and starts again at its top, shifted along the lid each time: a
+    # strip mirrored back and forth turned any slanted line in it (lower lashes, a bag's fold) into chevrons
+    turn = (y - c) / (hi - lo)
+    under_y = b + lo + (hi - lo) * (turn % 1.0)
+    under_x = x + TEXTURE_SHIFT * ew * np.floor(turn)
+    ux, uy = o[0] + under_x * a[0] + under_y * n[0], o[1] + under_x * a[1] + under_y * n[1]
     under = cv2.remap(frame, ux.astype(np.float32), uy.astype(np.float32), cv2.INTER_LINEAR,
                       borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
     high = under - cv2.GaussianBlur(under, (0, 0), max(0.8, DESTREAK_SIGMA * ew))
-    return high * np.float32(facts.texture_gain)
+    # plus pores: a fixed grain in the eye's own frame (it moves with the lid), as strong as the lid's own
+    # (the under-eye strip alone, repeated down a tall lid, still showed its lines as bands)
+    gx = (x % _GRAIN.shape[1]).astype(np.float32)
+    gy = ((y - c) % _GRAIN.shape[0]).astype(np.float32)
+    pores = cv2.remap(_GRAIN, gx, gy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_WRAP) * np.float32(facts.grain)
+    return high * np.float32(facts.texture_gain * (1 - PORE_SHARE)) + (PORE_SHARE * pores)[..., None]
 
 
 def untuft(patch: np.ndarray, facts: EyeFacts, x, y, t, edge, b, ew: float, fade: float,
@@ -250,24 +277,35 @@ def untuft(patch: np.ndarray, facts: EyeFacts, x, y, t, edge, b, ew: float, fade
     bottom = (edge - 0.5) * (1 - at_corner) + (b + max(band, TUFT_BELOW * ew)) * at_corner
     up = min(max(1.5 * band, (facts.crease + TUFT_ABOVE) * ew), (facts.brow - TUFT_BROW_MARGIN) * ew)  # never up into the brow
     zone = smoothstep((y - (t - up)) / (0.3 * up + 1)) * smoothstep((bottom - y) / (0.3 * band + 1))
-    skin = float(np.mean(facts.skin_rgb + (facts.lift if facts.lift is not None else 0.0)))
-    dark = np.clip((1 - patch.mean(axis=2) / max(skin, 1.0)) / TUFT_DARK, 0, 1).astype(np.float32)
-    m = near * zone * dark * fade
+    # the hairs are what a grey closing (dilate, then erode, wider than a lash) takes out: measured
+    # against it and filled from it the corner keeps its own light and shading (measured against the
+    # lid skin's level and filled from the lighter skin round it, a shadowed corner turned a pale patch)
+    where = near * zone * fade
+    rows, cols = np.nonzero(where > 0.02)
+    if rows.size == 0:
+        return patch
+    size = int(max(3, 2 * round(TUFT_HAIR * ew) + 1))
+    # only round the corner (its rows and columns, with a kernel's margin): the closing is the costly part
+    r0, r1 = max(rows.min() - size, 0), min(rows.max() + size + 1, patch.shape[0])
+    c0, c1 = max(cols.min() - size, 0), min(cols.max() + size + 1, patch.shape[1])
+    sub = patch[r0:r1, c0:c1]
+    # a square kernel on bytes: separable and SIMD (an ellipse on floats cost more than the rest of the lid)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
+    grey_closed = cv2.morphologyEx(np.clip(sub + 0.5, 0, 255).astype(np.uint8), cv2.MORPH_CLOSE, kernel)
+    closed = cv2.GaussianBlur(grey_closed.astype(np.float32), (0, 0), max(0.7, 0.25 * size))
+    ref = np.maximum(closed.mean(axis=2), 1.0)
+    dark = np.clip((1 - sub.mean(axis=2) / ref) / TUFT_DARK, 0, 1).astype(np.float32)
+    m = where[r0:r1, c0:c1] * dark
     if m.max() < 0.02:
         return patch
-    # filled from the skin round it (a normalised blur of what is not dark): its light, not one flat colour
-    # (not from a lens's glare, which blurred into a pale smooth smear), with the under-eye skin's
-    # fine texture on it: a flat fill read as a smudge
-    sigma = max(1.0, TUFT_REACH * 0.5 * ew)
-    ok = ((1 - dark) * (1 - glare_map(patch, facts)))[..., None]
-    # where all round is dark too (a deep socket's corner), the fill leans on the lid skin's own colour
-    lid = np.asarray(facts.skin_rgb + (facts.lift if facts.lift is not None else 0.0), np.float32)
-    fill = ((cv2.GaussianBlur(patch * ok, (0, 0), sigma) + TUFT_SKIN_PRIOR * lid)
-            / (cv2.GaussianBlur(ok, (0, 0), sigma)[..., None] + TUFT_SKIN_PRIOR))
+    glare = glare_map(closed, facts)[..., None]
+    fill = closed * (1 - glare) + sub * glare
     if texture is not None:
-        fill = fill + texture
+        fill = fill + texture[r0:r1, c0:c1]
     m = m[..., None]
-    return patch * (1 - m) + fill * m
+    patch = patch.copy()
+    patch[r0:r1, c0:c1] = sub * (1 - m) + fill * m
+    return patch
 
 
 def glare_map(patch: np.ndarray, facts: EyeFacts) -> np.ndarray:
@@ -335,7 +373,9 @@ def draw_eye(frame: np.ndarray, facts: EyeFacts, p: np.ndarray, blink: float) ->
     if glare.max() > 0.02:
         patch = fill_from_around(patch, glare, max(1.5, 0.15 * ew))
     texture = skin_texture(frame, facts, o, a, n, x, y, c, b, ew)
-    patch = destreak(patch, (edge - c) / np.maximum(src_end - c, 1e-3), inside & (g > 0), ew, texture)
+    # fading in below the crease: a step from the photo's skin to the smoothed one showed as a rim
+    covered = (inside & (g > 0)) * smoothstep((y - c) / max(LIFT_RAMP * ew, 1.0))
+    patch = destreak(patch, (edge - c) / np.maximum(src_end - c, 1e-3), covered, ew, texture)
     # the closed lid curves in towards its edge: a little darker there; a lid skin in the socket's
     # shadow turns to the light as it closes (lightened, fading out towards the corners)
     depth = np.clip((y - t) / np.maximum(g, 1e-3), 0, 1) * inside * (g > 0)
@@ -346,22 +386,22 @@ def draw_eye(frame: np.ndarray, facts: EyeFacts, p: np.ndarray, blink: float) ->
         corners = smoothstep(x / (LIFT_CORNER * ew)) * smoothstep((ew - x) / (LIFT_CORNER * ew))
         patch += (blink * inside * ramp_in * corners)[..., None] * np.asarray(facts.lift, np.float32)
     patch = untuft(patch, facts, x, y, t, edge, b, ew, fade, texture)
-    # the lash line along the edge, thinner towards the corners where the lid is thin
-    # the lash line runs corner to corner, thickest towards the outer corner, thin at the inner one
-    outer = np.clip(x / ew, 0, 1) if facts.outer_right else np.clip(1 - x / ew, 0, 1)
-    thick = np.maximum(LASH_LINE * ew * (0.5 + 0.7 * outer), 0.5)
-    line = np.clip(thick - np.abs(y - (edge - 0.5 * thick)) + 0.5, 0, 1) * LASH_ALPHA * fade * reach
+    line = lashes.lash_alpha(x, y, edge, ew, facts.outer_right) * (fade * reach)
     # where the lids meet, two resampled edges touch: blur across that seam so no bright line shows
     meet = np.exp(-((y - edge) / max(SEAM_WIDTH * ew, 1.0)) ** 2) * (g > 0) * fade
     if meet.max() > 0.02:
         soft = cv2.GaussianBlur(patch, (0, 0), max(0.7, SEAM_SIGMA * ew))
         patch += (soft - patch) * meet[..., None]
-    patch = patch * (1 - line[..., None]) + facts.lash_rgb * line[..., None]
+    lash = lashes.lash_colour(facts.lash_rgb, patch)
+    patch = patch * (1 - line[..., None]) + lash * line[..., None]
     original = frame[y0:y1, x0:x1].astype(np.float32)
     # the lens's glare stays where it was, over the lid: above the eye and below it (inside it, a
     # bright spot is the eye's own catchlight or sclera, which the lid covers)
     lens = glare_map(original, facts) * ((y < t - facts.lash_band * ew) | (y > b)) * fade
-    patch += (original - patch) * lens[..., None]
+    # every change fades out before the region's edge (the corner's fill reached it: a lighter square)
+    inner = np.minimum(np.minimum(gx - x0, x1 - 1 - gx), np.minimum(gy - y0, y1 - 1 - gy))
+    keep = np.maximum(lens, 1 - smoothstep(inner / max(BOX_FEATHER * ew, 1.0)))
+    patch += (original - patch) * keep[..., None]
     frame[y0:y1, x0:x1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
 
 

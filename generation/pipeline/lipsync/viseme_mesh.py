@@ -74,18 +74,18 @@ PRESS_U = {48: -0.015, 54: -0.015}
 # Between each mouth corner and three jaw points below it: open is the mean of its two ends, spread
 # and round about half and 40% of the corner's (skin half way to the jaw follows about half way).
 CORNER_TO_JAW = {48: (3, 4, 5), 54: (13, 12, 11)}
-CORNER_SKIN_SPREAD, CORNER_SKIN_ROUND = 0.04, -0.14
+CORNER_SKIN_SPREAD, CORNER_SKIN_ROUND = 0.04, -0.22
 # Between each corner and the nostril above it: upper-lip skin, held by the fixed nose base.
 CORNER_NOSTRIL = {48: 31, 54: 35}
 NASOLABIAL_OPEN, NASOLABIAL_SHAPE = 0.06, 0.02
-NASOLABIAL_ROUND = 0.1  # rounding pulls this skin in with the corners: at 0.02 a crease ran from nostril to corner
+NASOLABIAL_ROUND = 0.16  # rounding pulls this skin in with the corners: at 0.02 a crease ran from nostril to corner
 # Between each corner and jaw point 3 / 13. That is also the first CORNER_TO_JAW point: the two
 # coincide and Delaunay keeps one of them, which one depends on the face (the demo keeps the jaw
 # point on both sides, test_viseme_golden's tilted face this one on one side). Left as it is: moving
 # it towards the cheek, as its name meant, would change such faces' frames.
 CORNER_CHEEK = {48: 3, 54: 13}
 CHEEK_OPEN, CHEEK_SHAPE = 0.1, 0.02
-CHEEK_ROUND = 0.11
+CHEEK_ROUND = 0.17
 # Between each lower-lip point and the jaw point below it, open the mean of the two: the chin skin.
 LIP_TO_CHIN = ((57, 8), (58, 7), (56, 9), (59, 6), (55, 10))
 
