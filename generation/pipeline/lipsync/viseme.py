@@ -214,7 +214,11 @@ class VisemeEngine(LipSyncEngine):
             return frame
         # the jaw and the spread: round would squeeze the clip's own lips and cheeks into folds beside
         # the narrower pasted mouth of an o/u (a pink smear); the bank's own mouth is as round as wanted
-        dst = points + rest + bank_.jaw_weight(bank, plan, i) * bases[0] + weights[1] * bases[1]
+        chin = mesh_.LOWER_JAW.index(bank_.CHIN)
+        _, _, down, _ = mesh_.mouth_frame(lm)
+        jaw = bank_.chin_weight(bank, plan, i, k, reader.landmarks[:, bank_.CHIN], points[chin] + rest[chin],
+                                bases[0][chin], down)
+        dst = points + rest + jaw * bases[0] + weights[1] * bases[1]
         filmed = frame[y0:y1, x0:x1].copy()  # the grain as filmed: the warp's interpolation smooths it
         # bicubic: bilinear at sub-pixel offsets halves the footage's grain round the pasted mouth
         # (hand-held 720p: mouth sharpness 0.63 -> 0.77x the clip's; the photo path keeps bilinear);
