@@ -75,6 +75,7 @@ class VisemeClipState:
     inner_idx: np.ndarray  # mesh vertex indices of landmarks 60..67
     outer_idx: np.ndarray  # ... and of 48..59
     shapes: dict = field(default_factory=dict)  # clip frame -> mesh_.mouth_shape: a looping clip shows frames again
+    interior: photo_.MouthInterior | None = None  # the drawn mouth's light, grain and softness: the clip's (clip_interior)
 
     def close(self) -> None:
         self.reader.close()
@@ -197,8 +198,23 @@ class VisemeEngine(LipSyncEngine):
         dst = mesh.displaced(weights)
         render_.warp_roi(frame, frame, mesh, dst)  # warp_roi remaps into a new array before writing
         _, _, v, _ = mesh_.mouth_frame(lm)
-        interior_.draw_mouth(frame, dst[state.inner_idx], mw, v)  # teeth and cavity at their default light
+        interior_.draw_mouth(frame, dst[state.inner_idx], mw, v, self.clip_interior(state))
         return frame
+
+    def clip_interior(self, state: VisemeClipState) -> photo_.MouthInterior:
+        """The drawn mouth's teeth, cavity, grain and blur in the clip's own light, measured once.
+
+        Drawn at the default light (a clean, neutral photo) the fallback mouth of a clip that never
+        opens had grey teeth, a cartoon-red cavity and, unblurred, dark specks of tooth separations
+        along the lips; its most closed frame is measured as a photo is (white balance from its
+        sclera and skin, grain from the chin, blur calibrated against the eyes' edges).
+        """
+        if state.interior is None:
+            k = int(np.argmin(state.reader.mouth_open))
+            interior = self.prepare(state.reader.frame(k), state.reader.face(k)).interior
+            interior.own = None  # that frame's own teeth belong to its own lips, not to every frame's
+            state.interior = interior
+        return state.interior
 
     def draw_clip_banked(self, state: VisemeClipState, k: int, weights: np.ndarray, plan: bank_.BankPlan, i: int,
                          frame: np.ndarray) -> np.ndarray:
