@@ -374,11 +374,13 @@ class ClipReader:
         self._bank: MouthBank | None = None
         self._offsets = arrays["offsets"]
         self.frame_count = len(self._offsets) - 1
-        with open(frames_path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size != int(self._offsets[-1]) or len(self.landmarks) != self.frame_count:
-                raise PipelineError("The prepared clip's frames do not match its arrays.", PIPELINE_FAILED)
-            self._store = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
+        # read with pread, not memory-mapped: every mapped page a render touched stayed in the worker's
+        # resident set (a 60 s 720p clip's store is ~100 MB; the RSS target is a hard 800 MB)
+        self._store = open(frames_path, "rb", buffering=0)
+        size = os.fstat(self._store.fileno()).st_size
+        if size != int(self._offsets[-1]) or len(self.landmarks) != self.frame_count:
+            self._store.close()
+            raise PipelineError("The prepared clip's frames do not match its arrays.", PIPELINE_FAILED)
 
     @property
     def bank(self) -> MouthBank | None:
@@ -396,8 +398,8 @@ class ClipReader:
         """Prepared frame i as RGB uint8 (H, W, 3)."""
         if not 0 <= i < self.frame_count:
             raise IndexError(f"frame {i} of {self.frame_count}")
-        jpeg = np.frombuffer(self._store, np.uint8, int(self._offsets[i + 1] - self._offsets[i]), int(self._offsets[i]))
-        rgb = decode_rgb(jpeg)
+        start, end = int(self._offsets[i]), int(self._offsets[i + 1])
+        rgb = decode_rgb(np.frombuffer(os.pread(self._store.fileno(), end - start, start), np.uint8))
         if rgb is None:
             raise PipelineError(f"Prepared frame {i} does not decode.", PIPELINE_FAILED)
         return rgb
@@ -431,8 +433,7 @@ class ClipReader:
                     image_size=(self.width, self.height))
 
     def close(self) -> None:
-        if isinstance(self._store, mmap.mmap):
-            self._store.close()
+        self._store.close()
 
     def __enter__(self) -> "ClipReader":
         return self

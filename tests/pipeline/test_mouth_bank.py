@@ -182,3 +182,35 @@ def test_coverage_notes_are_translated():
                        for code in ("bank_some", "bank_still", "bank_open"))
     assert "46%" in texts["en"] and all("46%" in t for t in texts.values())
     assert len(set(texts.values())) == 3
+
+
+def test_every_bilabial_is_shut_where_the_speech_engine_timed_it():
+    """The track refines a stop's edges on the waveform (this sentence's last "p" moves two frames
+    earlier); the wanted mouth is shut at the speech engine's middle of every m/b/p as well."""
+    from generation.pipeline.audio import prepare
+    from generation.pipeline.lipsync import visemes_table as T
+    from generation.pipeline.tts.espeak import EspeakBackend
+
+    audio = prepare(EspeakBackend().synthesize("Bob met Pam by the mill. A big brown map, maybe more. "
+                                               "People hope to be happy.", "en"))
+    track = VisemeEngine().track(audio, FPS)
+    wanted = viseme_bank.spoken_open(track.open, audio, FPS)
+    middles = [(p.start + p.end) / 2 for p in audio.phonemes if p.end > p.start and p.symbol.strip(T.STRIP)
+               and T.viseme(p.symbol).kind == T.CLOSURE]
+    assert middles, "the speech has m/b/p"
+    frames = [int(round((m - 0.02) * FPS)) for m in middles]
+    assert all(wanted[k] == 0.0 for k in frames if k < len(wanted))
+
+
+def test_the_drawn_fallback_mouth_is_in_the_clips_own_light(closed):
+    """Measured on the clip (its sclera, skin, grain and softness), not the default neutral light."""
+    from generation.pipeline.lipsync.mouth_photo import MouthInterior, face_light
+
+    reader = ClipReader(*closed[1])
+    engine = VisemeEngine()
+    interior = engine.clip_interior(engine.prepare_clip(reader))
+    k = int(np.argmin(reader.mouth_open))
+    own = face_light(reader.frame(k), reader.landmarks[k])
+    assert np.allclose(interior.teeth_rgb, own["teeth_rgb"])
+    assert not np.allclose(interior.teeth_rgb, MouthInterior().teeth_rgb, atol=2.0)
+    assert interior.own is None

@@ -75,6 +75,7 @@ class VisemeClipState:
     inner_idx: np.ndarray  # mesh vertex indices of landmarks 60..67
     outer_idx: np.ndarray  # ... and of 48..59
     shapes: dict = field(default_factory=dict)  # clip frame -> mesh_.mouth_shape: a looping clip shows frames again
+    interior: photo_.MouthInterior | None = None  # the drawn mouth's light, grain and softness: the clip's (clip_interior)
 
     def close(self) -> None:
         self.reader.close()
@@ -197,8 +198,23 @@ class VisemeEngine(LipSyncEngine):
         dst = mesh.displaced(weights)
         render_.warp_roi(frame, frame, mesh, dst)  # warp_roi remaps into a new array before writing
         _, _, v, _ = mesh_.mouth_frame(lm)
-        interior_.draw_mouth(frame, dst[state.inner_idx], mw, v)  # teeth and cavity at their default light
+        interior_.draw_mouth(frame, dst[state.inner_idx], mw, v, self.clip_interior(state))
         return frame
+
+    def clip_interior(self, state: VisemeClipState) -> photo_.MouthInterior:
+        """The drawn mouth's teeth, cavity, grain and blur in the clip's own light, measured once.
+
+        Drawn at the default light (a clean, neutral photo) the fallback mouth of a clip that never
+        opens had grey teeth, a cartoon-red cavity and, unblurred, dark specks of tooth separations
+        along the lips; its most closed frame is measured as a photo is (white balance from its
+        sclera and skin, grain from the chin, blur calibrated against the eyes' edges).
+        """
+        if state.interior is None:
+            k = int(np.argmin(state.reader.mouth_open))
+            interior = self.prepare(state.reader.frame(k), state.reader.face(k)).interior
+            interior.own = None  # that frame's own teeth belong to its own lips, not to every frame's
+            state.interior = interior
+        return state.interior
 
     def draw_clip_banked(self, state: VisemeClipState, k: int, weights: np.ndarray, plan: bank_.BankPlan, i: int,
                          frame: np.ndarray) -> np.ndarray:
@@ -214,7 +230,11 @@ class VisemeEngine(LipSyncEngine):
             return frame
         # the jaw and the spread: round would squeeze the clip's own lips and cheeks into folds beside
         # the narrower pasted mouth of an o/u (a pink smear); the bank's own mouth is as round as wanted
-        dst = points + rest + bank_.jaw_weight(bank, plan, i) * bases[0] + weights[1] * bases[1]
+        chin = mesh_.LOWER_JAW.index(bank_.CHIN)
+        _, _, down, _ = mesh_.mouth_frame(lm)
+        jaw = bank_.chin_weight(bank, plan, i, k, reader.landmarks[:, bank_.CHIN], points[chin] + rest[chin],
+                                bases[0][chin], down)
+        dst = points + rest + jaw * bases[0] + weights[1] * bases[1]
         filmed = frame[y0:y1, x0:x1].copy()  # the grain as filmed: the warp's interpolation smooths it
         # bicubic: bilinear at sub-pixel offsets halves the footage's grain round the pasted mouth
         # (hand-held 720p: mouth sharpness 0.63 -> 0.77x the clip's; the photo path keeps bilinear);

@@ -47,6 +47,13 @@ GRAIN_MIN = 0.5  # grey levels of missing grain worth adding
 GRAIN_GAIN = 1 / np.sqrt(20.0)  # white noise of std 1 has a 3x3 Laplacian of std sqrt(20)
 NOISE_TILE = 512  # px; a patch larger than this repeats its noise
 OPEN_PER_WEIGHT = 0.374  # inner gap / width per unit of the mesh's open weight (OPEN_GAIN x INNER_GAP_PER_OPEN)
+# The jaw goes where the chosen mouth's own chin was (in the head's frame), not only as far as its
+# lips are apart: this person's chin travels further per unit of opening than the mesh's open basis,
+# and a closed bank mouth over a frame filmed wide open kept a long lower face (en talking clip:
+# dlib read such a pasted m/b/p 0.07-0.10 open, over the 0.06 a closed mouth reads). Within these
+# open weights: a little below closed (the chin lifted), never past a wide vowel's jaw.
+CHIN = 8  # landmark: the chin's lowest point
+CHIN_WEIGHT_RANGE = (-0.3, 1.5)
 
 
 @dataclass
@@ -59,13 +66,33 @@ class BankPlan:
 
 
 def spoken_open(open_: np.ndarray, audio, fps: int) -> np.ndarray:
-    """The wanted opening per frame: the track's, mixed with the audio's loudness where the lips part."""
+    """The wanted opening per frame: the track's, mixed with the audio's loudness where the lips part,
+    and shut at the middle of every m/b/p as the speech engine timed it (as well as the track's own)."""
     from .viseme_track import attack_release, audio_curves, grid, sample_frames
 
     times = grid(len(open_) / fps)
     loud = sample_frames(attack_release(np.clip(audio_curves(audio.samples, times), 0, 1)), len(open_), fps)[0]
     gate = np.clip(np.asarray(open_) / GATE_OPEN, 0, 1)
-    return (1 - LOUDNESS_SHARE * gate) * open_ + LOUDNESS_SHARE * gate * loud
+    wanted = (1 - LOUDNESS_SHARE * gate) * open_ + LOUDNESS_SHARE * gate * loud
+    wanted[timed_closures(audio, len(wanted), fps)] = 0.0
+    return wanted
+
+
+def timed_closures(audio, num_frames: int, fps: int) -> np.ndarray:
+    """Frames at the middle of each m/b/p as the speech engine timed it (before the track's refinement).
+
+    The track shuts the middle of each closure after refining its edges on the waveform, which can
+    move a short п two frames earlier (en "p" 5.88-5.92 s -> 5.85-5.88 s): the lips were then open at
+    the engine's own middle of it (wanted 0.23), and a closure the ear hears there showed parted lips.
+    A stop's lips are shut from its refined start to its burst, so both middles are shut.
+    """
+    from . import visemes_table as T
+    from .viseme_track import STRIP, closure_frames
+
+    spoken = [p for p in (audio.phonemes or []) if p.end > p.start and p.symbol.strip(STRIP + "_")]
+    if not spoken:
+        return np.zeros(0, np.int64)
+    return closure_frames(spoken, num_frames, fps, T.guess_language(p.symbol for p in spoken))
 
 
 def plan(bank: MouthBank, open_: np.ndarray, spread: np.ndarray, round_: np.ndarray) -> BankPlan:
@@ -83,6 +110,20 @@ def plan(bank: MouthBank, open_: np.ndarray, spread: np.ndarray, round_: np.ndar
 def jaw_weight(bank: MouthBank, plan_: BankPlan, i: int) -> float:
     """The mesh's open weight that drops the jaw as far as the chosen mouth is open."""
     return float(bank.opening[plan_.index[i]]) / OPEN_PER_WEIGHT
+
+
+def chin_weight(bank: MouthBank, plan_: BankPlan, i: int, clip_frame: int, chins: np.ndarray,
+                chin_now: np.ndarray, chin_basis: np.ndarray, down: np.ndarray) -> float:
+    """The open weight that puts this frame's chin (`chin_now`, after the rest pose; `chin_basis`: its
+    open basis) where the chosen mouth's own chin was, along `down`; `chins`: (n, 2) the clip's chins."""
+    k = int(plan_.index[i])
+    canonical = bank.affines[k][:, :2] @ chins[k] + bank.affines[k][:, 2]
+    back = cv2.invertAffineTransform(bank.affines[clip_frame])
+    target = back[:, :2] @ canonical + back[:, 2]
+    per_weight = float(chin_basis @ down)
+    if per_weight <= 1e-6:
+        return jaw_weight(bank, plan_, i)
+    return float(np.clip((target - chin_now) @ down / per_weight, *CHIN_WEIGHT_RANGE))
 
 
 def mouth_crop(bank: MouthBank, plan_: BankPlan, i: int) -> tuple[np.ndarray, np.ndarray]:
