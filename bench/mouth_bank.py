@@ -8,7 +8,8 @@ the worker's peak RSS: bench/video_avatar.py.
 
 Each clip (tests/mouth_clips.py) is prepared by clip.prepare_clip and made to speak a sentence in
 each language (espeak) by the viseme engine; the photo path (the demo photo) speaks the same audio
-as the baseline of the same run. Measured on the output frames: dlib's inner-lip gap over mouth
+as the baseline of the same run. All speech comes from a fresh espeak (tests/mouth_clips.fresh_speech),
+so a run of one language or clip reads the same figures as a run of all. Measured on the output frames: dlib's inner-lip gap over mouth
 width per frame against the speech's loudness (300-2500 Hz band, per frame), at lags -5..5 frames;
 the gap at the middle of every m/b/p; dark blobs (luma < 70, >= 0.4 % of the lower face) in the
 lower face; the Laplacian's variance over the mouth box against the clip's own frames.
@@ -143,18 +144,17 @@ def main() -> None:
     from generation.pipeline.faces import FaceAnalyzer
     from generation.pipeline.images import demo_avatar_image
     from generation.pipeline.lipsync.viseme import VisemeEngine
-    from generation.pipeline.tts.espeak import EspeakBackend
     from tests import mouth_clips
 
     print(cpu_line(), "(under load: the machine is shared)")
-    analyzer, engine, tts = FaceAnalyzer(), VisemeEngine(), EspeakBackend()
+    analyzer, engine = FaceAnalyzer(), VisemeEngine()
     photo = demo_avatar_image()
     photo_state = engine.prepare(photo, analyzer.analyze(photo))
     makers = {"talking": mouth_clips.talking, "cg": mouth_clips.cg_talking, "cut": mouth_clips.cut_and_second_face,
               "closed": lambda language: mouth_clips.closed()}
     with tempfile.TemporaryDirectory(prefix="bench-bank-") as tmp:
         for language in args.languages.split(","):
-            audio = prepare(tts.synthesize(SPEECH[language], language))
+            audio = prepare(mouth_clips.fresh_speech(SPEECH[language], language))
             frames = list(engine.render(photo_state, audio))
             base, lms = measure(frames, audio, analyzer)
             print(f"[{language}] photo path: corr {base['corr']:.2f} (lag {base['lag_ms']:+d} ms), "

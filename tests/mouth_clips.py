@@ -6,10 +6,19 @@ its mouth opens and closes as speech does while the head moves. The closed clip 
 moving with its mouth at rest; the cut clip is the talker, a cut, then another face with a second,
 larger face beside it; the CG-like one is the talker smoothed into flat, saturated colours (a
 rendered character).
+
+Their speech is made by a fresh process (fresh_speech): espeak-ng carries its wave generator's
+state from one synthesis to the next, so speech made in this process would depend on what was said
+before, and so would every clip, bank and figure made from it (a bench run of one language read
+different figures from a run of all three).
 """
 from __future__ import annotations
 
 import functools
+import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -26,17 +35,28 @@ TEXTS = {
 }
 
 
+ROOT = Path(__file__).resolve().parents[1]
+_SPEAK = ("import pickle, sys; from generation.pipeline.tts.espeak import EspeakBackend; "
+          "sys.stdout.buffer.write(pickle.dumps(EspeakBackend().synthesize(sys.argv[1], sys.argv[2])))")
+
+
+def fresh_speech(text: str, language: str):
+    """espeak's Speech of `text` as a new process makes it: the same every time, whatever was said before."""
+    done = subprocess.run([sys.executable, "-c", _SPEAK, text, language], cwd=ROOT, capture_output=True,
+                          check=True, timeout=120)
+    return pickle.loads(done.stdout)
+
+
 @functools.lru_cache(maxsize=None)
 def talking_frames(language: str = "en") -> tuple[np.ndarray, ...]:
     """The demo avatar's head speaking TEXTS[language], one RGB frame per 1/25 s."""
     from generation.pipeline.audio import prepare
     from generation.pipeline.lipsync.viseme import VisemeEngine
-    from generation.pipeline.tts.espeak import EspeakBackend
 
     sprite = media.astronaut()
     engine = VisemeEngine()
     state = engine.prepare(sprite.rgb, media._analyzer().analyze(sprite.rgb))
-    audio = prepare(EspeakBackend().synthesize(TEXTS[language], language))
+    audio = prepare(fresh_speech(TEXTS[language], language))
     return tuple(engine.render(state, audio, media.FPS))
 
 
@@ -155,14 +175,13 @@ def real_talking_heads(seconds: float = 10.0, seed: int = 1) -> tuple[np.ndarray
     from generation.pipeline.audio import prepare
     from generation.pipeline.lipsync.viseme import VisemeEngine
     from generation.pipeline.runner import moving_photo
-    from generation.pipeline.tts.espeak import EspeakBackend
     from generation.pipeline.types import SAMPLE_RATE, Audio
 
     photo = real_photo()
     face = media._analyzer().analyze(photo)
     engine = VisemeEngine()
     state = engine.prepare(photo, face)
-    spoken = prepare(EspeakBackend().synthesize(REAL_TEXT, "en"))
+    spoken = prepare(fresh_speech(REAL_TEXT, "en"))
     n = int(seconds * SAMPLE_RATE)  # speech, then a pause, as someone filmed talking
     audio = Audio(np.concatenate([spoken.samples, np.zeros(max(0, n - len(spoken.samples)), np.float32)])[:n],
                   phonemes=spoken.phonemes)

@@ -214,3 +214,36 @@ def test_the_drawn_fallback_mouth_is_in_the_clips_own_light(closed):
     assert np.allclose(interior.teeth_rgb, own["teeth_rgb"])
     assert not np.allclose(interior.teeth_rgb, MouthInterior().teeth_rgb, atol=2.0)
     assert interior.own is None
+
+
+def test_a_render_does_not_depend_on_what_the_worker_rendered_before(talking, closed, rendered, speech):
+    """A worker renders many requests: the same clip and speech give the same bank, path and frames
+    after another avatar spoke another language in the same process."""
+    from generation.pipeline.audio import prepare
+    from generation.pipeline.images import demo_avatar_image
+    from generation.pipeline.tts.espeak import EspeakBackend
+
+    reader, frames, path = rendered
+    engine = VisemeEngine()
+    other = prepare(EspeakBackend().synthesize("Біз бүгін мектепте боламыз.", "kk"))
+    assert sum(1 for _ in engine.render(engine.prepare_clip(ClipReader(*closed[1])), other, FPS)) > 0
+    photo = demo_avatar_image()
+    assert sum(1 for _ in engine.render(engine.prepare(photo, FaceAnalyzer().analyze(photo)), other, FPS)) > 0
+    again = ClipReader(*talking[1])
+    assert again.bank.coverage == reader.bank.coverage
+    track = engine.track(speech[0], FPS)
+    replanned = viseme_bank.plan(again.bank, viseme_bank.spoken_open(track.open, speech[0], FPS), track.spread, track.round)
+    assert all(np.array_equal(getattr(replanned, f), getattr(path, f)) for f in ("index", "mix", "use"))
+    rerendered = list(engine.render(engine.prepare_clip(again), speech[0], FPS))
+    assert len(rerendered) == len(frames) and all(np.array_equal(a, b) for a, b in zip(frames, rerendered))
+
+
+def test_the_test_clips_speech_does_not_depend_on_what_was_said_before():
+    """espeak-ng carries its wave generator's state between syntheses (tts/espeak.py), so the clips'
+    and the bench's speech comes from a fresh process: the same samples after other speech here."""
+    from generation.pipeline.tts.espeak import EspeakBackend
+
+    first = mouth_clips.fresh_speech(mouth_clips.TEXTS["kk"], "kk")
+    EspeakBackend().synthesize(mouth_clips.TEXTS["ru"], "ru")
+    again = mouth_clips.fresh_speech(mouth_clips.TEXTS["kk"], "kk")
+    assert np.array_equal(first.samples, again.samples) and first.phonemes == again.phonemes
