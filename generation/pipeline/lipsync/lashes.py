@@ -13,7 +13,7 @@ import numpy as np
 # the lower lid, longer and denser towards the outer corner, leaning outwards, each hair its own
 # length and darkness (a pencil-straight even line read as drawn)
 LASH_ROOT = 0.02  # eye widths: the root band's half thickness (Gaussian sigma) ...
-LASH_ROOT_MIN = 0.85  # ... in px at least (thinner, a small face's lash line read as a faint grey thread at 1x)
+LASH_ROOT_MIN = 0.75  # ... in px at least (thinner, a small face's lash line read as a faint grey thread at 1x)
 LASH_ROOT_BELOW = 0.6  # ... its centre this many sigmas below the margin, give or take a half (the lashes grow from the margin downwards)
 LASH_ALPHA = 0.8  # the root's opacity at its darkest
 LASH_LENGTH = 0.17  # eye widths the hairs hang below the margin at the outer corner ...
@@ -23,8 +23,7 @@ LASH_SPACING = 0.022  # eye widths between hairs (clumps: single lashes are fine
 LASH_SPACING_MIN = 1.2  # ... px at least
 LASH_SLANT = 0.5  # hairs lean towards the outer corner by this much across per unit down
 LASH_SEED = 22
-LASH_SHADE = 0.26  # the lashes' colour: LASH_OWN of the photo's lash colour, the rest the skin under them darkened to this share (its hue, not grey)
-LASH_OWN = 0.7  # share of the photo's lashes' own colour (their darkest pixels), the rest the skin darkened
+LASH_SHADE = 0.26  # the lashes' level: this share of the skin's under them, in the photo's own lash hue
 _LASH_NOISE = np.random.default_rng(LASH_SEED).random((3, 512)).astype(np.float32)
 
 
@@ -55,10 +54,9 @@ def lash_alpha(x: np.ndarray, y: np.ndarray, edge: np.ndarray, ew: float, outer_
 
 
 def lash_colour(lash_rgb: np.ndarray, patch: np.ndarray) -> np.ndarray:
-    """The lashes' colour over `patch`: the photo's own lash colour, no lighter than LASH_SHADE of the skin.
+    """The lashes' colour over `patch`: the photo's own lash hue, at LASH_SHADE of the skin's level.
 
-    (The skin darkened in its own hue, as before, read a thin grey band on light skin at 1x; a
-    low-resolution photo's lash sample, blurred into the skin, is brought down to that darkness.)"""
+    (The skin darkened in its own hue, as before, read a thin grey band on light skin at 1x; the
+    lashes' own darkness, near-black on a small face, made the closed eye read dark.)"""
     lash = np.asarray(lash_rgb, np.float32)
-    limit = LASH_SHADE * patch.mean(axis=-1, keepdims=True) / max(float(lash.mean()), 1.0)
-    return lash * np.minimum(limit, 1.0) * LASH_OWN + (1 - LASH_OWN) * LASH_SHADE * patch
+    return lash * (LASH_SHADE / max(float(lash.mean()), 1.0)) * patch.mean(axis=-1, keepdims=True)
