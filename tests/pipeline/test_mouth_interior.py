@@ -269,3 +269,36 @@ def test_open_mouth_as_finely_textured_as_the_lips_and_chin(name):
     # few grey levels: 0.64, 1.0, 1.44 ...), so one step either side is allowed (before the grain's
     # calibration these read 4.8 and 5.1)
     assert 0.6 <= ratio <= 1.5
+
+
+def test_rounded_opening_is_an_oval_not_a_v():
+    """A narrow (о/у) opening whose lower lip meets in a V is painted as a soft oval, its sides full."""
+    mw, cx, cy = MW, 160.0, 120.0
+    half, up, down = 0.26 * mw, -0.06 * mw, 0.14 * mw  # inner corners 0.52 mw apart: fully rounded
+    v_points = np.array([[cx - half, cy], [cx - 0.5 * half, cy + up], [cx, cy + up], [cx + 0.5 * half, cy + up],
+                         [cx + half, cy], [cx + 0.5 * half, cy + 0.5 * down], [cx, cy + down], [cx - 0.5 * half, cy + 0.5 * down]])
+    frame = canvas()
+    I.draw_mouth(frame, v_points, mw, np.array([0.0, 1.0]))
+    row = int(round(cy + 0.6 * down))
+    painted = int((grey(frame)[row] < grey(canvas())[row] - 40).sum())
+    v_width = 2 * half * (1 - 0.6) * 0.97  # the V's own width at that depth
+    assert painted > 1.3 * v_width, (painted, v_width)
+
+
+def test_rounded_opening_on_a_toothy_photo_shows_no_band_of_its_teeth(demo, demo_state):
+    """о/у on a smile with teeth: dark inside, at most the incisors' edge (the photo's whole strip read as a grey band)."""
+    image, face = demo
+    state = demo_state
+    lm = face.landmarks.astype(np.float64)
+    assert state.interior.own is not None
+    h, w = image.shape[:2]
+    level = 0.6 * float(np.mean(P.lips_rgb(image, lm)))
+
+    def light_share(weights):
+        inner = state.mouth.displaced(weights)[state.inner_idx]
+        opening = P.polygon((h, w), inner).astype(bool)
+        return float((grey(VisemeEngine().draw(state, weights))[opening] > level).mean())
+    # the test means something: unrounded, the opening is mostly the photo's teeth
+    assert light_share(MID_WORD) > 0.7
+    # rounded, mostly dark (the rest: the lips' rim round the oval, the incisors' edge); 0.73 before
+    assert light_share(np.array([0.45, 0.0, 0.9])) < 0.55

@@ -62,6 +62,8 @@ GRAIN_SEED = 23  # the fixed fine grain laid over a far-stretched lid (its table
 _GRAIN = np.random.default_rng(GRAIN_SEED).standard_normal((128, 128)).astype(np.float32)
 _GRAIN = cv2.GaussianBlur(np.tile(_GRAIN, (3, 3)), (0, 0), 0.6)[128:256, 128:256].copy()  # tiled: it wraps seamlessly
 _GRAIN /= float(_GRAIN.std())
+LASH_DARKEST = 0.12  # share of the lash band's pixels, the darkest, whose colour is the lashes' own
+LASH_CLEAR = 0.01  # eye widths above the lid line where the lash band's pixels start (below: the iris)
 LASH_SKIN_MIX = 0.3  # lashes are hairs with skin between them: their colour mixes this much of the skin
 LASH_FADE = 0.35  # blink share over which the photo's lashes give way to the drawn line
 LOWER_RISE = 0.15  # the lids meet this share of the opening above the lower lid: the lower lid rises too
@@ -138,12 +140,13 @@ def measure_eye(image: np.ndarray, p: np.ndarray, brow: np.ndarray) -> EyeFacts:
     grey = image.astype(np.float32).mean(axis=2)
     mid = (xs > 0.2 * ew) & (xs < 0.8 * ew)
     steps = np.linspace(-0.45, 0.02, 48) * ew  # from well above the lid down to the lid line
-    lum, rgb = [], []
+    lum, rgb, pixels = [], [], []
     for d in steps:
         pts = o + xs[mid, None] * a + (top[mid] + d)[:, None] * n
         mx, my = pts[:, 0:1].astype(np.float32), pts[:, 1:2].astype(np.float32)
         lum.append(float(np.median(cv2.remap(grey, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE))))
-        rgb.append(np.median(cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[:, 0], axis=0))
+        pixels.append(cv2.remap(image, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[:, 0].astype(np.float64))
+        rgb.append(np.median(pixels[-1], axis=0))
     lum = np.array(lum)
     brow_gap = -float(np.median((brow - o) @ n - np.interp((brow - o) @ a, xs, top)))
     crease = min(CREASE, CREASE_MAX_TO_BROW * max(brow_gap, 0.1 * ew) / ew)
@@ -168,6 +171,7 @@ def measure_eye(image: np.ndarray, p: np.ndarray, brow: np.ndarray) -> EyeFacts:
     lid_rgb = np.array(rgb)[lid].mean(axis=0) if lid.any() else np.array(rgb)[np.argsort(lum)[-6:]].mean(axis=0)
     skin_rgb = np.array(rgb)[np.argsort(lum)[-6:]].mean(axis=0)
     dark = dark * (1 - LASH_SKIN_MIX) + skin_rgb * LASH_SKIN_MIX
+    dark = own_lash_rgb(pixels, steps, band * ew, ew, dark)
     high = grey - cv2.GaussianBlur(grey, (0, 0), 1.0)
     pts = o + xs[mid, None] * a + (top[mid] - 0.5 * (band + stop) * ew)[:, None] * n
     texture = cv2.remap(high, pts[:, 0:1].astype(np.float32), pts[:, 1:2].astype(np.float32), cv2.INTER_NEAREST)
@@ -195,6 +199,21 @@ def measure_eye(image: np.ndarray, p: np.ndarray, brow: np.ndarray) -> EyeFacts:
     return EyeFacts(dark.astype(np.float64), band, float(max(stop, band + MIN_LID_SKIN)), grain,
                     skin_rgb=lid_rgb.astype(np.float64), lift=lift.astype(np.float64), brow=float(below_brow),
                     texture_gain=texture_gain)
+
+
+def own_lash_rgb(pixels: list, steps: np.ndarray, band_px: float, ew: float, fallback: np.ndarray) -> np.ndarray:
+    """The lashes' own colour: the darkest of the lash band's pixels (the hairs, not the skin between them).
+
+    A median along the lid (the fallback) mixes the skin between the hairs in: on light skin it
+    came out a pale grey-brown, and the closed lid's lashes drawn in it read thin and grey."""
+    rows = [px for d, px in zip(steps, pixels) if -band_px <= d <= -LASH_CLEAR * ew]
+    if not rows:
+        return fallback
+    px = np.concatenate(rows)
+    lum = px.mean(axis=1)
+    darkest = px[lum <= np.quantile(lum, LASH_DARKEST)]
+    # never lighter than the median's estimate (a band with no hairs in it: a thin, pale lash line)
+    return darkest.mean(axis=0) if darkest.mean() < fallback.mean() else fallback
 
 
 def measure_lids(image: np.ndarray, lm: np.ndarray) -> LidsState:

@@ -1,6 +1,6 @@
 """A closed lid's lashes, drawn at its edge: not a pencil line but a soft, irregular dark root along the
 lid margin with hairs hanging from it over the lower lid, longer, denser and leaning outwards towards
-the outer corner, each hair its own length and darkness, in the skin's own hue darkened.
+the outer corner, each hair its own length and darkness, in the photo's own lash colour.
 
 Everything is a function of the eye frame's coordinates (x along the lid, distance below the
 margin) and fixed noise tables, so the same lashes are drawn in every frame.
@@ -13,7 +13,7 @@ import numpy as np
 # the lower lid, longer and denser towards the outer corner, leaning outwards, each hair its own
 # length and darkness (a pencil-straight even line read as drawn)
 LASH_ROOT = 0.02  # eye widths: the root band's half thickness (Gaussian sigma) ...
-LASH_ROOT_MIN = 0.6  # ... in px at least
+LASH_ROOT_MIN = 0.75  # ... in px at least (thinner, a small face's lash line read as a faint grey thread at 1x)
 LASH_ROOT_BELOW = 0.6  # ... its centre this many sigmas below the margin, give or take a half (the lashes grow from the margin downwards)
 LASH_ALPHA = 0.8  # the root's opacity at its darkest
 LASH_LENGTH = 0.17  # eye widths the hairs hang below the margin at the outer corner ...
@@ -23,8 +23,7 @@ LASH_SPACING = 0.022  # eye widths between hairs (clumps: single lashes are fine
 LASH_SPACING_MIN = 1.2  # ... px at least
 LASH_SLANT = 0.5  # hairs lean towards the outer corner by this much across per unit down
 LASH_SEED = 22
-LASH_SHADE = 0.26  # the lashes' colour: LASH_OWN of the photo's lash colour, the rest the skin under them darkened to this share (its hue, not grey)
-LASH_OWN = 0.2
+LASH_SHADE = 0.26  # the lashes' level: this share of the skin's under them, in the photo's own lash hue
 _LASH_NOISE = np.random.default_rng(LASH_SEED).random((3, 512)).astype(np.float32)
 
 
@@ -55,5 +54,9 @@ def lash_alpha(x: np.ndarray, y: np.ndarray, edge: np.ndarray, ew: float, outer_
 
 
 def lash_colour(lash_rgb: np.ndarray, patch: np.ndarray) -> np.ndarray:
-    """The lashes' colour over `patch`: some of the photo's lash colour, the rest the skin under them darkened."""
-    return LASH_OWN * np.asarray(lash_rgb, np.float32) + ((1 - LASH_OWN) * LASH_SHADE) * patch
+    """The lashes' colour over `patch`: the photo's own lash hue, at LASH_SHADE of the skin's level.
+
+    (The skin darkened in its own hue, as before, read a thin grey band on light skin at 1x; the
+    lashes' own darkness, near-black on a small face, made the closed eye read dark.)"""
+    lash = np.asarray(lash_rgb, np.float32)
+    return lash * (LASH_SHADE / max(float(lash.mean()), 1.0)) * patch.mean(axis=-1, keepdims=True)

@@ -88,6 +88,13 @@ OWN_UPPER_SHARE = 0.8  # share of the photo's own gap that hangs from the upper 
 ROUND_WIDTH, ROUND_SPAN = 0.72, 0.24
 ROUND_HIDE = 0.65  # ... the teeth's visible length shrinks by this share when fully rounded ...
 ROUND_SHADE = 0.18  # ... and they darken this much (set back behind the lips, in their shade)
+# The inner lips' 8 points make a V of a rounded opening (on a smile photo most of all): a rounded
+# mouth is a soft oval, so its outline goes this share of the way to the ellipse in its extent.
+ROUND_OVAL = 0.75
+OVAL_SAMPLES = 12  # points along each lip of the smoothed outline
+# A smile photo's own teeth fill its wide gap: on a rounded mouth only the upper incisors' edge
+# shows, at most this share of the opening, and nothing of the lower row.
+ROUND_EDGE = 0.18
 GRAIN_DARK_FLOOR = 0.3  # the photo's grain is weaker in the dark (shot noise): at least this share of it
 
 
@@ -110,6 +117,19 @@ def line_at(points: np.ndarray, a: np.ndarray) -> np.ndarray:
     """Offset along v of a lip line given as (n, 2) (a, b) points, at positions a."""
     order = np.argsort(points[:, 0])
     return np.interp(a, points[order, 0], points[order, 1]).astype(np.float32)
+
+
+def oval_lines(pts: np.ndarray, rounded: float) -> tuple[np.ndarray, np.ndarray]:
+    """(top, bottom) lip lines as (n, 2) (a, b) points, gone ROUND_OVAL * rounded of the way to an oval."""
+    ends = pts[[0, 4], 0]
+    mid, half = float(ends.mean()), max(float(ends[1] - ends[0]) / 2, 1.0)
+    a = mid + half * np.cos(np.linspace(np.pi, 0, OVAL_SAMPLES))
+    top, bot = line_at(pts[[0, 1, 2, 3, 4]], a), line_at(pts[[0, 7, 6, 5, 4]], a)
+    top_mid, bot_mid = line_at(pts[[0, 1, 2, 3, 4]], np.array([mid]))[0], line_at(pts[[0, 7, 6, 5, 4]], np.array([mid]))[0]
+    c, r = 0.5 * (top_mid + bot_mid), 0.5 * max(bot_mid - top_mid, 0.0)
+    ell = r * np.sqrt(np.clip(1 - ((a - mid) / half) ** 2, 0, 1))
+    w = ROUND_OVAL * rounded
+    return (np.stack([a, top + w * (c - ell - top)], 1), np.stack([a, bot + w * (c + ell - bot)], 1))
 
 
 def ramp(x: np.ndarray) -> np.ndarray:
@@ -165,15 +185,17 @@ def roundness(inner_width: float, mw: float) -> float:
     return float(np.clip((ROUND_WIDTH - inner_width / max(mw, 1e-6)) / ROUND_SPAN, 0.0, 1.0))
 
 
-def own_layer(own, rows_px, cols, gap_share, mw):
-    """(colour, alpha) of the photo's own teeth hung from one lip: rows_px from that lip, cols into the strip."""
+def own_layer(own, rows_px, cols, gap_share, mw, cap: float = np.inf):
+    """(colour, alpha) of the photo's own teeth hung from one lip: rows_px from that lip, cols into the strip.
+
+    cap: px, the most of them shown from the lip."""
     tex = own.upper if gap_share > 0 else own.lower
     share = abs(gap_share)
     row = rows_px / mw * OWN_ROWS_PER_MW
     colour = cv2.remap(tex, cols.astype(np.float32), row.astype(np.float32), cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_REPLICATE)
     n = len(own.gap)
-    reach = np.interp(cols, np.arange(n), own.gap) * share * mw
+    reach = np.minimum(np.interp(cols, np.arange(n), own.gap) * share * mw, cap)
     alpha = ramp(reach - rows_px) * ((cols >= 0) & (cols <= n - 1))
     return colour, alpha
 
@@ -254,14 +276,18 @@ def draw_mouth(out: np.ndarray, inner: np.ndarray, mw: float, v: np.ndarray, int
         return
     local = inner - (x0, y0)
     centre = local.mean(axis=0)
-    alpha = polygon_mask((y1 - y0, x1 - x0), centre + (local - centre) * 0.97, sigma)
+    pts = np.stack([(local - centre) @ u, (local - centre) @ v], axis=1)
+    rounded = roundness(float(pts[4, 0] - pts[0, 0]), mw)
+    top_line, bot_line = oval_lines(pts, rounded) if rounded > 0 else (pts[[0, 1, 2, 3, 4]], pts[[0, 7, 6, 5, 4]])
+    outline = np.concatenate([top_line, bot_line[-2:0:-1]])
+    outline = centre + outline[:, :1] * u + outline[:, 1:] * v
+    alpha = polygon_mask((y1 - y0, x1 - x0), centre + (outline - centre) * 0.97, sigma)
     alpha *= min(1.0, gap / 2.5)  # a barely parted mouth only darkens the lip line
     ys, xs = np.mgrid[0:y1 - y0, 0:x1 - x0].astype(np.float32)
     rel_x, rel_y = xs - np.float32(centre[0]), ys - np.float32(centre[1])
     a = rel_x * np.float32(u[0]) + rel_y * np.float32(u[1])
     b = rel_x * np.float32(v[0]) + rel_y * np.float32(v[1])
-    pts = np.stack([(local - centre) @ u, (local - centre) @ v], axis=1)
-    top, bot = line_at(pts[[0, 1, 2, 3, 4]], a), line_at(pts[[0, 7, 6, 5, 4]], a)
+    top, bot = line_at(top_line, a), line_at(bot_line, a)
     d_top, d_bot = b - top, bot - b
     ends = pts[[0, 4], 0]
     mid_a = float(ends.mean())
@@ -269,12 +295,11 @@ def draw_mouth(out: np.ndarray, inner: np.ndarray, mw: float, v: np.ndarray, int
     s = (a - mid_a) / half
     x = a - mid_a
     room = np.maximum(bot - top, np.float32(0.0))  # the opening's height at each position along the mouth
-    rounded = roundness(float(ends[1] - ends[0]), mw)
     hide = 1 - ROUND_HIDE * rounded
     upper_h = min(UPPER_H * mw, UPPER_SHARE * gap) * hide
     # the tooth rows hang from (rise from) the lips' middle, not from the lip above each tooth: towards
     # the corners the lips close over them and the cavity there stays dark (the buccal corridor)
-    top_mid, bot_mid = float(line_at(pts[[0, 1, 2, 3, 4]], np.array([mid_a]))[0]), float(line_at(pts[[0, 7, 6, 5, 4]], np.array([mid_a]))[0])
+    top_mid, bot_mid = float(line_at(top_line, np.array([mid_a]))[0]), float(line_at(bot_line, np.array([mid_a]))[0])
     top_root, bot_root = top_mid + ROOT_FOLLOW * (top - top_mid), bot_mid + ROOT_FOLLOW * (bot - bot_mid)
     edge_line = np.maximum(top, top_root + upper_h)
     below = np.clip((b - edge_line) / np.maximum(bot - edge_line, np.float32(1.0)), 0, 1)
@@ -298,9 +323,10 @@ def draw_mouth(out: np.ndarray, inner: np.ndarray, mw: float, v: np.ndarray, int
         cols = photo_mid + (a - mid_a) / (interior.own.half * mw) * photo_mid
         # the photo's own teeth are already at its sharpness and grain: only their outline is softened
         lcol, la = own_layer(interior.own, d_bot, cols, -(1 - OWN_UPPER_SHARE), mw)
-        la = soften(la.astype(np.float32), interior, mw)
+        la = soften(la.astype(np.float32), interior, mw) * np.float32(1 - rounded)
         inside = over(inside, lcol, la)
-        ucol, ua = own_layer(interior.own, d_top, cols, OWN_UPPER_SHARE * hide, mw)
+        ucol, ua = own_layer(interior.own, d_top, cols, OWN_UPPER_SHARE * hide, mw,
+                             gap * (1 - (1 - ROUND_EDGE) * rounded))
         ucol = ucol * np.float32(1 - ROUND_SHADE * rounded)
         ua = soften(ua.astype(np.float32), interior, mw)
         inside = over(inside, ucol, ua)
